@@ -1,0 +1,250 @@
+//! Benchmarks of every call and of the settlement hook, each in its worst case: signatures that
+//! must be verified, and payouts that move funds between the participants' holds.
+
+use super::*;
+use crate::{benchmark_helper::BenchmarkHelper, Pallet as PaymentChannels};
+use frame_benchmarking::v2::*;
+use frame_support::traits::{fungible::Mutate, Get};
+use frame_system::{pallet_prelude::BlockNumberFor, RawOrigin};
+use paychan_primitives::{
+	BalanceProof, ChannelId, CooperativeClose, FundingConsent, Signed, SignedPayload, WithdrawProof,
+};
+use sp_runtime::traits::{One, Saturating, StaticLookup};
+
+/// A unit of funds: the minimum deposit times 100.
+fn unit<T: Config>() -> BalanceOf<T> {
+	T::MinDeposit::get().saturating_mul(100u32.into())
+}
+
+/// A signing account with plenty of funds.
+fn funded<T: Config>(seed: u32) -> T::AccountId {
+	let who = T::BenchmarkHelper::signing_account(seed);
+	let endowment = unit::<T>()
+		.saturating_mul(1_000u32.into())
+		.saturating_add(T::ChannelRecordDeposit::get());
+	T::Currency::set_balance(&who, endowment);
+	who
+}
+
+fn sign<T: Config, P: SignedPayload>(who: &T::AccountId, payload: &P) -> T::Signature {
+	T::BenchmarkHelper::sign(who, &payload.signing_message())
+}
+
+fn now<T: Config>() -> BlockNumberFor<T> {
+	frame_system::Pallet::<T>::block_number()
+}
+
+/// Opens a channel funded by both sides with `unit` each.
+fn open<T: Config>(opener: &T::AccountId, counterparty: &T::AccountId) -> ChannelId {
+	let channel_id = NextChannelId::<T>::get();
+	PaymentChannels::<T>::open_channel(
+		RawOrigin::Signed(opener.clone()).into(),
+		T::Lookup::unlookup(counterparty.clone()),
+		unit::<T>(),
+		T::MinChallengePeriod::get(),
+		None,
+	)
+	.expect("the opener is funded");
+	PaymentChannels::<T>::deposit(RawOrigin::Signed(counterparty.clone()).into(), channel_id, unit::<T>())
+		.expect("the counterparty is funded");
+	channel_id
+}
+
+fn balance_proof<T: Config>(
+	signer: &T::AccountId,
+	channel_id: ChannelId,
+	nonce: u64,
+	transferred: BalanceOf<T>,
+) -> SignedBalanceProofOf<T> {
+	let payload =
+		BalanceProof { genesis_hash: PaymentChannels::<T>::genesis_hash(), channel_id, nonce, transferred };
+	Signed { signature: sign::<T, _>(signer, &payload), signer: signer.clone(), payload }
+}
+
+/// Closes a channel whose counterparty paid the opener half its deposit, so that settling it
+/// moves funds from the counterparty's hold to the opener. Returns the deadline.
+fn close_with_transfer<T: Config>(
+	channel_id: ChannelId,
+	opener: &T::AccountId,
+	counterparty: &T::AccountId,
+) -> BlockNumberFor<T> {
+	let half = unit::<T>() / 2u32.into();
+	let proof = balance_proof::<T>(counterparty, channel_id, 1, half);
+	PaymentChannels::<T>::close(RawOrigin::Signed(opener.clone()).into(), channel_id, Some(proof))
+		.expect("the channel is open");
+	now::<T>().saturating_add(T::MinChallengePeriod::get())
+}
+
+#[benchmarks]
+mod benchmarks {
+	use super::*;
+
+	#[benchmark]
+	fn open_channel() {
+		let opener = funded::<T>(0);
+		let counterparty = funded::<T>(1);
+
+		#[extrinsic_call]
+		_(
+			RawOrigin::Signed(opener),
+			T::Lookup::unlookup(counterparty),
+			unit::<T>(),
+			T::MinChallengePeriod::get(),
+			None,
+		);
+
+		assert!(Channels::<T>::contains_key(0));
+	}
+
+	#[benchmark]
+	fn open_channel_dual_funded() {
+		let opener = funded::<T>(0);
+		let counterparty = funded::<T>(1);
+		let payload = FundingConsent {
+			genesis_hash: PaymentChannels::<T>::genesis_hash(),
+			channel_id: NextChannelId::<T>::get(),
+			opener: opener.clone(),
+			amount: unit::<T>(),
+			challenge_period: T::MinChallengePeriod::get(),
+			expires_at: now::<T>(),
+		};
+		let consent = Signed {
+			signature: sign::<T, _>(&counterparty, &payload),
+			signer: counterparty.clone(),
+			payload,
+		};
+
+		#[extrinsic_call]
+		open_channel(
+			RawOrigin::Signed(opener),
+			T::Lookup::unlookup(counterparty),
+			unit::<T>(),
+			T::MinChallengePeriod::get(),
+			Some(consent),
+		);
+
+		assert_eq!(Channels::<T>::get(0).map(|c| c.total()), Some(unit::<T>() * 2u32.into()));
+	}
+
+	#[benchmark]
+	fn deposit() {
+		let opener = funded::<T>(0);
+		let counterparty = funded::<T>(1);
+		let channel_id = open::<T>(&opener, &counterparty);
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(counterparty), channel_id, unit::<T>());
+
+		assert_eq!(Channels::<T>::get(channel_id).map(|c| c.total()), Some(unit::<T>() * 3u32.into()));
+	}
+
+	#[benchmark]
+	fn withdraw() {
+		let opener = funded::<T>(0);
+		let counterparty = funded::<T>(1);
+		let channel_id = open::<T>(&opener, &counterparty);
+		// More than the opener's own custody: part comes from the counterparty's hold.
+		let amount = unit::<T>() + unit::<T>() / 2u32.into();
+		let proof = WithdrawProof {
+			genesis_hash: PaymentChannels::<T>::genesis_hash(),
+			channel_id,
+			participant: opener.clone(),
+			total_withdrawn: amount,
+			expires_at: now::<T>(),
+		};
+		let signature = sign::<T, _>(&counterparty, &proof);
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(opener), proof, signature);
+
+		assert_eq!(Channels::<T>::get(channel_id).map(|c| c.total()), Some(unit::<T>() / 2u32.into()));
+	}
+
+	#[benchmark]
+	fn cooperative_close() {
+		let opener = funded::<T>(0);
+		let counterparty = funded::<T>(1);
+		let channel_id = open::<T>(&opener, &counterparty);
+		let settlement = CooperativeClose {
+			genesis_hash: PaymentChannels::<T>::genesis_hash(),
+			channel_id,
+			payout_opener: unit::<T>() + unit::<T>() / 2u32.into(),
+			payout_counterparty: unit::<T>() / 2u32.into(),
+		};
+		let opener_signature = sign::<T, _>(&opener, &settlement);
+		let counterparty_signature = sign::<T, _>(&counterparty, &settlement);
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(opener), settlement, opener_signature, counterparty_signature);
+
+		assert!(!Channels::<T>::contains_key(channel_id));
+	}
+
+	#[benchmark]
+	fn close() {
+		let opener = funded::<T>(0);
+		let counterparty = funded::<T>(1);
+		let channel_id = open::<T>(&opener, &counterparty);
+		let proof = balance_proof::<T>(&counterparty, channel_id, 1, unit::<T>() / 2u32.into());
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(opener), channel_id, Some(proof));
+
+		assert!(Channels::<T>::get(channel_id).is_some_and(|c| !c.is_open()));
+	}
+
+	#[benchmark]
+	fn update_balance_proof() {
+		let opener = funded::<T>(0);
+		let counterparty = funded::<T>(1);
+		let watchtower = funded::<T>(2);
+		let channel_id = open::<T>(&opener, &counterparty);
+		close_with_transfer::<T>(channel_id, &opener, &counterparty);
+		let proof = balance_proof::<T>(&opener, channel_id, 7, unit::<T>() / 4u32.into());
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(watchtower), channel_id, proof);
+
+		assert_eq!(Channels::<T>::get(channel_id).map(|c| c.sides[OPENER].nonce), Some(7));
+	}
+
+	#[benchmark]
+	fn settle() {
+		let opener = funded::<T>(0);
+		let counterparty = funded::<T>(1);
+		let channel_id = open::<T>(&opener, &counterparty);
+		let deadline = close_with_transfer::<T>(channel_id, &opener, &counterparty);
+		frame_system::Pallet::<T>::set_block_number(deadline.saturating_add(One::one()));
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(counterparty), channel_id);
+
+		assert!(!Channels::<T>::contains_key(channel_id));
+	}
+
+	/// `on_initialize` settling `n` expired channels queued in the current block.
+	#[benchmark]
+	fn settle_expired_channels(n: Linear<0, { T::MaxSettlementsPerBlock::get() }>) {
+		let mut channels = alloc::vec::Vec::new();
+		let mut deadline = now::<T>();
+		for i in 0..n {
+			let opener = funded::<T>(2 * i);
+			let counterparty = funded::<T>(2 * i + 1);
+			let channel_id = open::<T>(&opener, &counterparty);
+			deadline = close_with_transfer::<T>(channel_id, &opener, &counterparty);
+			channels.push(channel_id);
+		}
+		let block = deadline.saturating_add(One::one());
+		frame_system::Pallet::<T>::set_block_number(block);
+		SettlementCursor::<T>::put(block);
+
+		#[block]
+		{
+			PaymentChannels::<T>::settle_expired_channels(block);
+		}
+
+		assert!(channels.iter().all(|id| !Channels::<T>::contains_key(id)));
+	}
+
+	impl_benchmark_test_suite!(PaymentChannels, crate::mock::new_test_ext(), crate::mock::Test);
+}

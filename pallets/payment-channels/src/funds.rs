@@ -1,0 +1,198 @@
+//! Moving channel funds between holds and free balances, and the invariants that tie the
+//! channels' books to the currency's holds.
+
+use crate::{pallet::*, types::*};
+use frame_support::{
+	ensure,
+	traits::{
+		fungible::{Inspect, MutateHold},
+		tokens::{DepositConsequence, Fortitude, Precision, Provenance, Restriction},
+	},
+};
+use sp_runtime::{
+	traits::{CheckedSub, Zero},
+	DispatchError, Saturating,
+};
+
+impl<T: Config> Pallet<T> {
+	/// Pays `amount` of the channel's funds into the free balance of the participant on
+	/// `recipient`: first from the hold in its own account, the rest from the other
+	/// participant's hold.
+	pub(crate) fn pay_from_custody(
+		channel: &mut ChannelOf<T>,
+		recipient: usize,
+		amount: BalanceOf<T>,
+	) -> Result<(), DispatchError> {
+		let payer = other(recipient);
+		let from_own = amount.min(channel.sides[recipient].custody);
+		let from_other = amount.saturating_sub(from_own);
+		ensure!(from_other <= channel.sides[payer].custody, Error::<T>::WithdrawExceedsChannelFunds);
+		let reason = HoldReason::ChannelFunds.into();
+		if !from_own.is_zero() {
+			T::Currency::release(
+				&reason,
+				&channel.participants[recipient],
+				from_own,
+				Precision::Exact,
+			)?;
+			channel.sides[recipient].custody.saturating_reduce(from_own);
+		}
+		if !from_other.is_zero() {
+			T::Currency::transfer_on_hold(
+				&reason,
+				&channel.participants[payer],
+				&channel.participants[recipient],
+				from_other,
+				Precision::Exact,
+				Restriction::Free,
+				// The pallet owns these funds: another hold or freeze on the payer's account must
+				// not keep them from their rightful owner.
+				Fortitude::Force,
+			)?;
+			channel.sides[payer].custody.saturating_reduce(from_other);
+		}
+		Ok(())
+	}
+
+	/// Pays a closing channel's funds out: `payouts[i]` to participant `i`. Returns what each
+	/// participant received.
+	///
+	/// A participant whose account does not exist and whose payout is below the existential
+	/// deposit cannot receive it; that dust stays with the other participant, so the channel is
+	/// always paid out in full.
+	pub(crate) fn pay_out(
+		channel: &mut ChannelOf<T>,
+		payouts: [BalanceOf<T>; 2],
+	) -> Result<[BalanceOf<T>; 2], DispatchError> {
+		let mut paid = payouts;
+		for recipient in [OPENER, COUNTERPARTY] {
+			let payer = other(recipient);
+			// What the recipient is owed beyond what sits in its own account.
+			let shortfall = payouts[recipient].saturating_sub(channel.sides[recipient].custody);
+			if shortfall.is_zero() {
+				continue;
+			}
+			let can_receive = T::Currency::can_deposit(
+				&channel.participants[recipient],
+				shortfall,
+				Provenance::Extant,
+			) == DepositConsequence::Success;
+			if can_receive {
+				T::Currency::transfer_on_hold(
+					&HoldReason::ChannelFunds.into(),
+					&channel.participants[payer],
+					&channel.participants[recipient],
+					shortfall,
+					Precision::Exact,
+					Restriction::Free,
+					Fortitude::Force,
+				)?;
+				channel.sides[payer].custody.saturating_reduce(shortfall);
+			} else {
+				log::debug!(
+					target: crate::LOG_TARGET,
+					"payout dust {shortfall:?} cannot reach a non-existent account; it stays with the payer",
+				);
+				paid[recipient].saturating_reduce(shortfall);
+				paid[payer].saturating_accrue(shortfall);
+			}
+		}
+		// What is left in each account's custody now belongs to that account.
+		for side in [OPENER, COUNTERPARTY] {
+			let custody = core::mem::take(&mut channel.sides[side].custody);
+			if !custody.is_zero() {
+				T::Currency::release(
+					&HoldReason::ChannelFunds.into(),
+					&channel.participants[side],
+					custody,
+					Precision::Exact,
+				)?;
+			}
+		}
+		Ok(paid)
+	}
+
+	/// The invariants that must hold after every block and every operation:
+	///
+	/// - every channel's funds equal its deposits less its withdrawals, its rebalancing moves
+	///   cancel out, and its settlement pays out exactly its funds;
+	/// - each account's `ChannelFunds` hold equals its custody summed over its channels, and its
+	///   `ChannelRecord` hold equals the storage deposits of the channels it opened
+	///   (conservation: the sum of all channels' funds equals the pallet's holds);
+	/// - the participant index and counts match the channels, and ids are below the counter.
+	#[cfg(any(feature = "try-runtime", test))]
+	pub fn do_try_state() -> Result<(), sp_runtime::TryRuntimeError> {
+		use alloc::collections::btree_map::BTreeMap;
+		use frame_support::traits::fungible::InspectHold;
+
+		let next_id = NextChannelId::<T>::get();
+		let mut custody_of = BTreeMap::<T::AccountId, BalanceOf<T>>::new();
+		let mut record_deposit_of = BTreeMap::<T::AccountId, BalanceOf<T>>::new();
+		let mut count_of = BTreeMap::<T::AccountId, u32>::new();
+
+		for (channel_id, channel) in Channels::<T>::iter() {
+			ensure!(channel_id < next_id, "a channel id is not below NextChannelId");
+			let [opener, counterparty] = &channel.participants;
+			ensure!(opener != counterparty, "a channel's participants are the same account");
+			let [a, b] = &channel.sides;
+			let deposited = a.deposited.saturating_add(b.deposited);
+			let withdrawn = a.withdrawn.saturating_add(b.withdrawn);
+			ensure!(
+				deposited.checked_sub(&withdrawn) == Some(channel.total()),
+				"a channel's funds differ from its deposits less its withdrawals"
+			);
+			ensure!(
+				a.rebalanced_in.saturating_add(b.rebalanced_in) ==
+					a.rebalanced_out.saturating_add(b.rebalanced_out),
+				"a channel's rebalancing moves do not cancel out"
+			);
+			let [to_opener, to_counterparty] = channel.settlement();
+			ensure!(
+				to_opener.saturating_add(to_counterparty) == channel.total(),
+				"a channel's settlement does not pay out exactly its funds"
+			);
+			for (side, who) in channel.participants.iter().enumerate() {
+				ensure!(
+					ParticipantChannels::<T>::contains_key(who, channel_id),
+					"a participant's channel is missing from the index"
+				);
+				custody_of.entry(who.clone()).or_default().saturating_accrue(channel.sides[side].custody);
+				*count_of.entry(who.clone()).or_default() += 1;
+			}
+			record_deposit_of
+				.entry(opener.clone())
+				.or_default()
+				.saturating_accrue(channel.storage_deposit);
+		}
+
+		for (who, custody) in &custody_of {
+			ensure!(
+				T::Currency::balance_on_hold(&HoldReason::ChannelFunds.into(), who) == *custody,
+				"an account's channel-funds hold differs from its custody in its channels"
+			);
+			ensure!(
+				T::Currency::balance_on_hold(&HoldReason::ChannelRecord.into(), who) ==
+					record_deposit_of.get(who).copied().unwrap_or_default(),
+				"an account's record hold differs from the deposits of the channels it opened"
+			);
+		}
+		for (who, channel_id, ()) in ParticipantChannels::<T>::iter() {
+			ensure!(
+				Channels::<T>::contains_key(channel_id),
+				"the participant index names a channel that does not exist"
+			);
+			ensure!(count_of.contains_key(&who), "the participant index names a non-participant");
+		}
+		for (who, count) in ChannelCount::<T>::iter() {
+			ensure!(
+				count_of.get(&who) == Some(&count),
+				"an account's channel count differs from its channels"
+			);
+		}
+		ensure!(
+			count_of.values().all(|count| *count <= T::MaxChannelsPerAccount::get()),
+			"an account is in more channels than MaxChannelsPerAccount"
+		);
+		Ok(())
+	}
+}

@@ -1,0 +1,862 @@
+//! # Payment channels pallet
+//!
+//! Two accounts lock funds on chain, pay each other off chain with signed cumulative balance
+//! proofs, and come back to the chain only to open, top up (splice-in), withdraw (splice-out),
+//! close, dispute and settle.
+//!
+//! ## Model
+//!
+//! A channel's funds stay in its participants' own accounts, on hold with
+//! [`HoldReason::ChannelFunds`] (the on-chain analogue of a 2-of-2 wallet). Each side keeps
+//! cumulative totals on chain: deposited, withdrawn, rebalanced in and out. Off chain each
+//! participant signs [`paychan_primitives::BalanceProof`]s: `{genesis, channel, nonce,
+//! transferred}`, one per payment. When a channel settles, participant `i` receives
+//!
+//! `deposited_i - withdrawn_i - transferred_i + transferred_j + rebalanced_in_i - rebalanced_out_i`
+//!
+//! (see [`types::Channel::settlement`]). A unilateral [`Pallet::close`] starts a challenge period
+//! in which anyone holding a newer proof (the counterparty or its watchtower) can submit it with
+//! [`Pallet::update_balance_proof`]; the highest nonce per signer wins. After the period anyone
+//! may [`Pallet::settle`], and the pallet's `on_initialize` settles expired channels by itself,
+//! a bounded number per block.
+//!
+//! Every signed payload starts with a domain tag and the genesis hash and carries the channel
+//! id; channel ids come from a counter and are never reused. Signatures are checked against the
+//! raw signing message and against its `<Bytes>`-wrapped form, which polkadot.js wallets sign.
+//!
+//! `docs/protocol.md` describes every payload byte by byte.
+
+#![cfg_attr(not(feature = "std"), no_std)]
+
+extern crate alloc;
+
+pub use pallet::*;
+pub use paychan_primitives::ChannelId;
+pub use types::*;
+pub use weights::WeightInfo;
+
+#[cfg(feature = "runtime-benchmarks")]
+mod benchmarking;
+#[cfg(any(feature = "runtime-benchmarks", test))]
+pub mod benchmark_helper;
+mod funds;
+#[cfg(test)]
+mod mock;
+pub mod runtime_api;
+#[cfg(test)]
+mod tests;
+pub mod types;
+pub mod weights;
+
+/// The log target of this pallet.
+pub const LOG_TARGET: &str = "runtime::payment-channels";
+
+/// How many later blocks a close may be queued in when its own block's settlement queue is full.
+const SETTLEMENT_QUEUE_SPILL: u32 = 8;
+/// How many settlement-queue buckets `on_initialize` looks at per block, at most.
+const SETTLEMENT_BUCKETS_PER_BLOCK: u32 = 8;
+
+#[frame_support::pallet]
+pub mod pallet {
+	use super::*;
+	use frame_support::{
+		pallet_prelude::*,
+		traits::{
+			fungible::{Inspect, Mutate, MutateHold},
+			tokens::Precision,
+		},
+	};
+	use frame_system::pallet_prelude::*;
+	use paychan_primitives::{ChannelId, SignedPayload};
+	use sp_runtime::traits::{
+		CheckedAdd, IdentifyAccount, One, Saturating, StaticLookup, Verify, Zero,
+	};
+
+	type AccountIdLookupOf<T> = <<T as frame_system::Config>::Lookup as StaticLookup>::Source;
+
+	#[pallet::pallet]
+	pub struct Pallet<T>(_);
+
+	/// Why this pallet holds funds.
+	#[pallet::composite_enum]
+	pub enum HoldReason {
+		/// Funds locked in a channel.
+		ChannelFunds,
+		/// The deposit that pays for a channel's storage; returned when the channel is removed.
+		ChannelRecord,
+	}
+
+	#[pallet::config]
+	pub trait Config: frame_system::Config<RuntimeEvent: From<Event<Self>>> {
+		/// The currency channels are funded in.
+		type Currency: Mutate<Self::AccountId>
+			+ MutateHold<Self::AccountId, Reason = Self::RuntimeHoldReason>;
+
+		/// The overarching hold reason.
+		type RuntimeHoldReason: From<HoldReason>;
+
+		/// The signature participants sign off-chain payloads with.
+		type Signature: Verify<Signer = Self::Signer> + Parameter;
+
+		/// The public key behind [`Config::Signature`]; identifies an account.
+		type Signer: IdentifyAccount<AccountId = Self::AccountId>;
+
+		/// Held from the opener for the channel's storage; returned when it is removed.
+		#[pallet::constant]
+		type ChannelRecordDeposit: Get<BalanceOf<Self>>;
+
+		/// The smallest deposit accepted at open and by splice-in: smaller ones are dust.
+		#[pallet::constant]
+		type MinDeposit: Get<BalanceOf<Self>>;
+
+		/// The shortest challenge period a channel may choose, in blocks.
+		#[pallet::constant]
+		type MinChallengePeriod: Get<BlockNumberFor<Self>>;
+
+		/// The longest challenge period a channel may choose, in blocks.
+		#[pallet::constant]
+		type MaxChallengePeriod: Get<BlockNumberFor<Self>>;
+
+		/// How many channels one account may be a participant of.
+		#[pallet::constant]
+		type MaxChannelsPerAccount: Get<u32>;
+
+		/// How many channels whose challenge period ended `on_initialize` settles per block.
+		#[pallet::constant]
+		type MaxSettlementsPerBlock: Get<u32>;
+
+		/// How many closes may be queued for automatic settlement in one block.
+		#[pallet::constant]
+		type MaxClosingsPerBlock: Get<u32>;
+
+		/// Told about channel events; `()` ignores them.
+		type OnChannelEvent: OnChannelEvent<Self::AccountId, BalanceOf<Self>>;
+
+		/// Weights of this pallet's calls and hooks.
+		type WeightInfo: WeightInfo;
+
+		/// Creates signing accounts and signatures for the benchmarks.
+		#[cfg(feature = "runtime-benchmarks")]
+		type BenchmarkHelper: benchmark_helper::BenchmarkHelper<Self::AccountId, Self::Signature>;
+	}
+
+	/// The id the next opened channel gets. Only ever grows, so ids are never reused.
+	#[pallet::storage]
+	pub type NextChannelId<T> = StorageValue<_, ChannelId, ValueQuery>;
+
+	/// Channels that are open or closing. Settled channels are removed.
+	#[pallet::storage]
+	pub type Channels<T: Config> = StorageMap<_, Twox64Concat, ChannelId, ChannelOf<T>>;
+
+	/// The channels each account participates in.
+	#[pallet::storage]
+	pub type ParticipantChannels<T: Config> = StorageDoubleMap<
+		_,
+		Blake2_128Concat,
+		T::AccountId,
+		Twox64Concat,
+		ChannelId,
+		(),
+		OptionQuery,
+	>;
+
+	/// How many channels each account participates in (bounded by `MaxChannelsPerAccount`).
+	#[pallet::storage]
+	pub type ChannelCount<T: Config> = StorageMap<_, Blake2_128Concat, T::AccountId, u32, ValueQuery>;
+
+	/// Closing channels by the first block in which `on_initialize` may settle them.
+	#[pallet::storage]
+	pub type SettlementQueue<T: Config> = StorageMap<
+		_,
+		Twox64Concat,
+		BlockNumberFor<T>,
+		BoundedVec<ChannelId, T::MaxClosingsPerBlock>,
+		ValueQuery,
+	>;
+
+	/// The oldest block of [`SettlementQueue`] that `on_initialize` has not finished.
+	#[pallet::storage]
+	pub type SettlementCursor<T: Config> = StorageValue<_, BlockNumberFor<T>, ValueQuery>;
+
+	#[pallet::event]
+	#[pallet::generate_deposit(pub(super) fn deposit_event)]
+	pub enum Event<T: Config> {
+		/// A channel was opened.
+		ChannelOpened {
+			channel_id: ChannelId,
+			opener: T::AccountId,
+			counterparty: T::AccountId,
+			opener_deposit: BalanceOf<T>,
+			counterparty_deposit: BalanceOf<T>,
+			challenge_period: BlockNumberFor<T>,
+		},
+		/// A participant added funds to its side (splice-in).
+		Deposited {
+			channel_id: ChannelId,
+			who: T::AccountId,
+			amount: BalanceOf<T>,
+			total_deposited: BalanceOf<T>,
+		},
+		/// A participant took funds out of the channel with its counterparty's consent
+		/// (splice-out).
+		Withdrawn {
+			channel_id: ChannelId,
+			who: T::AccountId,
+			amount: BalanceOf<T>,
+			total_withdrawn: BalanceOf<T>,
+		},
+		/// A participant closed the channel unilaterally; proofs are accepted until `deadline`.
+		CloseStarted { channel_id: ChannelId, closer: T::AccountId, deadline: BlockNumberFor<T> },
+		/// A balance proof newer than the chain's was recorded for `signer`.
+		BalanceProofSubmitted {
+			channel_id: ChannelId,
+			signer: T::AccountId,
+			nonce: u64,
+			transferred: BalanceOf<T>,
+			submitter: T::AccountId,
+		},
+		/// Both participants agreed on the final split; the channel was paid out and removed.
+		ChannelClosedCooperatively {
+			channel_id: ChannelId,
+			opener_payout: BalanceOf<T>,
+			counterparty_payout: BalanceOf<T>,
+		},
+		/// A closing channel's challenge period ended; it was paid out and removed.
+		ChannelSettled {
+			channel_id: ChannelId,
+			opener_payout: BalanceOf<T>,
+			counterparty_payout: BalanceOf<T>,
+		},
+	}
+
+	#[pallet::error]
+	pub enum Error<T> {
+		/// No open or closing channel has this id (it was never opened, or it was settled).
+		UnknownChannel,
+		/// The caller is not a participant of the channel.
+		NotParticipant,
+		/// A channel needs two different accounts.
+		SelfChannel,
+		/// The channel is closing: only disputes, settlement and a cooperative close are
+		/// possible.
+		ChannelNotOpen,
+		/// The channel is already closing: it cannot be closed a second time.
+		AlreadyClosing,
+		/// The channel is open: disputes and settlement need a closing channel.
+		ChannelNotClosing,
+		/// The amount is zero.
+		ZeroAmount,
+		/// The amount is below the minimum deposit (dust).
+		BelowMinimumDeposit,
+		/// The amount would overflow a channel total.
+		Overflow,
+		/// The challenge period is outside the runtime's bounds.
+		ChallengePeriodOutOfBounds,
+		/// An account is already in `MaxChannelsPerAccount` channels.
+		TooManyChannels,
+		/// The signature does not verify for the payload and its claimed signer.
+		InvalidSignature,
+		/// The payload is signed by someone other than the participant who must sign it.
+		WrongSigner,
+		/// The payload is for another channel.
+		WrongChannel,
+		/// The payload was signed for another chain (genesis hash).
+		WrongGenesis,
+		/// The balance proof's nonce is not higher than the one the chain has.
+		StaleNonce,
+		/// The challenge period is over: no more proofs are accepted.
+		ChallengePeriodOver,
+		/// The challenge period has not ended yet.
+		ChallengePeriodNotOver,
+		/// The withdraw proof has expired.
+		WithdrawProofExpired,
+		/// The withdraw proof does not raise the withdrawn total (it was used already).
+		WithdrawProofStale,
+		/// The withdraw proof is for another participant.
+		WrongParticipant,
+		/// The withdrawal is larger than the funds the channel holds.
+		WithdrawExceedsChannelFunds,
+		/// The payouts of a cooperative close do not add up to the channel's funds.
+		PayoutMismatch,
+		/// The counterparty's funding consent has expired.
+		FundingConsentExpired,
+		/// The funding consent does not match the channel being opened.
+		FundingConsentMismatch,
+		/// Too many channels are queued for settlement around this block; try again later.
+		SettlementQueueFull,
+		/// The channel id counter is exhausted.
+		ChannelIdsExhausted,
+	}
+
+	#[pallet::hooks]
+	impl<T: Config> Hooks<BlockNumberFor<T>> for Pallet<T> {
+		fn on_initialize(now: BlockNumberFor<T>) -> Weight {
+			Self::settle_expired_channels(now)
+		}
+
+		fn integrity_test() {
+			assert!(
+				T::MinChallengePeriod::get() <= T::MaxChallengePeriod::get(),
+				"MinChallengePeriod must not exceed MaxChallengePeriod"
+			);
+			assert!(!T::MinChallengePeriod::get().is_zero(), "a challenge period must be positive");
+			assert!(!T::MinDeposit::get().is_zero(), "MinDeposit must be positive");
+			assert!(T::MaxClosingsPerBlock::get() > 0, "MaxClosingsPerBlock must be positive");
+		}
+
+		#[cfg(feature = "try-runtime")]
+		fn try_state(_n: BlockNumberFor<T>) -> Result<(), sp_runtime::TryRuntimeError> {
+			Self::do_try_state()
+		}
+	}
+
+	#[pallet::call]
+	impl<T: Config> Pallet<T> {
+		/// Open a channel with `counterparty`, locking `deposit` of the caller's funds.
+		///
+		/// `challenge_period` (blocks) is how long a unilateral close waits for disputes; it must
+		/// lie within the runtime's bounds. For dual funding, `counterparty_funding` carries the
+		/// counterparty's signed consent to deposit its amount as well, bound to the id this
+		/// channel will get (`NextChannelId`). The channel record's storage deposit is held from
+		/// the caller until the channel is removed.
+		///
+		/// Emits `ChannelOpened`.
+		#[pallet::call_index(0)]
+		#[pallet::weight(if counterparty_funding.is_some() {
+			T::WeightInfo::open_channel_dual_funded()
+		} else {
+			T::WeightInfo::open_channel()
+		})]
+		pub fn open_channel(
+			origin: OriginFor<T>,
+			counterparty: AccountIdLookupOf<T>,
+			deposit: BalanceOf<T>,
+			challenge_period: BlockNumberFor<T>,
+			counterparty_funding: Option<SignedFundingConsentOf<T>>,
+		) -> DispatchResult {
+			let opener = ensure_signed(origin)?;
+			let counterparty = T::Lookup::lookup(counterparty)?;
+			ensure!(opener != counterparty, Error::<T>::SelfChannel);
+			Self::ensure_fundable(deposit)?;
+			ensure!(
+				challenge_period >= T::MinChallengePeriod::get() &&
+					challenge_period <= T::MaxChallengePeriod::get(),
+				Error::<T>::ChallengePeriodOutOfBounds
+			);
+
+			let channel_id = NextChannelId::<T>::get();
+			let next_id = channel_id.checked_add(1).ok_or(Error::<T>::ChannelIdsExhausted)?;
+			let counterparty_deposit = match &counterparty_funding {
+				None => Zero::zero(),
+				Some(consent) => {
+					Self::check_funding_consent(
+						consent,
+						channel_id,
+						&opener,
+						&counterparty,
+						challenge_period,
+					)?;
+					consent.payload.amount
+				},
+			};
+			deposit.checked_add(&counterparty_deposit).ok_or(Error::<T>::Overflow)?;
+
+			Self::add_participant(&opener, channel_id)?;
+			Self::add_participant(&counterparty, channel_id)?;
+			let storage_deposit = T::ChannelRecordDeposit::get();
+			T::Currency::hold(&HoldReason::ChannelRecord.into(), &opener, storage_deposit)?;
+			T::Currency::hold(&HoldReason::ChannelFunds.into(), &opener, deposit)?;
+			if !counterparty_deposit.is_zero() {
+				T::Currency::hold(
+					&HoldReason::ChannelFunds.into(),
+					&counterparty,
+					counterparty_deposit,
+				)?;
+			}
+
+			let side = |amount: BalanceOf<T>| Side {
+				deposited: amount,
+				custody: amount,
+				..Default::default()
+			};
+			let channel = Channel {
+				participants: [opener.clone(), counterparty.clone()],
+				sides: [side(deposit), side(counterparty_deposit)],
+				challenge_period,
+				status: ChannelStatus::Open,
+				opened_at: frame_system::Pallet::<T>::block_number(),
+				storage_deposit,
+			};
+			T::OnChannelEvent::on_opened(
+				channel_id,
+				&channel.participants,
+				[deposit, counterparty_deposit],
+			);
+			Channels::<T>::insert(channel_id, channel);
+			NextChannelId::<T>::put(next_id);
+			Self::deposit_event(Event::ChannelOpened {
+				channel_id,
+				opener,
+				counterparty,
+				opener_deposit: deposit,
+				counterparty_deposit,
+				challenge_period,
+			});
+			Ok(())
+		}
+
+		/// Add `amount` of the caller's funds to its side of an open channel (splice-in).
+		///
+		/// Needs no signature from the counterparty: deposits are tracked on chain as a
+		/// cumulative total and only raise the caller's settlement.
+		///
+		/// Emits `Deposited`.
+		#[pallet::call_index(1)]
+		#[pallet::weight(T::WeightInfo::deposit())]
+		pub fn deposit(
+			origin: OriginFor<T>,
+			channel_id: ChannelId,
+			amount: BalanceOf<T>,
+		) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			Self::ensure_fundable(amount)?;
+			let mut channel = Self::channel(channel_id)?;
+			let side = channel.side_of(&who).ok_or(Error::<T>::NotParticipant)?;
+			ensure!(channel.is_open(), Error::<T>::ChannelNotOpen);
+			let total_deposited = Self::credit_deposit(&mut channel, side, amount)?;
+			T::Currency::hold(&HoldReason::ChannelFunds.into(), &who, amount)?;
+			Channels::<T>::insert(channel_id, channel);
+			Self::deposit_event(Event::Deposited { channel_id, who, amount, total_deposited });
+			Ok(())
+		}
+
+		/// Take funds out of an open channel without closing it (splice-out).
+		///
+		/// `proof` is the counterparty's consent, signed with `counterparty_signature`: it names
+		/// the caller and the caller's withdrawn total after this call, and expires at
+		/// `proof.expires_at`. The difference to the current total is paid to the caller.
+		///
+		/// Emits `Withdrawn`.
+		#[pallet::call_index(2)]
+		#[pallet::weight(T::WeightInfo::withdraw())]
+		pub fn withdraw(
+			origin: OriginFor<T>,
+			proof: WithdrawProofOf<T>,
+			counterparty_signature: T::Signature,
+		) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			let channel_id = proof.channel_id;
+			let mut channel = Self::channel(channel_id)?;
+			let side = channel.side_of(&who).ok_or(Error::<T>::NotParticipant)?;
+			ensure!(channel.is_open(), Error::<T>::ChannelNotOpen);
+			let amount = Self::check_withdraw_proof(
+				&channel,
+				side,
+				&proof,
+				&counterparty_signature,
+			)?;
+			Self::pay_from_custody(&mut channel, side, amount)?;
+			channel.sides[side].withdrawn = proof.total_withdrawn;
+			Channels::<T>::insert(channel_id, channel);
+			Self::deposit_event(Event::Withdrawn {
+				channel_id,
+				who,
+				amount,
+				total_withdrawn: proof.total_withdrawn,
+			});
+			Ok(())
+		}
+
+		/// Close a channel at once with the final split both participants signed.
+		///
+		/// `settlement` names the payouts of the opener and of the counterparty, which must add
+		/// up to the channel's funds. Allowed while the channel is open or closing; the caller
+		/// must be a participant. The storage deposit goes back to the opener.
+		///
+		/// Emits `ChannelClosedCooperatively`.
+		#[pallet::call_index(3)]
+		#[pallet::weight(T::WeightInfo::cooperative_close())]
+		pub fn cooperative_close(
+			origin: OriginFor<T>,
+			settlement: CooperativeCloseOf<T>,
+			opener_signature: T::Signature,
+			counterparty_signature: T::Signature,
+		) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			let channel_id = settlement.channel_id;
+			let channel = Self::channel(channel_id)?;
+			channel.side_of(&who).ok_or(Error::<T>::NotParticipant)?;
+			ensure!(settlement.genesis_hash == Self::genesis_hash(), Error::<T>::WrongGenesis);
+			let payouts = [settlement.payout_opener, settlement.payout_counterparty];
+			let sum = payouts[OPENER].checked_add(&payouts[COUNTERPARTY]).ok_or(Error::<T>::Overflow)?;
+			ensure!(sum == channel.total(), Error::<T>::PayoutMismatch);
+			for (side, signature) in [(OPENER, &opener_signature), (COUNTERPARTY, &counterparty_signature)]
+			{
+				ensure!(
+					Self::signature_is_valid(&settlement, &channel.participants[side], signature),
+					Error::<T>::InvalidSignature
+				);
+			}
+			let [opener_payout, counterparty_payout] =
+				Self::pay_out_and_remove(channel_id, channel, payouts)?;
+			Self::deposit_event(Event::ChannelClosedCooperatively {
+				channel_id,
+				opener_payout,
+				counterparty_payout,
+			});
+			Ok(())
+		}
+
+		/// Close a channel unilaterally and start its challenge period.
+		///
+		/// `counterparty_proof` is the newest balance proof the caller holds from its
+		/// counterparty (what the caller was paid), if any. Until the deadline, the counterparty
+		/// (or its watchtower) may submit the caller's newest proof with
+		/// `update_balance_proof`; after it, anyone may `settle`.
+		///
+		/// Emits `CloseStarted`, and `BalanceProofSubmitted` with a proof.
+		#[pallet::call_index(4)]
+		#[pallet::weight(T::WeightInfo::close())]
+		pub fn close(
+			origin: OriginFor<T>,
+			channel_id: ChannelId,
+			counterparty_proof: Option<SignedBalanceProofOf<T>>,
+		) -> DispatchResult {
+			let closer = ensure_signed(origin)?;
+			let mut channel = Self::channel(channel_id)?;
+			let side = channel.side_of(&closer).ok_or(Error::<T>::NotParticipant)?;
+			ensure!(channel.is_open(), Error::<T>::AlreadyClosing);
+			if let Some(proof) = &counterparty_proof {
+				ensure!(proof.signer == channel.participants[other(side)], Error::<T>::WrongSigner);
+				Self::record_balance_proof(channel_id, &mut channel, proof, &closer)?;
+			}
+			let now = frame_system::Pallet::<T>::block_number();
+			let deadline = now.saturating_add(channel.challenge_period);
+			Self::queue_for_settlement(channel_id, deadline)?;
+			channel.status = ChannelStatus::Closing { closer: closer.clone(), deadline };
+			Channels::<T>::insert(channel_id, channel);
+			T::OnChannelEvent::on_close_started(channel_id, &closer);
+			Self::deposit_event(Event::CloseStarted { channel_id, closer, deadline });
+			Ok(())
+		}
+
+		/// Submit a participant's balance proof newer than the one the chain has, while the
+		/// channel is in its challenge period (a dispute).
+		///
+		/// Anyone may call this: a proof counts only against its signer, and only a higher
+		/// nonce replaces the recorded one, so the counterparty's watchtower can dispute a
+		/// stale close on its behalf.
+		///
+		/// Emits `BalanceProofSubmitted`.
+		#[pallet::call_index(5)]
+		#[pallet::weight(T::WeightInfo::update_balance_proof())]
+		pub fn update_balance_proof(
+			origin: OriginFor<T>,
+			channel_id: ChannelId,
+			proof: SignedBalanceProofOf<T>,
+		) -> DispatchResult {
+			let submitter = ensure_signed(origin)?;
+			let mut channel = Self::channel(channel_id)?;
+			let ChannelStatus::Closing { deadline, .. } = channel.status else {
+				return Err(Error::<T>::ChannelNotClosing.into());
+			};
+			ensure!(
+				frame_system::Pallet::<T>::block_number() <= deadline,
+				Error::<T>::ChallengePeriodOver
+			);
+			Self::record_balance_proof(channel_id, &mut channel, &proof, &submitter)?;
+			Channels::<T>::insert(channel_id, channel);
+			Ok(())
+		}
+
+		/// Pay out a closing channel whose challenge period has ended, and remove it.
+		///
+		/// Anyone may call this; `on_initialize` also does it by itself for expired channels.
+		/// The storage deposit goes back to the opener.
+		///
+		/// Emits `ChannelSettled`.
+		#[pallet::call_index(6)]
+		#[pallet::weight(T::WeightInfo::settle())]
+		pub fn settle(origin: OriginFor<T>, channel_id: ChannelId) -> DispatchResult {
+			ensure_signed(origin)?;
+			let channel = Self::channel(channel_id)?;
+			let ChannelStatus::Closing { deadline, .. } = channel.status else {
+				return Err(Error::<T>::ChannelNotClosing.into());
+			};
+			ensure!(
+				frame_system::Pallet::<T>::block_number() > deadline,
+				Error::<T>::ChallengePeriodNotOver
+			);
+			Self::settle_channel(channel_id, channel)
+		}
+	}
+
+	impl<T: Config> Pallet<T> {
+		/// The genesis hash every signed payload must carry.
+		pub fn genesis_hash() -> T::Hash {
+			frame_system::Pallet::<T>::block_hash(BlockNumberFor::<T>::zero())
+		}
+
+		/// The channel with this id, or `UnknownChannel`.
+		pub(crate) fn channel(channel_id: ChannelId) -> Result<ChannelOf<T>, DispatchError> {
+			Channels::<T>::get(channel_id).ok_or_else(|| Error::<T>::UnknownChannel.into())
+		}
+
+		/// Whether `signature` is `signer`'s signature over `payload`'s signing message, either
+		/// raw or wrapped in `<Bytes>...</Bytes>` as polkadot.js wallets sign raw data.
+		pub fn signature_is_valid<P: SignedPayload>(
+			payload: &P,
+			signer: &T::AccountId,
+			signature: &T::Signature,
+		) -> bool {
+			let message = payload.signing_message();
+			signature.verify(&message[..], signer) ||
+				signature.verify(&paychan_primitives::wrap_bytes(&message)[..], signer)
+		}
+
+		/// The ids of the channels `who` participates in, in the order they were opened.
+		pub fn channels_of(who: &T::AccountId) -> alloc::vec::Vec<ChannelId> {
+			let mut ids: alloc::vec::Vec<_> = ParticipantChannels::<T>::iter_key_prefix(who).collect();
+			ids.sort_unstable();
+			ids
+		}
+
+		/// What the opener and the counterparty would receive if the channel settled now.
+		pub fn settlement_preview(channel_id: ChannelId) -> Option<[BalanceOf<T>; 2]> {
+			Channels::<T>::get(channel_id).map(|channel| channel.settlement())
+		}
+
+		/// Refuses zero and dust amounts.
+		fn ensure_fundable(amount: BalanceOf<T>) -> DispatchResult {
+			ensure!(!amount.is_zero(), Error::<T>::ZeroAmount);
+			ensure!(amount >= T::MinDeposit::get(), Error::<T>::BelowMinimumDeposit);
+			Ok(())
+		}
+
+		/// Records `who` as a participant of `channel_id`, within `MaxChannelsPerAccount`.
+		fn add_participant(who: &T::AccountId, channel_id: ChannelId) -> DispatchResult {
+			ChannelCount::<T>::try_mutate(who, |count| {
+				ensure!(*count < T::MaxChannelsPerAccount::get(), Error::<T>::TooManyChannels);
+				*count += 1;
+				Ok::<_, DispatchError>(())
+			})?;
+			ParticipantChannels::<T>::insert(who, channel_id, ());
+			Ok(())
+		}
+
+		/// Forgets that `who` participates in `channel_id`.
+		fn remove_participant(who: &T::AccountId, channel_id: ChannelId) {
+			ParticipantChannels::<T>::remove(who, channel_id);
+			ChannelCount::<T>::mutate_exists(who, |count| {
+				*count = count.and_then(|c| c.checked_sub(1)).filter(|c| *c > 0);
+			});
+		}
+
+		/// Checks a counterparty's funding consent for the channel about to be opened.
+		fn check_funding_consent(
+			consent: &SignedFundingConsentOf<T>,
+			channel_id: ChannelId,
+			opener: &T::AccountId,
+			counterparty: &T::AccountId,
+			challenge_period: BlockNumberFor<T>,
+		) -> DispatchResult {
+			let payload = &consent.payload;
+			ensure!(payload.genesis_hash == Self::genesis_hash(), Error::<T>::WrongGenesis);
+			ensure!(payload.channel_id == channel_id, Error::<T>::WrongChannel);
+			ensure!(&consent.signer == counterparty, Error::<T>::WrongSigner);
+			ensure!(
+				&payload.opener == opener && payload.challenge_period == challenge_period,
+				Error::<T>::FundingConsentMismatch
+			);
+			ensure!(
+				frame_system::Pallet::<T>::block_number() <= payload.expires_at,
+				Error::<T>::FundingConsentExpired
+			);
+			Self::ensure_fundable(payload.amount)?;
+			ensure!(
+				Self::signature_is_valid(payload, counterparty, &consent.signature),
+				Error::<T>::InvalidSignature
+			);
+			Ok(())
+		}
+
+		/// Checks a withdraw proof for the participant on `side`; returns the amount it
+		/// releases.
+		fn check_withdraw_proof(
+			channel: &ChannelOf<T>,
+			side: usize,
+			proof: &WithdrawProofOf<T>,
+			counterparty_signature: &T::Signature,
+		) -> Result<BalanceOf<T>, DispatchError> {
+			ensure!(proof.genesis_hash == Self::genesis_hash(), Error::<T>::WrongGenesis);
+			ensure!(proof.participant == channel.participants[side], Error::<T>::WrongParticipant);
+			ensure!(
+				frame_system::Pallet::<T>::block_number() <= proof.expires_at,
+				Error::<T>::WithdrawProofExpired
+			);
+			let already = channel.sides[side].withdrawn;
+			ensure!(proof.total_withdrawn > already, Error::<T>::WithdrawProofStale);
+			let amount = proof.total_withdrawn.saturating_sub(already);
+			ensure!(amount <= channel.total(), Error::<T>::WithdrawExceedsChannelFunds);
+			let counterparty = &channel.participants[other(side)];
+			if !Self::signature_is_valid(proof, counterparty, counterparty_signature) {
+				// Tell a participant who signed its own proof apart from a forgery.
+				let self_signed = Self::signature_is_valid(
+					proof,
+					&channel.participants[side],
+					counterparty_signature,
+				);
+				return Err(if self_signed {
+					Error::<T>::WrongSigner
+				} else {
+					Error::<T>::InvalidSignature
+				}
+				.into());
+			}
+			Ok(amount)
+		}
+
+		/// Verifies a balance proof and records it as its signer's newest in `channel`.
+		fn record_balance_proof(
+			channel_id: ChannelId,
+			channel: &mut ChannelOf<T>,
+			proof: &SignedBalanceProofOf<T>,
+			submitter: &T::AccountId,
+		) -> DispatchResult {
+			let payload = &proof.payload;
+			ensure!(payload.genesis_hash == Self::genesis_hash(), Error::<T>::WrongGenesis);
+			ensure!(payload.channel_id == channel_id, Error::<T>::WrongChannel);
+			let side = channel.side_of(&proof.signer).ok_or(Error::<T>::WrongSigner)?;
+			ensure!(payload.nonce > channel.sides[side].nonce, Error::<T>::StaleNonce);
+			ensure!(
+				Self::signature_is_valid(payload, &proof.signer, &proof.signature),
+				Error::<T>::InvalidSignature
+			);
+			let recorded = &mut channel.sides[side];
+			recorded.nonce = payload.nonce;
+			recorded.transferred = payload.transferred;
+			Self::deposit_event(Event::BalanceProofSubmitted {
+				channel_id,
+				signer: proof.signer.clone(),
+				nonce: payload.nonce,
+				transferred: payload.transferred,
+				submitter: submitter.clone(),
+			});
+			Ok(())
+		}
+
+		/// Raises the deposited total and custody of `side`; returns the new deposited total.
+		pub(crate) fn credit_deposit(
+			channel: &mut ChannelOf<T>,
+			side: usize,
+			amount: BalanceOf<T>,
+		) -> Result<BalanceOf<T>, DispatchError> {
+			channel.total().checked_add(&amount).ok_or(Error::<T>::Overflow)?;
+			let entry = &mut channel.sides[side];
+			entry.deposited = entry.deposited.checked_add(&amount).ok_or(Error::<T>::Overflow)?;
+			entry.custody = entry.custody.checked_add(&amount).ok_or(Error::<T>::Overflow)?;
+			Ok(entry.deposited)
+		}
+
+		/// Queues a closing channel for automatic settlement after `deadline`, spilling into
+		/// the following blocks when that block's queue is full.
+		fn queue_for_settlement(
+			channel_id: ChannelId,
+			deadline: BlockNumberFor<T>,
+		) -> DispatchResult {
+			let mut block = deadline.saturating_add(One::one());
+			for _ in 0..SETTLEMENT_QUEUE_SPILL {
+				let queued = SettlementQueue::<T>::mutate(block, |queue| {
+					queue.try_push(channel_id).is_ok()
+				});
+				if queued {
+					return Ok(());
+				}
+				block = block.saturating_add(One::one());
+			}
+			Err(Error::<T>::SettlementQueueFull.into())
+		}
+
+		/// Pays out a closing channel by the settlement formula and removes it.
+		pub(crate) fn settle_channel(channel_id: ChannelId, channel: ChannelOf<T>) -> DispatchResult {
+			let payouts = channel.settlement();
+			let [opener_payout, counterparty_payout] =
+				Self::pay_out_and_remove(channel_id, channel, payouts)?;
+			Self::deposit_event(Event::ChannelSettled {
+				channel_id,
+				opener_payout,
+				counterparty_payout,
+			});
+			Ok(())
+		}
+
+		/// Pays `payouts` out of the channel's holds, returns the storage deposit and removes
+		/// the channel. Returns what each participant actually received.
+		fn pay_out_and_remove(
+			channel_id: ChannelId,
+			mut channel: ChannelOf<T>,
+			payouts: [BalanceOf<T>; 2],
+		) -> Result<[BalanceOf<T>; 2], DispatchError> {
+			let paid = Self::pay_out(&mut channel, payouts)?;
+			T::Currency::release(
+				&HoldReason::ChannelRecord.into(),
+				&channel.participants[OPENER],
+				channel.storage_deposit,
+				Precision::Exact,
+			)?;
+			for who in &channel.participants {
+				Self::remove_participant(who, channel_id);
+			}
+			Channels::<T>::remove(channel_id);
+			T::OnChannelEvent::on_settled(channel_id, &channel.participants, paid);
+			Ok(paid)
+		}
+
+		/// Settles expired channels queued up to `now`, at most `MaxSettlementsPerBlock` of
+		/// them; whatever is left waits for the next block.
+		pub(crate) fn settle_expired_channels(now: BlockNumberFor<T>) -> Weight {
+			let max_settlements = T::MaxSettlementsPerBlock::get();
+			let mut settled = 0u32;
+			let mut buckets = 0u32;
+			let mut cursor = SettlementCursor::<T>::get();
+			while cursor <= now && buckets < SETTLEMENT_BUCKETS_PER_BLOCK {
+				buckets += 1;
+				let mut queue = SettlementQueue::<T>::take(cursor);
+				let mut done = 0usize;
+				for &channel_id in queue.iter() {
+					if settled >= max_settlements {
+						break;
+					}
+					done += 1;
+					let Some(channel) = Channels::<T>::get(channel_id) else {
+						// Settled by hand or closed cooperatively in the meantime.
+						continue;
+					};
+					if !matches!(channel.status, ChannelStatus::Closing { deadline, .. } if deadline < now)
+					{
+						continue;
+					}
+					let result = frame_support::storage::with_storage_layer(|| {
+						Self::settle_channel(channel_id, channel)
+					});
+					match result {
+						Ok(()) => settled += 1,
+						Err(error) => log::error!(
+							target: LOG_TARGET,
+							"automatic settlement of channel {channel_id} failed: {error:?}",
+						),
+					}
+				}
+				if done < queue.len() {
+					queue.drain(..done);
+					SettlementQueue::<T>::insert(cursor, queue);
+					break;
+				}
+				cursor = cursor.saturating_add(One::one());
+			}
+			SettlementCursor::<T>::put(cursor);
+			T::WeightInfo::settle_expired_channels(settled)
+				.saturating_add(T::DbWeight::get().reads_writes(buckets.into(), buckets.into()))
+		}
+	}
+}

@@ -1,0 +1,358 @@
+//! Property test: random sequences of channel operations against a model of what every
+//! participant knows off chain.
+//!
+//! After every step it checks that
+//! - `try_state` holds (every channel's books match the holds: conservation),
+//! - total issuance never changes,
+//! - every account's free balance is exactly what the model expects,
+//! - each channel pays out exactly what the settlement formula gives for the proofs the chain
+//!   saw, and an honest participant who was online (or watched) during the challenge period
+//!   receives at least its latest off-chain balance.
+
+use super::*;
+use frame_support::storage_root;
+use proptest::prelude::*;
+use sp_runtime::StateVersion;
+use std::collections::BTreeMap;
+
+const PEOPLE: [Who; 4] = [Who::Alice, Who::Bob, Who::Charlie, Who::Dave];
+
+#[derive(Clone, Debug)]
+enum Op {
+	Open { opener: usize, counterparty: usize, deposit: Balance, counterparty_deposit: Balance },
+	Deposit { channel: usize, side: usize, amount: Balance },
+	Pay { channel: usize, side: usize, amount: Balance },
+	Withdraw { channel: usize, side: usize, amount: Balance },
+	CooperativeClose { channel: usize },
+	/// `stale`: the closer presents an older proof of its counterparty's than it has.
+	/// `watched`: the counterparty (or its watchtower) disputes with the closer's newest proof.
+	Close { channel: usize, side: usize, stale: bool, watched: bool },
+	Advance { blocks: u64 },
+	Settle { channel: usize },
+	Forge { channel: usize, side: usize },
+}
+
+fn op() -> impl Strategy<Value = Op> {
+	let amount = 1..400u128;
+	prop_oneof![
+		2 => (0..4usize, 0..4usize, 10..1_000u128, prop_oneof![Just(0u128), 10..1_000u128])
+			.prop_map(|(opener, counterparty, deposit, counterparty_deposit)| Op::Open {
+				opener,
+				counterparty,
+				deposit,
+				counterparty_deposit
+			}),
+		1 => (any::<usize>(), 0..2usize, 10..300u128)
+			.prop_map(|(channel, side, amount)| Op::Deposit { channel, side, amount }),
+		4 => (any::<usize>(), 0..2usize, amount.clone())
+			.prop_map(|(channel, side, amount)| Op::Pay { channel, side, amount }),
+		1 => (any::<usize>(), 0..2usize, amount)
+			.prop_map(|(channel, side, amount)| Op::Withdraw { channel, side, amount }),
+		1 => any::<usize>().prop_map(|channel| Op::CooperativeClose { channel }),
+		2 => (any::<usize>(), 0..2usize, any::<bool>(), any::<bool>())
+			.prop_map(|(channel, side, stale, watched)| Op::Close { channel, side, stale, watched }),
+		2 => (1..15u64).prop_map(|blocks| Op::Advance { blocks }),
+		1 => any::<usize>().prop_map(|channel| Op::Settle { channel }),
+		1 => (any::<usize>(), 0..2usize).prop_map(|(channel, side)| Op::Forge { channel, side }),
+	]
+}
+
+/// What the participants of one channel know.
+#[derive(Clone, Debug)]
+struct ModelChannel {
+	id: ChannelId,
+	who: [Who; 2],
+	deposited: [Balance; 2],
+	withdrawn: [Balance; 2],
+	/// Off chain: every proof each side signed, as (nonce, transferred), oldest first.
+	proofs: [Vec<(u64, Balance)>; 2],
+	/// What the chain has recorded of each side's proofs.
+	on_chain: [(u64, Balance); 2],
+	closing: Option<Closing>,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Closing {
+	closer: usize,
+	deadline: BlockNumber,
+	watched: bool,
+}
+
+impl ModelChannel {
+	fn sent(&self, side: usize) -> Balance {
+		self.proofs[side].last().map_or(0, |p| p.1)
+	}
+
+	/// The latest off-chain balance of `side`.
+	fn balance(&self, side: usize) -> Balance {
+		let other = 1 - side;
+		self.deposited[side] + self.sent(other) - self.withdrawn[side] - self.sent(side)
+	}
+
+	fn total(&self) -> Balance {
+		self.deposited[0] + self.deposited[1] - self.withdrawn[0] - self.withdrawn[1]
+	}
+
+	/// The settlement formula applied to what the chain saw.
+	fn expected_payouts(&self) -> [Balance; 2] {
+		let credit = self.deposited[0] + self.on_chain[1].1;
+		let debit = self.withdrawn[0] + self.on_chain[0].1;
+		let opener = credit.saturating_sub(debit).min(self.total());
+		[opener, self.total() - opener]
+	}
+
+	fn signed(&self, side: usize, (nonce, transferred): (u64, Balance)) -> SignedBalanceProofOf<Test> {
+		balance_proof(self.who[side], self.id, nonce, transferred)
+	}
+}
+
+#[derive(Default)]
+struct Model {
+	channels: Vec<ModelChannel>,
+	free: BTreeMap<AccountId, Balance>,
+}
+
+impl Model {
+	fn new() -> Self {
+		let free = PEOPLE.iter().map(|who| (who.account(), ENDOWMENT)).collect();
+		Model { channels: Vec::new(), free }
+	}
+
+	fn pick(&self, index: usize) -> Option<usize> {
+		(!self.channels.is_empty()).then(|| index % self.channels.len())
+	}
+
+	fn adjust(&mut self, who: Who, delta: i128) {
+		let free = self.free.get_mut(&who.account()).unwrap();
+		*free = (*free as i128 + delta) as Balance;
+	}
+
+	/// Books a channel that the chain paid out with `payouts`, checking honest-party safety.
+	fn paid_out(&mut self, index: usize, payouts: [Balance; 2], cooperative: bool) {
+		let channel = self.channels.remove(index);
+		if cooperative {
+			assert_eq!(payouts, [channel.balance(0), channel.balance(1)]);
+		} else {
+			let closing = channel.closing.expect("only closing channels settle");
+			assert_eq!(payouts, channel.expected_payouts(), "payouts follow the formula");
+			let honest = 1 - closing.closer;
+			if closing.watched {
+				assert!(
+					payouts[honest] >= channel.balance(honest),
+					"a watched participant gets at least its latest off-chain balance"
+				);
+			}
+		}
+		for side in 0..2 {
+			self.adjust(channel.who[side], payouts[side] as i128);
+		}
+		self.adjust(channel.who[0], RECORD_DEPOSIT as i128);
+	}
+
+	/// Books the channels the hooks settled while blocks passed.
+	fn collect_hook_settlements(&mut self) {
+		let now = System::block_number();
+		let mut index = 0;
+		while index < self.channels.len() {
+			let channel = &self.channels[index];
+			if Channels::<Test>::contains_key(channel.id) {
+				if let Some(closing) = channel.closing {
+					// At most 16 channels exist (4 people, 8 channels each); a close may be queued
+					// up to SETTLEMENT_QUEUE_SPILL blocks late, and the hook settles two per block.
+					let latest = closing.deadline +
+						1 + crate::SETTLEMENT_QUEUE_SPILL as u64 +
+						16 / MAX_SETTLEMENTS_PER_BLOCK as u64;
+					assert!(now <= latest, "a closing channel is settled by the hook in time");
+				}
+				index += 1;
+				continue;
+			}
+			let closing = channel.closing.expect("only closing channels disappear by themselves");
+			assert!(now > closing.deadline, "never settled before its deadline has passed");
+			let payouts = channel.expected_payouts();
+			self.paid_out(index, payouts, false);
+		}
+	}
+
+	fn apply(&mut self, op: Op) {
+		match op {
+			Op::Open { opener, counterparty, deposit, counterparty_deposit } => {
+				let (opener, counterparty) = (PEOPLE[opener], PEOPLE[counterparty]);
+				let count = |who: Who| ChannelCount::<Test>::get(who.account());
+				if opener == counterparty ||
+					count(opener) >= MAX_CHANNELS_PER_ACCOUNT ||
+					count(counterparty) >= MAX_CHANNELS_PER_ACCOUNT
+				{
+					return;
+				}
+				let id = open(opener, counterparty, deposit, counterparty_deposit);
+				self.adjust(opener, -((deposit + RECORD_DEPOSIT) as i128));
+				self.adjust(counterparty, -(counterparty_deposit as i128));
+				self.channels.push(ModelChannel {
+					id,
+					who: [opener, counterparty],
+					deposited: [deposit, counterparty_deposit],
+					withdrawn: [0, 0],
+					proofs: [Vec::new(), Vec::new()],
+					on_chain: [(0, 0), (0, 0)],
+					closing: None,
+				});
+			},
+			Op::Deposit { channel, side, amount } => {
+				let Some(index) = self.pick(channel) else { return };
+				let model = &self.channels[index];
+				let result = PaymentChannels::deposit(model.who[side].origin(), model.id, amount);
+				if model.closing.is_some() {
+					assert_eq!(result, Err(Error::<Test>::ChannelNotOpen.into()));
+					return;
+				}
+				assert_ok!(result);
+				let who = model.who[side];
+				self.channels[index].deposited[side] += amount;
+				self.adjust(who, -(amount as i128));
+			},
+			Op::Pay { channel, side, amount } => {
+				let Some(index) = self.pick(channel) else { return };
+				let model = &mut self.channels[index];
+				// An honest client pays only from what it has, and not in a closing channel.
+				if model.closing.is_some() || amount > model.balance(side) {
+					return;
+				}
+				let nonce = model.proofs[side].len() as u64 + 1;
+				let transferred = model.sent(side) + amount;
+				model.proofs[side].push((nonce, transferred));
+			},
+			Op::Withdraw { channel, side, amount } => {
+				let Some(index) = self.pick(channel) else { return };
+				let model = &self.channels[index];
+				// The counterparty signs only for what the withdrawer has off chain.
+				if model.closing.is_some() || amount > model.balance(side) {
+					return;
+				}
+				let total = model.withdrawn[side] + amount;
+				let proof = withdraw_proof(model.id, model.who[side], total, System::block_number() + 5);
+				let signature = model.who[1 - side].sign(&proof);
+				assert_ok!(PaymentChannels::withdraw(model.who[side].origin(), proof, signature));
+				let who = model.who[side];
+				self.channels[index].withdrawn[side] = total;
+				self.adjust(who, amount as i128);
+			},
+			Op::CooperativeClose { channel } => {
+				let Some(index) = self.pick(channel) else { return };
+				let model = &self.channels[index];
+				let payouts = [model.balance(0), model.balance(1)];
+				let settlement = cooperative_close(model.id, payouts[0], payouts[1]);
+				assert_ok!(PaymentChannels::cooperative_close(
+					model.who[0].origin(),
+					settlement.clone(),
+					model.who[0].sign(&settlement),
+					model.who[1].sign(&settlement),
+				));
+				self.paid_out(index, payouts, true);
+			},
+			Op::Close { channel, side, stale, watched } => {
+				let Some(index) = self.pick(channel) else { return };
+				let model = &self.channels[index];
+				let other = 1 - side;
+				if model.closing.is_some() {
+					assert_noop!(
+						PaymentChannels::close(model.who[side].origin(), model.id, None),
+						Error::<Test>::AlreadyClosing
+					);
+					return;
+				}
+				let received = &model.proofs[other];
+				let presented = if stale && received.len() > 1 {
+					Some(received[received.len() - 2])
+				} else if stale {
+					None
+				} else {
+					received.last().copied()
+				};
+				let proof = presented.map(|p| model.signed(other, p));
+				let deadline = close(model.who[side], model.id, proof);
+				let mut on_chain = model.on_chain;
+				if let Some(p) = presented {
+					on_chain[other] = p;
+				}
+				if watched {
+					if let Some(newest) = model.proofs[side].last().copied() {
+						assert_ok!(PaymentChannels::update_balance_proof(
+							Who::Eve.origin(),
+							model.id,
+							model.signed(side, newest),
+						));
+						on_chain[side] = newest;
+					}
+				}
+				let model = &mut self.channels[index];
+				model.on_chain = on_chain;
+				model.closing = Some(Closing { closer: side, deadline, watched });
+			},
+			Op::Advance { blocks } => {
+				run_to_block(System::block_number() + blocks);
+				self.collect_hook_settlements();
+			},
+			Op::Settle { channel } => {
+				let Some(index) = self.pick(channel) else { return };
+				let model = &self.channels[index];
+				let result = PaymentChannels::settle(Who::Eve.origin(), model.id);
+				match model.closing {
+					None => assert_eq!(result, Err(Error::<Test>::ChannelNotClosing.into())),
+					Some(closing) if System::block_number() <= closing.deadline =>
+						assert_eq!(result, Err(Error::<Test>::ChallengePeriodNotOver.into())),
+					Some(_) => {
+						assert_ok!(result);
+						let payouts = model.expected_payouts();
+						self.paid_out(index, payouts, false);
+					},
+				}
+			},
+			Op::Forge { channel, side } => {
+				let Some(index) = self.pick(channel) else { return };
+				let model = &self.channels[index];
+				let other = 1 - side;
+				let mut forged = balance_proof(model.who[other], model.id, u64::MAX, 1);
+				forged.payload.transferred = Balance::MAX;
+				let before = storage_root(StateVersion::V1);
+				let result = match model.closing {
+					None => PaymentChannels::close(model.who[side].origin(), model.id, Some(forged)),
+					Some(_) => PaymentChannels::update_balance_proof(model.who[side].origin(), model.id, forged),
+				};
+				assert!(result.is_err(), "a forged proof is refused");
+				assert_eq!(storage_root(StateVersion::V1), before, "a refused call changes nothing");
+			},
+		}
+	}
+
+	fn check(&self, issuance: Balance) {
+		PaymentChannels::do_try_state().expect("the pallet's invariants hold");
+		assert_eq!(total_issuance(), issuance, "no operation creates or destroys funds");
+		for (account, free) in &self.free {
+			assert_eq!(Balances::free_balance(account), *free, "free balance of {account:?}");
+		}
+	}
+}
+
+proptest! {
+	#![proptest_config(ProptestConfig { cases: 10_000, ..ProptestConfig::default() })]
+
+	#[test]
+	fn random_operation_sequences_keep_conservation_and_honest_party_safety(
+		ops in prop::collection::vec(op(), 1..40)
+	) {
+		build_and_execute(|| {
+			let issuance = total_issuance();
+			let mut model = Model::new();
+			for op in ops {
+				model.apply(op);
+				model.check(issuance);
+			}
+			// Let every closing channel run out its period; all of them settle by themselves.
+			run_to_block(System::block_number() + MAX_CHALLENGE + 10);
+			model.collect_hook_settlements();
+			model.check(issuance);
+			assert!(model.channels.iter().all(|c| c.closing.is_none()));
+		});
+	}
+}

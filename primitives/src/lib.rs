@@ -1,0 +1,248 @@
+//! Types and signed-payload formats shared by `pallet-payment-channels` and its off-chain
+//! clients (the `paychan` client, the rebalancer and the polkadot.js suite).
+//!
+//! Every off-chain message that the chain may later be asked to verify is one of the payload
+//! structs below. What a participant signs is [`SignedPayload::signing_message`]: the payload's
+//! domain tag followed by the payload's SCALE encoding. Each payload starts with the genesis hash
+//! of the chain and the channel id, so a signature is bound to one chain, one channel and one
+//! purpose. `docs/protocol.md` gives the byte layout of each.
+
+#![cfg_attr(not(feature = "std"), no_std)]
+
+extern crate alloc;
+
+use alloc::vec::Vec;
+use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
+use scale_info::TypeInfo;
+
+/// Identifies a channel. Ids come from a counter on chain and are never reused.
+pub type ChannelId = u64;
+
+/// Orders the balance proofs of one signer in one channel: higher nonces replace lower ones.
+pub type Nonce = u64;
+
+/// The domain tag of a [`BalanceProof`].
+pub const BALANCE_PROOF_TAG: &[u8] = b"paychan:balance-proof:v1";
+/// The domain tag of a [`WithdrawProof`].
+pub const WITHDRAW_PROOF_TAG: &[u8] = b"paychan:withdraw-proof:v1";
+/// The domain tag of a [`CooperativeClose`].
+pub const COOPERATIVE_CLOSE_TAG: &[u8] = b"paychan:cooperative-close:v1";
+/// The domain tag of a [`FundingConsent`].
+pub const FUNDING_CONSENT_TAG: &[u8] = b"paychan:funding-consent:v1";
+
+/// What polkadot.js wallets put before raw bytes they are asked to sign (`signRaw`).
+pub const WRAPPED_BYTES_PREFIX: &[u8] = b"<Bytes>";
+/// What polkadot.js wallets put after raw bytes they are asked to sign (`signRaw`).
+pub const WRAPPED_BYTES_SUFFIX: &[u8] = b"</Bytes>";
+
+/// A payload that participants sign off chain and the chain verifies.
+pub trait SignedPayload: Encode {
+	/// Separates this payload's signatures from every other kind of signed message.
+	const TAG: &'static [u8];
+
+	/// The exact bytes a participant signs: the domain tag, then the SCALE encoding.
+	fn signing_message(&self) -> Vec<u8> {
+		let mut message = Vec::with_capacity(Self::TAG.len() + self.size_hint());
+		message.extend_from_slice(Self::TAG);
+		self.encode_to(&mut message);
+		message
+	}
+}
+
+/// `message` wrapped the way a polkadot.js wallet wraps raw bytes before it signs them.
+pub fn wrap_bytes(message: &[u8]) -> Vec<u8> {
+	let mut wrapped =
+		Vec::with_capacity(WRAPPED_BYTES_PREFIX.len() + message.len() + WRAPPED_BYTES_SUFFIX.len());
+	wrapped.extend_from_slice(WRAPPED_BYTES_PREFIX);
+	wrapped.extend_from_slice(message);
+	wrapped.extend_from_slice(WRAPPED_BYTES_SUFFIX);
+	wrapped
+}
+
+/// A participant's cumulative statement of what it has paid its counterparty in one channel.
+///
+/// The signer sends a new proof with every payment: `transferred` only grows and `nonce`
+/// increases by at least one each time. On chain, the proof with the highest nonce from each
+/// signer counts when a closing channel settles.
+#[derive(
+	Clone,
+	Debug,
+	PartialEq,
+	Eq,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	TypeInfo,
+	MaxEncodedLen,
+)]
+#[cfg_attr(feature = "std", derive(serde::Serialize, serde::Deserialize))]
+pub struct BalanceProof<Hash, Balance> {
+	/// The genesis hash of the chain the channel lives on.
+	pub genesis_hash: Hash,
+	/// The channel the payments were made in.
+	pub channel_id: ChannelId,
+	/// Orders this signer's proofs; the chain keeps the highest it has seen.
+	pub nonce: Nonce,
+	/// Everything the signer has paid the counterparty in this channel, in total.
+	pub transferred: Balance,
+}
+
+impl<Hash: Encode, Balance: Encode> SignedPayload for BalanceProof<Hash, Balance> {
+	const TAG: &'static [u8] = BALANCE_PROOF_TAG;
+}
+
+/// A counterparty's consent that `participant` may take funds out of the channel without
+/// closing it (a splice-out).
+///
+/// `total_withdrawn` is cumulative, so a proof can be used once: after it is executed the chain's
+/// withdrawn total equals it and the same proof withdraws nothing more.
+#[derive(
+	Clone,
+	Debug,
+	PartialEq,
+	Eq,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	TypeInfo,
+	MaxEncodedLen,
+)]
+#[cfg_attr(feature = "std", derive(serde::Serialize, serde::Deserialize))]
+pub struct WithdrawProof<AccountId, Balance, BlockNumber, Hash> {
+	/// The genesis hash of the chain the channel lives on.
+	pub genesis_hash: Hash,
+	/// The channel to withdraw from.
+	pub channel_id: ChannelId,
+	/// The participant who may withdraw (the one who did not sign).
+	pub participant: AccountId,
+	/// The participant's withdrawn total after this withdrawal.
+	pub total_withdrawn: Balance,
+	/// The last block at which the proof may be used.
+	pub expires_at: BlockNumber,
+}
+
+impl<AccountId: Encode, Balance: Encode, BlockNumber: Encode, Hash: Encode> SignedPayload
+	for WithdrawProof<AccountId, Balance, BlockNumber, Hash>
+{
+	const TAG: &'static [u8] = WITHDRAW_PROOF_TAG;
+}
+
+/// Both participants' agreement on the final split of a channel; paid out at once.
+#[derive(
+	Clone,
+	Debug,
+	PartialEq,
+	Eq,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	TypeInfo,
+	MaxEncodedLen,
+)]
+#[cfg_attr(feature = "std", derive(serde::Serialize, serde::Deserialize))]
+pub struct CooperativeClose<Hash, Balance> {
+	/// The genesis hash of the chain the channel lives on.
+	pub genesis_hash: Hash,
+	/// The channel to close.
+	pub channel_id: ChannelId,
+	/// What the opener (participant 0) receives.
+	pub payout_opener: Balance,
+	/// What the counterparty (participant 1) receives.
+	pub payout_counterparty: Balance,
+}
+
+impl<Hash: Encode, Balance: Encode> SignedPayload for CooperativeClose<Hash, Balance> {
+	const TAG: &'static [u8] = COOPERATIVE_CLOSE_TAG;
+}
+
+/// The counterparty's consent to fund a channel that the opener is about to open (dual funding).
+///
+/// Bound to the id the channel will get (the chain's next channel id), so it opens one channel
+/// at most.
+#[derive(
+	Clone,
+	Debug,
+	PartialEq,
+	Eq,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	TypeInfo,
+	MaxEncodedLen,
+)]
+#[cfg_attr(feature = "std", derive(serde::Serialize, serde::Deserialize))]
+pub struct FundingConsent<AccountId, Balance, BlockNumber, Hash> {
+	/// The genesis hash of the chain the channel lives on.
+	pub genesis_hash: Hash,
+	/// The id the new channel will have.
+	pub channel_id: ChannelId,
+	/// Who opens the channel.
+	pub opener: AccountId,
+	/// What the counterparty deposits at open.
+	pub amount: Balance,
+	/// The challenge period the counterparty agrees to.
+	pub challenge_period: BlockNumber,
+	/// The last block at which the consent may be used.
+	pub expires_at: BlockNumber,
+}
+
+impl<AccountId: Encode, Balance: Encode, BlockNumber: Encode, Hash: Encode> SignedPayload
+	for FundingConsent<AccountId, Balance, BlockNumber, Hash>
+{
+	const TAG: &'static [u8] = FUNDING_CONSENT_TAG;
+}
+
+/// A payload with its signer and signature, as extrinsics carry it.
+#[derive(
+	Clone,
+	Debug,
+	PartialEq,
+	Eq,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	TypeInfo,
+	MaxEncodedLen,
+)]
+#[cfg_attr(feature = "std", derive(serde::Serialize, serde::Deserialize))]
+pub struct Signed<Payload, AccountId, Signature> {
+	/// What was signed.
+	pub payload: Payload,
+	/// Who signed it.
+	pub signer: AccountId,
+	/// The signature over `payload.signing_message()`, raw or `<Bytes>`-wrapped.
+	pub signature: Signature,
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	#[test]
+	fn signing_message_is_tag_then_scale_encoding() {
+		let proof = BalanceProof { genesis_hash: [7u8; 32], channel_id: 3, nonce: 9, transferred: 5u128 };
+		let message = proof.signing_message();
+		assert_eq!(&message[..BALANCE_PROOF_TAG.len()], BALANCE_PROOF_TAG);
+		assert_eq!(&message[BALANCE_PROOF_TAG.len()..], &proof.encode()[..]);
+		// 32 (hash) + 8 (channel id) + 8 (nonce) + 16 (u128), no length prefixes.
+		assert_eq!(message.len(), BALANCE_PROOF_TAG.len() + 64);
+	}
+
+	#[test]
+	fn no_tag_is_a_prefix_of_another() {
+		let tags =
+			[BALANCE_PROOF_TAG, WITHDRAW_PROOF_TAG, COOPERATIVE_CLOSE_TAG, FUNDING_CONSENT_TAG];
+		for (i, a) in tags.iter().enumerate() {
+			for (j, b) in tags.iter().enumerate() {
+				if i != j {
+					assert!(!b.starts_with(a), "{:?} is a prefix of {:?}", a, b);
+				}
+			}
+		}
+	}
+
+	#[test]
+	fn wrapped_bytes_match_polkadot_js() {
+		assert_eq!(wrap_bytes(b"abc"), b"<Bytes>abc</Bytes>".to_vec());
+	}
+}

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Every test of the project: formatting, clippy, the Rust tests (pallet on its mock runtime,
+# primitives, runtime), and the end-to-end suite against a running node.
+set -euo pipefail
+source "$(dirname "$0")/common.sh"
+cd "$PAYCHAN_ROOT"
+
+"$PAYCHAN_ROOT/scripts/setup.sh"
+
+log "cargo fmt --check"
+cargo fmt --all --check
+
+log "cargo clippy (no wasm: the runtime's wasm is checked when the node is built)"
+SKIP_WASM_BUILD=1 cargo clippy --locked --workspace --all-targets -- -D warnings
+
+"$PAYCHAN_ROOT/scripts/build.sh"
+
+# Release tests share their compiled dependencies with the release node build above.
+log "cargo test (workspace)"
+cargo test --locked --release --workspace
+
+log "end-to-end suite against $PAYCHAN_NODE"
+(cd tests/e2e && npm test)
