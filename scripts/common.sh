@@ -2,8 +2,11 @@
 # One persistent target directory serves every checkout and CI, so a fresh clone reuses the
 # compiled dependencies.
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/paychan/target}"
+# The runtime's wasm is built by a nested cargo inside the target directory; this tells it where
+# the workspace (and its Cargo.lock) is.
 PAYCHAN_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 export PAYCHAN_ROOT
+export WASM_BUILD_WORKSPACE_HINT="$PAYCHAN_ROOT"
 export PAYCHAN_NODE="${PAYCHAN_NODE:-$CARGO_TARGET_DIR/release/paychan-node}"
 
 log() { printf '\033[1;34m==>\033[0m %s\n' "$*" >&2; }

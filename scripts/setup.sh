@@ -10,10 +10,14 @@ if ! command -v cargo >/dev/null; then
 fi
 
 installed_targets="$(rustup target list --installed)"
-grep -qx wasm32-unknown-unknown <<<"$installed_targets" || {
-	log "adding the wasm32-unknown-unknown target"
-	rustup target add wasm32-unknown-unknown
-}
+# The runtime is built for wasm32v1-none (Rust >= 1.84); wasm32-unknown-unknown is the fallback
+# that older toolchains and some tools expect.
+for target in wasm32v1-none wasm32-unknown-unknown; do
+	grep -qx "$target" <<<"$installed_targets" || {
+		log "adding the $target target"
+		rustup target add "$target"
+	}
+done
 installed_components="$(rustup component list --installed)"
 for component in rust-src clippy rustfmt; do
 	grep -q "^$component" <<<"$installed_components" || {

@@ -10,7 +10,7 @@ use frame_support::{
 	},
 };
 use sp_runtime::{
-	traits::{CheckedSub, Zero},
+	traits::Zero,
 	DispatchError, Saturating,
 };
 
@@ -124,6 +124,7 @@ impl<T: Config> Pallet<T> {
 	pub fn do_try_state() -> Result<(), sp_runtime::TryRuntimeError> {
 		use alloc::collections::btree_map::BTreeMap;
 		use frame_support::traits::fungible::InspectHold;
+		use sp_runtime::traits::CheckedSub;
 
 		let next_id = NextChannelId::<T>::get();
 		let mut custody_of = BTreeMap::<T::AccountId, BalanceOf<T>>::new();

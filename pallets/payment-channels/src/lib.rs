@@ -62,7 +62,7 @@ pub mod pallet {
 	use frame_support::{
 		pallet_prelude::*,
 		traits::{
-			fungible::{Inspect, Mutate, MutateHold},
+			fungible::{Mutate, MutateHold},
 			tokens::Precision,
 		},
 	};

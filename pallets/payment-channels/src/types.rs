@@ -8,7 +8,7 @@ use paychan_primitives::{
 	BalanceProof, ChannelId, CooperativeClose, FundingConsent, Nonce, Signed, WithdrawProof,
 };
 use scale_info::TypeInfo;
-use sp_runtime::{traits::Zero, RuntimeDebug, Saturating};
+use sp_runtime::{traits::Zero, Saturating};
 
 /// The balance type of the pallet's currency.
 pub type BalanceOf<T> =
@@ -62,7 +62,7 @@ pub const fn other(side: usize) -> usize {
 	Encode,
 	Decode,
 	DecodeWithMemTracking,
-	RuntimeDebug,
+	Debug,
 	TypeInfo,
 	MaxEncodedLen,
 )]
@@ -91,7 +91,7 @@ pub enum ChannelStatus<AccountId, BlockNumber> {
 	Encode,
 	Decode,
 	DecodeWithMemTracking,
-	RuntimeDebug,
+	Debug,
 	TypeInfo,
 	MaxEncodedLen,
 )]
@@ -124,7 +124,7 @@ pub struct Side<Balance> {
 	Encode,
 	Decode,
 	DecodeWithMemTracking,
-	RuntimeDebug,
+	Debug,
 	TypeInfo,
 	MaxEncodedLen,
 )]

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Benchmarks the payment-channels pallet on this machine with the node's `benchmark pallet`
+# command, regenerates pallets/payment-channels/src/weights.rs, and prints each call's ref_time
+# and proof size next to Balances' transfer_keep_alive measured in the same run.
+#
+#   ./scripts/benchmark.sh            # 50 steps, 20 repeats (what weights.rs is made from)
+#   STEPS=2 REPEAT=1 ./scripts/benchmark.sh   # a quick check that every benchmark runs
+set -euo pipefail
+source "$(dirname "$0")/common.sh"
+cd "$PAYCHAN_ROOT"
+
+STEPS="${STEPS:-50}"
+REPEAT="${REPEAT:-20}"
+out="$CARGO_TARGET_DIR/benchmarks"
+mkdir -p "$out"
+
+log "building paychan-node with runtime-benchmarks"
+cargo build --locked --release -p paychan-node --features runtime-benchmarks
+# Keep the benchmarking binary apart: the next plain build puts the normal node back in place.
+cp "$CARGO_TARGET_DIR/release/paychan-node" "$out/paychan-node-benchmarks"
+node_bin="$out/paychan-node-benchmarks"
+
+run() {
+	"$node_bin" benchmark pallet --chain dev --wasm-execution compiled \
+		--steps "$STEPS" --repeat "$REPEAT" "$@"
+}
+
+log "benchmarking pallet_balances::transfer_keep_alive (the yardstick)"
+run --pallet pallet_balances --extrinsic transfer_keep_alive --output "$out/balances_weights.rs" >/dev/null
+
+log "benchmarking pallet_payment_channels"
+weights=pallets/payment-channels/src/weights.rs
+if [ "$STEPS" -ge 50 ] && [ "$REPEAT" -ge 20 ]; then target="$weights"; else target="$out/weights-quick.rs"; fi
+run --pallet pallet_payment_channels --extrinsic '*' \
+	--template scripts/frame-weight-template.hbs --output "$target" >/dev/null
+log "weights written to $target"
+
+python3 "$PAYCHAN_ROOT/scripts/weights_table.py" "$out/balances_weights.rs" "$target"
