@@ -91,7 +91,7 @@ pub fn new_partial(config: &Configuration, sealing: Sealing) -> Result<Service, 
 				config.prometheus_registry(),
 			);
 			(import_queue, None)
-		},
+		}
 		Sealing::Aura => {
 			let (grandpa_block_import, grandpa_link) = sc_consensus_grandpa::block_import(
 				client.clone(),
@@ -101,8 +101,8 @@ pub fn new_partial(config: &Configuration, sealing: Sealing) -> Result<Service, 
 				telemetry.as_ref().map(|x| x.handle()),
 			)?;
 			let cidp_client = client.clone();
-			let import_queue =
-				sc_consensus_aura::import_queue::<AuraPair, _, _, _, _, _>(ImportQueueParams {
+			let import_queue = sc_consensus_aura::import_queue::<AuraPair, _, _, _, _, _>(
+				ImportQueueParams {
 					block_import: grandpa_block_import.clone(),
 					justification_import: Some(Box::new(grandpa_block_import.clone())),
 					client: client.clone(),
@@ -126,9 +126,10 @@ pub fn new_partial(config: &Configuration, sealing: Sealing) -> Result<Service, 
 					check_for_equivocation: Default::default(),
 					telemetry: telemetry.as_ref().map(|x| x.handle()),
 					compatibility_mode: Default::default(),
-				})?;
+				},
+			)?;
 			(import_queue, Some((grandpa_block_import, grandpa_link)))
-		},
+		}
 	};
 
 	Ok(sc_service::PartialComponents {
@@ -307,7 +308,8 @@ pub fn new_full<
 					// Each sealed block is one Aura slot after its parent, whatever the wall
 					// clock says, so blocks may come faster than the slot duration.
 					let timestamp = SlotTimestampProvider::new_aura(client)?;
-					let slot = sp_consensus_aura::inherents::InherentDataProvider::new(timestamp.slot());
+					let slot =
+						sp_consensus_aura::inherents::InherentDataProvider::new(timestamp.slot());
 					Ok((slot, timestamp))
 				}
 			},

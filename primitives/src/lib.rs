@@ -65,15 +65,7 @@ pub fn wrap_bytes(message: &[u8]) -> Vec<u8> {
 /// increases by at least one each time. On chain, the proof with the highest nonce from each
 /// signer counts when a closing channel settles.
 #[derive(
-	Clone,
-	Debug,
-	PartialEq,
-	Eq,
-	Encode,
-	Decode,
-	DecodeWithMemTracking,
-	TypeInfo,
-	MaxEncodedLen,
+	Clone, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen,
 )]
 #[cfg_attr(feature = "std", derive(serde::Serialize, serde::Deserialize))]
 pub struct BalanceProof<Hash, Balance> {
@@ -97,15 +89,7 @@ impl<Hash: Encode, Balance: Encode> SignedPayload for BalanceProof<Hash, Balance
 /// `total_withdrawn` is cumulative, so a proof can be used once: after it is executed the chain's
 /// withdrawn total equals it and the same proof withdraws nothing more.
 #[derive(
-	Clone,
-	Debug,
-	PartialEq,
-	Eq,
-	Encode,
-	Decode,
-	DecodeWithMemTracking,
-	TypeInfo,
-	MaxEncodedLen,
+	Clone, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen,
 )]
 #[cfg_attr(feature = "std", derive(serde::Serialize, serde::Deserialize))]
 pub struct WithdrawProof<AccountId, Balance, BlockNumber, Hash> {
@@ -129,15 +113,7 @@ impl<AccountId: Encode, Balance: Encode, BlockNumber: Encode, Hash: Encode> Sign
 
 /// Both participants' agreement on the final split of a channel; paid out at once.
 #[derive(
-	Clone,
-	Debug,
-	PartialEq,
-	Eq,
-	Encode,
-	Decode,
-	DecodeWithMemTracking,
-	TypeInfo,
-	MaxEncodedLen,
+	Clone, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen,
 )]
 #[cfg_attr(feature = "std", derive(serde::Serialize, serde::Deserialize))]
 pub struct CooperativeClose<Hash, Balance> {
@@ -160,15 +136,7 @@ impl<Hash: Encode, Balance: Encode> SignedPayload for CooperativeClose<Hash, Bal
 /// Bound to the id the channel will get (the chain's next channel id), so it opens one channel
 /// at most.
 #[derive(
-	Clone,
-	Debug,
-	PartialEq,
-	Eq,
-	Encode,
-	Decode,
-	DecodeWithMemTracking,
-	TypeInfo,
-	MaxEncodedLen,
+	Clone, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen,
 )]
 #[cfg_attr(feature = "std", derive(serde::Serialize, serde::Deserialize))]
 pub struct FundingConsent<AccountId, Balance, BlockNumber, Hash> {
@@ -194,15 +162,7 @@ impl<AccountId: Encode, Balance: Encode, BlockNumber: Encode, Hash: Encode> Sign
 
 /// A payload with its signer and signature, as extrinsics carry it.
 #[derive(
-	Clone,
-	Debug,
-	PartialEq,
-	Eq,
-	Encode,
-	Decode,
-	DecodeWithMemTracking,
-	TypeInfo,
-	MaxEncodedLen,
+	Clone, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen,
 )]
 #[cfg_attr(feature = "std", derive(serde::Serialize, serde::Deserialize))]
 pub struct Signed<Payload, AccountId, Signature> {
@@ -220,7 +180,8 @@ mod tests {
 
 	#[test]
 	fn signing_message_is_tag_then_scale_encoding() {
-		let proof = BalanceProof { genesis_hash: [7u8; 32], channel_id: 3, nonce: 9, transferred: 5u128 };
+		let proof =
+			BalanceProof { genesis_hash: [7u8; 32], channel_id: 3, nonce: 9, transferred: 5u128 };
 		let message = proof.signing_message();
 		assert_eq!(&message[..BALANCE_PROOF_TAG.len()], BALANCE_PROOF_TAG);
 		assert_eq!(&message[BALANCE_PROOF_TAG.len()..], &proof.encode()[..]);

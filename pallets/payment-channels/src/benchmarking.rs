@@ -19,9 +19,8 @@ fn unit<T: Config>() -> BalanceOf<T> {
 /// A signing account with plenty of funds.
 fn funded<T: Config>(seed: u32) -> T::AccountId {
 	let who = T::BenchmarkHelper::signing_account(seed);
-	let endowment = unit::<T>()
-		.saturating_mul(1_000u32.into())
-		.saturating_add(T::ChannelRecordDeposit::get());
+	let endowment =
+		unit::<T>().saturating_mul(1_000u32.into()).saturating_add(T::ChannelRecordDeposit::get());
 	T::Currency::set_balance(&who, endowment);
 	who
 }
@@ -45,8 +44,12 @@ fn open<T: Config>(opener: &T::AccountId, counterparty: &T::AccountId) -> Channe
 		None,
 	)
 	.expect("the opener is funded");
-	PaymentChannels::<T>::deposit(RawOrigin::Signed(counterparty.clone()).into(), channel_id, unit::<T>())
-		.expect("the counterparty is funded");
+	PaymentChannels::<T>::deposit(
+		RawOrigin::Signed(counterparty.clone()).into(),
+		channel_id,
+		unit::<T>(),
+	)
+	.expect("the counterparty is funded");
 	channel_id
 }
 
@@ -56,8 +59,12 @@ fn balance_proof<T: Config>(
 	nonce: u64,
 	transferred: BalanceOf<T>,
 ) -> SignedBalanceProofOf<T> {
-	let payload =
-		BalanceProof { genesis_hash: PaymentChannels::<T>::genesis_hash(), channel_id, nonce, transferred };
+	let payload = BalanceProof {
+		genesis_hash: PaymentChannels::<T>::genesis_hash(),
+		channel_id,
+		nonce,
+		transferred,
+	};
 	Signed { signature: sign::<T, _>(signer, &payload), signer: signer.clone(), payload }
 }
 
@@ -135,7 +142,10 @@ mod benchmarks {
 		#[extrinsic_call]
 		_(RawOrigin::Signed(counterparty), channel_id, unit::<T>());
 
-		assert_eq!(Channels::<T>::get(channel_id).map(|c| c.total()), Some(unit::<T>() * 3u32.into()));
+		assert_eq!(
+			Channels::<T>::get(channel_id).map(|c| c.total()),
+			Some(unit::<T>() * 3u32.into())
+		);
 	}
 
 	#[benchmark]
@@ -157,7 +167,10 @@ mod benchmarks {
 		#[extrinsic_call]
 		_(RawOrigin::Signed(opener), proof, signature);
 
-		assert_eq!(Channels::<T>::get(channel_id).map(|c| c.total()), Some(unit::<T>() / 2u32.into()));
+		assert_eq!(
+			Channels::<T>::get(channel_id).map(|c| c.total()),
+			Some(unit::<T>() / 2u32.into())
+		);
 	}
 
 	#[benchmark]

@@ -9,10 +9,7 @@ use frame_support::{
 		tokens::{DepositConsequence, Fortitude, Precision, Provenance, Restriction},
 	},
 };
-use sp_runtime::{
-	traits::Zero,
-	DispatchError, Saturating,
-};
+use sp_runtime::{traits::Zero, DispatchError, Saturating};
 
 impl<T: Config> Pallet<T> {
 	/// Pays `amount` of the channel's funds into the free balance of the participant on
@@ -26,7 +23,10 @@ impl<T: Config> Pallet<T> {
 		let payer = other(recipient);
 		let from_own = amount.min(channel.sides[recipient].custody);
 		let from_other = amount.saturating_sub(from_own);
-		ensure!(from_other <= channel.sides[payer].custody, Error::<T>::WithdrawExceedsChannelFunds);
+		ensure!(
+			from_other <= channel.sides[payer].custody,
+			Error::<T>::WithdrawExceedsChannelFunds
+		);
 		let reason = HoldReason::ChannelFunds.into();
 		if !from_own.is_zero() {
 			T::Currency::release(
@@ -124,6 +124,7 @@ impl<T: Config> Pallet<T> {
 	pub fn do_try_state() -> Result<(), sp_runtime::TryRuntimeError> {
 		use alloc::collections::btree_map::BTreeMap;
 		use frame_support::traits::fungible::InspectHold;
+		use frame_support::traits::Get;
 		use sp_runtime::traits::CheckedSub;
 
 		let next_id = NextChannelId::<T>::get();
@@ -143,8 +144,8 @@ impl<T: Config> Pallet<T> {
 				"a channel's funds differ from its deposits less its withdrawals"
 			);
 			ensure!(
-				a.rebalanced_in.saturating_add(b.rebalanced_in) ==
-					a.rebalanced_out.saturating_add(b.rebalanced_out),
+				a.rebalanced_in.saturating_add(b.rebalanced_in)
+					== a.rebalanced_out.saturating_add(b.rebalanced_out),
 				"a channel's rebalancing moves do not cancel out"
 			);
 			let [to_opener, to_counterparty] = channel.settlement();
@@ -157,7 +158,10 @@ impl<T: Config> Pallet<T> {
 					ParticipantChannels::<T>::contains_key(who, channel_id),
 					"a participant's channel is missing from the index"
 				);
-				custody_of.entry(who.clone()).or_default().saturating_accrue(channel.sides[side].custody);
+				custody_of
+					.entry(who.clone())
+					.or_default()
+					.saturating_accrue(channel.sides[side].custody);
 				*count_of.entry(who.clone()).or_default() += 1;
 			}
 			record_deposit_of
@@ -172,8 +176,8 @@ impl<T: Config> Pallet<T> {
 				"an account's channel-funds hold differs from its custody in its channels"
 			);
 			ensure!(
-				T::Currency::balance_on_hold(&HoldReason::ChannelRecord.into(), who) ==
-					record_deposit_of.get(who).copied().unwrap_or_default(),
+				T::Currency::balance_on_hold(&HoldReason::ChannelRecord.into(), who)
+					== record_deposit_of.get(who).copied().unwrap_or_default(),
 				"an account's record hold differs from the deposits of the channels it opened"
 			);
 		}

@@ -35,10 +35,10 @@ pub use paychan_primitives::ChannelId;
 pub use types::*;
 pub use weights::WeightInfo;
 
-#[cfg(feature = "runtime-benchmarks")]
-mod benchmarking;
 #[cfg(any(feature = "runtime-benchmarks", test))]
 pub mod benchmark_helper;
+#[cfg(feature = "runtime-benchmarks")]
+mod benchmarking;
 mod funds;
 #[cfg(test)]
 mod mock;
@@ -162,7 +162,8 @@ pub mod pallet {
 
 	/// How many channels each account participates in (bounded by `MaxChannelsPerAccount`).
 	#[pallet::storage]
-	pub type ChannelCount<T: Config> = StorageMap<_, Blake2_128Concat, T::AccountId, u32, ValueQuery>;
+	pub type ChannelCount<T: Config> =
+		StorageMap<_, Blake2_128Concat, T::AccountId, u32, ValueQuery>;
 
 	/// Closing channels by the first block in which `on_initialize` may settle them.
 	#[pallet::storage]
@@ -339,8 +340,8 @@ pub mod pallet {
 			ensure!(opener != counterparty, Error::<T>::SelfChannel);
 			Self::ensure_fundable(deposit)?;
 			ensure!(
-				challenge_period >= T::MinChallengePeriod::get() &&
-					challenge_period <= T::MaxChallengePeriod::get(),
+				challenge_period >= T::MinChallengePeriod::get()
+					&& challenge_period <= T::MaxChallengePeriod::get(),
 				Error::<T>::ChallengePeriodOutOfBounds
 			);
 
@@ -357,7 +358,7 @@ pub mod pallet {
 						challenge_period,
 					)?;
 					consent.payload.amount
-				},
+				}
 			};
 			deposit.checked_add(&counterparty_deposit).ok_or(Error::<T>::Overflow)?;
 
@@ -449,12 +450,8 @@ pub mod pallet {
 			let mut channel = Self::channel(channel_id)?;
 			let side = channel.side_of(&who).ok_or(Error::<T>::NotParticipant)?;
 			ensure!(channel.is_open(), Error::<T>::ChannelNotOpen);
-			let amount = Self::check_withdraw_proof(
-				&channel,
-				side,
-				&proof,
-				&counterparty_signature,
-			)?;
+			let amount =
+				Self::check_withdraw_proof(&channel, side, &proof, &counterparty_signature)?;
 			Self::pay_from_custody(&mut channel, side, amount)?;
 			channel.sides[side].withdrawn = proof.total_withdrawn;
 			Channels::<T>::insert(channel_id, channel);
@@ -488,9 +485,11 @@ pub mod pallet {
 			channel.side_of(&who).ok_or(Error::<T>::NotParticipant)?;
 			ensure!(settlement.genesis_hash == Self::genesis_hash(), Error::<T>::WrongGenesis);
 			let payouts = [settlement.payout_opener, settlement.payout_counterparty];
-			let sum = payouts[OPENER].checked_add(&payouts[COUNTERPARTY]).ok_or(Error::<T>::Overflow)?;
+			let sum =
+				payouts[OPENER].checked_add(&payouts[COUNTERPARTY]).ok_or(Error::<T>::Overflow)?;
 			ensure!(sum == channel.total(), Error::<T>::PayoutMismatch);
-			for (side, signature) in [(OPENER, &opener_signature), (COUNTERPARTY, &counterparty_signature)]
+			for (side, signature) in
+				[(OPENER, &opener_signature), (COUNTERPARTY, &counterparty_signature)]
 			{
 				ensure!(
 					Self::signature_is_valid(&settlement, &channel.participants[side], signature),
@@ -610,13 +609,14 @@ pub mod pallet {
 			signature: &T::Signature,
 		) -> bool {
 			let message = payload.signing_message();
-			signature.verify(&message[..], signer) ||
-				signature.verify(&paychan_primitives::wrap_bytes(&message)[..], signer)
+			signature.verify(&message[..], signer)
+				|| signature.verify(&paychan_primitives::wrap_bytes(&message)[..], signer)
 		}
 
 		/// The ids of the channels `who` participates in, in the order they were opened.
 		pub fn channels_of(who: &T::AccountId) -> alloc::vec::Vec<ChannelId> {
-			let mut ids: alloc::vec::Vec<_> = ParticipantChannels::<T>::iter_key_prefix(who).collect();
+			let mut ids: alloc::vec::Vec<_> =
+				ParticipantChannels::<T>::iter_key_prefix(who).collect();
 			ids.sort_unstable();
 			ids
 		}
@@ -766,9 +766,8 @@ pub mod pallet {
 		) -> DispatchResult {
 			let mut block = deadline.saturating_add(One::one());
 			for _ in 0..SETTLEMENT_QUEUE_SPILL {
-				let queued = SettlementQueue::<T>::mutate(block, |queue| {
-					queue.try_push(channel_id).is_ok()
-				});
+				let queued =
+					SettlementQueue::<T>::mutate(block, |queue| queue.try_push(channel_id).is_ok());
 				if queued {
 					return Ok(());
 				}
@@ -778,7 +777,10 @@ pub mod pallet {
 		}
 
 		/// Pays out a closing channel by the settlement formula and removes it.
-		pub(crate) fn settle_channel(channel_id: ChannelId, channel: ChannelOf<T>) -> DispatchResult {
+		pub(crate) fn settle_channel(
+			channel_id: ChannelId,
+			channel: ChannelOf<T>,
+		) -> DispatchResult {
 			let payouts = channel.settlement();
 			let [opener_payout, counterparty_payout] =
 				Self::pay_out_and_remove(channel_id, channel, payouts)?;

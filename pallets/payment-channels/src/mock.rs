@@ -1,6 +1,6 @@
 //! A mock runtime with real sr25519 keys: System, Balances and PaymentChannels.
 
-use crate::{self as pallet_payment_channels, types::*};
+use crate::{self as pallet_payment_channels, types::*, HoldReason};
 use core::cell::RefCell;
 use frame_support::{
 	derive_impl,
@@ -79,8 +79,9 @@ impl OnChannelEvent<AccountId, Balance> for RecordingHook {
 		HOOK_CALLS.with(|calls| calls.borrow_mut().push(HookCall::Opened(channel_id)));
 	}
 	fn on_close_started(channel_id: ChannelId, closer: &AccountId) {
-		HOOK_CALLS
-			.with(|calls| calls.borrow_mut().push(HookCall::CloseStarted(channel_id, closer.clone())));
+		HOOK_CALLS.with(|calls| {
+			calls.borrow_mut().push(HookCall::CloseStarted(channel_id, closer.clone()))
+		});
 	}
 	fn on_rebalanced(channel_id: ChannelId, from: &AccountId, amount: Balance) {
 		HOOK_CALLS.with(|calls| {
@@ -135,7 +136,8 @@ impl Who {
 				.borrow_mut()
 				.entry(name.clone())
 				.or_insert_with(|| {
-					sr25519::Pair::from_string(&format!("//{name}"), None).expect("dev seeds are valid")
+					sr25519::Pair::from_string(&format!("//{name}"), None)
+						.expect("dev seeds are valid")
 				})
 				.clone()
 		})
@@ -251,25 +253,20 @@ pub fn run_to_block(n: BlockNumber) {
 	System::run_to_block::<AllPalletsWithSystem>(n);
 }
 
-/// Everything this pallet emitted, in order.
-pub fn channel_events() -> Vec<crate::Event<Test>> {
-	System::events()
-		.into_iter()
-		.filter_map(|record| match record.event {
-			RuntimeEvent::PaymentChannels(event) => Some(event),
-			_ => None,
-		})
-		.collect()
-}
-
 /// The total the pallet holds in `who`'s account for channel funds.
 pub fn held_funds(who: Who) -> Balance {
 	use frame_support::traits::fungible::InspectHold;
-	Balances::balance_on_hold(&RuntimeHoldReason::PaymentChannels(HoldReason::ChannelFunds), &who.account())
+	Balances::balance_on_hold(
+		&RuntimeHoldReason::PaymentChannels(HoldReason::ChannelFunds),
+		&who.account(),
+	)
 }
 
 /// The total the pallet holds in `who`'s account for channel records.
 pub fn held_record(who: Who) -> Balance {
 	use frame_support::traits::fungible::InspectHold;
-	Balances::balance_on_hold(&RuntimeHoldReason::PaymentChannels(HoldReason::ChannelRecord), &who.account())
+	Balances::balance_on_hold(
+		&RuntimeHoldReason::PaymentChannels(HoldReason::ChannelRecord),
+		&who.account(),
+	)
 }

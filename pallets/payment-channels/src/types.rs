@@ -56,15 +56,7 @@ pub const fn other(side: usize) -> usize {
 /// Where a channel is in its life. A settled channel is removed from storage; its id is never
 /// given out again.
 #[derive(
-	Clone,
-	PartialEq,
-	Eq,
-	Encode,
-	Decode,
-	DecodeWithMemTracking,
-	Debug,
-	TypeInfo,
-	MaxEncodedLen,
+	Clone, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, Debug, TypeInfo, MaxEncodedLen,
 )]
 pub enum ChannelStatus<AccountId, BlockNumber> {
 	/// Payments flow off chain; deposits, withdrawals and rebalancing are allowed.
@@ -118,15 +110,7 @@ pub struct Side<Balance> {
 
 /// A two-party payment channel.
 #[derive(
-	Clone,
-	PartialEq,
-	Eq,
-	Encode,
-	Decode,
-	DecodeWithMemTracking,
-	Debug,
-	TypeInfo,
-	MaxEncodedLen,
+	Clone, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, Debug, TypeInfo, MaxEncodedLen,
 )]
 pub struct Channel<AccountId, Balance, BlockNumber> {
 	/// The opener (index 0) and the counterparty (index 1).
@@ -191,15 +175,13 @@ where
 /// What other pallets may do when a channel changes; `()` does nothing.
 pub trait OnChannelEvent<AccountId, Balance> {
 	/// A channel was opened between `participants` with the given deposits.
-	fn on_opened(_channel_id: ChannelId, _participants: &[AccountId; 2], _deposits: [Balance; 2]) {
-	}
+	fn on_opened(_channel_id: ChannelId, _participants: &[AccountId; 2], _deposits: [Balance; 2]) {}
 	/// A participant started a unilateral close.
 	fn on_close_started(_channel_id: ChannelId, _closer: &AccountId) {}
 	/// A channel was rebalanced: `amount` moved from side `from` to the other side.
 	fn on_rebalanced(_channel_id: ChannelId, _from: &AccountId, _amount: Balance) {}
 	/// A channel was paid out (cooperatively or after its challenge period) and removed.
-	fn on_settled(_channel_id: ChannelId, _participants: &[AccountId; 2], _payouts: [Balance; 2]) {
-	}
+	fn on_settled(_channel_id: ChannelId, _participants: &[AccountId; 2], _payouts: [Balance; 2]) {}
 }
 
 impl<AccountId, Balance> OnChannelEvent<AccountId, Balance> for () {}

@@ -68,7 +68,11 @@ fn withdraw_signed_by_the_wrong_party_is_refused() {
 			Error::<Test>::WrongSigner
 		);
 		assert_noop!(
-			PaymentChannels::withdraw(Who::Alice.origin(), proof.clone(), Who::Charlie.sign(&proof)),
+			PaymentChannels::withdraw(
+				Who::Alice.origin(),
+				proof.clone(),
+				Who::Charlie.sign(&proof)
+			),
 			Error::<Test>::InvalidSignature
 		);
 		// Bob's consent for Alice cannot be used by Bob for himself.
@@ -126,7 +130,11 @@ fn state_signed_for_another_genesis_hash_is_refused() {
 		let mut withdraw = withdraw_proof(channel_id, Who::Alice, 100, 20);
 		withdraw.genesis_hash = H256::repeat_byte(1);
 		assert_noop!(
-			PaymentChannels::withdraw(Who::Alice.origin(), withdraw.clone(), Who::Bob.sign(&withdraw)),
+			PaymentChannels::withdraw(
+				Who::Alice.origin(),
+				withdraw.clone(),
+				Who::Bob.sign(&withdraw)
+			),
 			Error::<Test>::WrongGenesis
 		);
 		let mut settlement = cooperative_close(channel_id, 1_000, 500);
@@ -171,8 +179,14 @@ fn second_close_is_refused() {
 	build_and_execute(|| {
 		let channel_id = alice_bob();
 		close(Who::Alice, channel_id, None);
-		assert_noop!(PaymentChannels::close(Who::Alice.origin(), channel_id, None), Error::<Test>::AlreadyClosing);
-		assert_noop!(PaymentChannels::close(Who::Bob.origin(), channel_id, None), Error::<Test>::AlreadyClosing);
+		assert_noop!(
+			PaymentChannels::close(Who::Alice.origin(), channel_id, None),
+			Error::<Test>::AlreadyClosing
+		);
+		assert_noop!(
+			PaymentChannels::close(Who::Bob.origin(), channel_id, None),
+			Error::<Test>::AlreadyClosing
+		);
 	});
 }
 
@@ -212,7 +226,10 @@ fn dispute_on_an_open_channel_is_refused() {
 fn settle_before_the_deadline_is_refused() {
 	build_and_execute(|| {
 		let channel_id = alice_bob();
-		assert_noop!(PaymentChannels::settle(Who::Eve.origin(), channel_id), Error::<Test>::ChannelNotClosing);
+		assert_noop!(
+			PaymentChannels::settle(Who::Eve.origin(), channel_id),
+			Error::<Test>::ChannelNotClosing
+		);
 		let deadline = close(Who::Alice, channel_id, None);
 		System::set_block_number(deadline);
 		assert_noop!(
@@ -241,7 +258,11 @@ fn replayed_withdraw_proof_is_refused() {
 		let channel_id = alice_bob();
 		let proof = withdraw_proof(channel_id, Who::Alice, 100, 20);
 		let signature = Who::Bob.sign(&proof);
-		assert_ok!(PaymentChannels::withdraw(Who::Alice.origin(), proof.clone(), signature.clone()));
+		assert_ok!(PaymentChannels::withdraw(
+			Who::Alice.origin(),
+			proof.clone(),
+			signature.clone()
+		));
 		assert_noop!(
 			PaymentChannels::withdraw(Who::Alice.origin(), proof.clone(), signature),
 			Error::<Test>::WithdrawProofStale
@@ -265,7 +286,10 @@ fn withdraw_while_closing_is_refused() {
 			PaymentChannels::withdraw(Who::Alice.origin(), proof.clone(), Who::Bob.sign(&proof)),
 			Error::<Test>::ChannelNotOpen
 		);
-		assert_noop!(PaymentChannels::deposit(Who::Alice.origin(), channel_id, 100), Error::<Test>::ChannelNotOpen);
+		assert_noop!(
+			PaymentChannels::deposit(Who::Alice.origin(), channel_id, 100),
+			Error::<Test>::ChannelNotOpen
+		);
 	});
 }
 
@@ -311,7 +335,13 @@ fn amounts_that_overflow_are_refused() {
 fn zero_and_dust_amounts_are_refused() {
 	build_and_execute(|| {
 		assert_noop!(
-			PaymentChannels::open_channel(Who::Alice.origin(), Who::Bob.account(), 0, CHALLENGE, None),
+			PaymentChannels::open_channel(
+				Who::Alice.origin(),
+				Who::Bob.account(),
+				0,
+				CHALLENGE,
+				None
+			),
 			Error::<Test>::ZeroAmount
 		);
 		assert_noop!(
@@ -325,7 +355,10 @@ fn zero_and_dust_amounts_are_refused() {
 			Error::<Test>::BelowMinimumDeposit
 		);
 		let channel_id = alice_bob();
-		assert_noop!(PaymentChannels::deposit(Who::Bob.origin(), channel_id, 0), Error::<Test>::ZeroAmount);
+		assert_noop!(
+			PaymentChannels::deposit(Who::Bob.origin(), channel_id, 0),
+			Error::<Test>::ZeroAmount
+		);
 		assert_noop!(
 			PaymentChannels::deposit(Who::Bob.origin(), channel_id, MIN_DEPOSIT - 1),
 			Error::<Test>::BelowMinimumDeposit
@@ -349,8 +382,14 @@ fn zero_and_dust_amounts_are_refused() {
 fn non_participant_calls_are_refused() {
 	build_and_execute(|| {
 		let channel_id = alice_bob();
-		assert_noop!(PaymentChannels::deposit(Who::Eve.origin(), channel_id, 100), Error::<Test>::NotParticipant);
-		assert_noop!(PaymentChannels::close(Who::Eve.origin(), channel_id, None), Error::<Test>::NotParticipant);
+		assert_noop!(
+			PaymentChannels::deposit(Who::Eve.origin(), channel_id, 100),
+			Error::<Test>::NotParticipant
+		);
+		assert_noop!(
+			PaymentChannels::close(Who::Eve.origin(), channel_id, None),
+			Error::<Test>::NotParticipant
+		);
 		let proof = withdraw_proof(channel_id, Who::Eve, 100, 20);
 		assert_noop!(
 			PaymentChannels::withdraw(Who::Eve.origin(), proof.clone(), Who::Bob.sign(&proof)),
@@ -381,9 +420,18 @@ fn settled_channel_ids_are_never_reused() {
 			Who::Bob.sign(&settlement),
 		));
 		// Every call on the settled id fails, and replaying its close finds nothing.
-		assert_noop!(PaymentChannels::deposit(Who::Alice.origin(), channel_id, 100), Error::<Test>::UnknownChannel);
-		assert_noop!(PaymentChannels::close(Who::Alice.origin(), channel_id, None), Error::<Test>::UnknownChannel);
-		assert_noop!(PaymentChannels::settle(Who::Alice.origin(), channel_id), Error::<Test>::UnknownChannel);
+		assert_noop!(
+			PaymentChannels::deposit(Who::Alice.origin(), channel_id, 100),
+			Error::<Test>::UnknownChannel
+		);
+		assert_noop!(
+			PaymentChannels::close(Who::Alice.origin(), channel_id, None),
+			Error::<Test>::UnknownChannel
+		);
+		assert_noop!(
+			PaymentChannels::settle(Who::Alice.origin(), channel_id),
+			Error::<Test>::UnknownChannel
+		);
 		assert_noop!(
 			PaymentChannels::cooperative_close(
 				Who::Alice.origin(),
@@ -450,7 +498,13 @@ fn open_channel_bounds_are_enforced() {
 	build_and_execute(|| {
 		for period in [MIN_CHALLENGE - 1, MAX_CHALLENGE + 1] {
 			assert_noop!(
-				PaymentChannels::open_channel(Who::Alice.origin(), Who::Bob.account(), 100, period, None),
+				PaymentChannels::open_channel(
+					Who::Alice.origin(),
+					Who::Bob.account(),
+					100,
+					period,
+					None
+				),
 				Error::<Test>::ChallengePeriodOutOfBounds
 			);
 		}
@@ -458,12 +512,24 @@ fn open_channel_bounds_are_enforced() {
 			open(Who::Alice, Who::Bob, 100, 0);
 		}
 		assert_noop!(
-			PaymentChannels::open_channel(Who::Charlie.origin(), Who::Alice.account(), 100, CHALLENGE, None),
+			PaymentChannels::open_channel(
+				Who::Charlie.origin(),
+				Who::Alice.account(),
+				100,
+				CHALLENGE,
+				None
+			),
 			Error::<Test>::TooManyChannels
 		);
 		// Ferdie has no funds: the currency refuses the hold.
 		assert_noop!(
-			PaymentChannels::open_channel(Who::Ferdie.origin(), Who::Charlie.account(), 100, CHALLENGE, None),
+			PaymentChannels::open_channel(
+				Who::Ferdie.origin(),
+				Who::Charlie.account(),
+				100,
+				CHALLENGE,
+				None
+			),
 			sp_runtime::TokenError::FundsUnavailable
 		);
 	});

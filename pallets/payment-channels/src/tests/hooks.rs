@@ -7,7 +7,8 @@ use frame_support::BoundedVec;
 fn expired_channel_is_settled_without_anyone_calling_settle() {
 	build_and_execute(|| {
 		let channel_id = open(Who::Alice, Who::Bob, 1_000, 0);
-		let deadline = close(Who::Bob, channel_id, Some(balance_proof(Who::Alice, channel_id, 1, 250)));
+		let deadline =
+			close(Who::Bob, channel_id, Some(balance_proof(Who::Alice, channel_id, 1, 250)));
 		run_to_block(deadline);
 		assert!(Channels::<Test>::get(channel_id).is_some(), "still disputable at the deadline");
 		run_to_block(deadline + 1);
@@ -15,8 +16,12 @@ fn expired_channel_is_settled_without_anyone_calling_settle() {
 		assert_eq!(Who::Bob.free(), ENDOWMENT + 250);
 		assert_eq!(Who::Alice.free(), ENDOWMENT - 250);
 		System::assert_has_event(
-			Event::<Test>::ChannelSettled { channel_id, opener_payout: 750, counterparty_payout: 250 }
-				.into(),
+			Event::<Test>::ChannelSettled {
+				channel_id,
+				opener_payout: 750,
+				counterparty_payout: 250,
+			}
+			.into(),
 		);
 		assert!(SettlementQueue::<Test>::iter().next().is_none(), "the queue is drained");
 	});
@@ -29,7 +34,8 @@ fn more_expired_channels_than_fit_in_one_block_settle_over_several_blocks() {
 		let deadlines: Vec<_> = channels.iter().map(|id| close(Who::Alice, *id, None)).collect();
 		let deadline = deadlines[0];
 		assert!(deadlines.iter().all(|d| *d == deadline));
-		let open_count = || channels.iter().filter(|id| Channels::<Test>::contains_key(**id)).count();
+		let open_count =
+			|| channels.iter().filter(|id| Channels::<Test>::contains_key(**id)).count();
 
 		run_to_block(deadline + 1);
 		assert_eq!(open_count(), 5 - MAX_SETTLEMENTS_PER_BLOCK as usize);
@@ -55,7 +61,10 @@ fn full_settlement_queue_spills_into_the_next_block() {
 	build_and_execute(|| {
 		let channels: Vec<_> = (0..6).map(|_| open(Who::Alice, Who::Bob, 100, 0)).collect();
 		let deadline = channels.iter().map(|id| close(Who::Bob, *id, None)).last().unwrap();
-		assert_eq!(SettlementQueue::<Test>::get(deadline + 1).len(), MAX_CLOSINGS_PER_BLOCK as usize);
+		assert_eq!(
+			SettlementQueue::<Test>::get(deadline + 1).len(),
+			MAX_CLOSINGS_PER_BLOCK as usize
+		);
 		assert_eq!(SettlementQueue::<Test>::get(deadline + 2).to_vec(), channels[4..].to_vec());
 		run_to_block(deadline + 10);
 		assert!(channels.iter().all(|id| !Channels::<Test>::contains_key(id)));

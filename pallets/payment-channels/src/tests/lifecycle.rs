@@ -120,7 +120,11 @@ fn withdraw_pays_out_with_the_counterpartys_cumulative_proof() {
 	build_and_execute(|| {
 		let channel_id = open(Who::Alice, Who::Bob, 1_000, 0);
 		let proof = withdraw_proof(channel_id, Who::Alice, 200, 20);
-		assert_ok!(PaymentChannels::withdraw(Who::Alice.origin(), proof.clone(), Who::Bob.sign(&proof)));
+		assert_ok!(PaymentChannels::withdraw(
+			Who::Alice.origin(),
+			proof.clone(),
+			Who::Bob.sign(&proof)
+		));
 
 		assert_eq!(Who::Alice.free(), ENDOWMENT - 1_000 - RECORD_DEPOSIT + 200);
 		assert_eq!(held_funds(Who::Alice), 800);
@@ -155,7 +159,11 @@ fn withdraw_of_received_funds_moves_them_from_the_counterpartys_hold() {
 		let channel_id = open(Who::Alice, Who::Bob, 100, 900);
 		let alice_before = Who::Alice.free();
 		let proof = withdraw_proof(channel_id, Who::Alice, 300, 20);
-		assert_ok!(PaymentChannels::withdraw(Who::Alice.origin(), proof.clone(), Who::Bob.sign(&proof)));
+		assert_ok!(PaymentChannels::withdraw(
+			Who::Alice.origin(),
+			proof.clone(),
+			Who::Bob.sign(&proof)
+		));
 
 		assert_eq!(Who::Alice.free(), alice_before + 300);
 		assert_eq!(held_funds(Who::Alice), 0);
@@ -221,7 +229,8 @@ fn close_dispute_and_settle_pay_out_the_newest_proofs() {
 		let deadline = close(Who::Alice, channel_id, Some(from_bob));
 		assert_eq!(deadline, 1 + CHALLENGE);
 		System::assert_last_event(
-			Event::<Test>::CloseStarted { channel_id, closer: Who::Alice.account(), deadline }.into(),
+			Event::<Test>::CloseStarted { channel_id, closer: Who::Alice.account(), deadline }
+				.into(),
 		);
 		assert_eq!(channel(channel_id).sides[COUNTERPARTY].transferred, 100);
 		assert_eq!(
@@ -231,7 +240,11 @@ fn close_dispute_and_settle_pay_out_the_newest_proofs() {
 
 		// Bob disputes with Alice's newest proof, within the period.
 		System::set_block_number(deadline);
-		assert_ok!(PaymentChannels::update_balance_proof(Who::Bob.origin(), channel_id, from_alice));
+		assert_ok!(PaymentChannels::update_balance_proof(
+			Who::Bob.origin(),
+			channel_id,
+			from_alice
+		));
 		System::assert_last_event(
 			Event::<Test>::BalanceProofSubmitted {
 				channel_id,

@@ -14,7 +14,12 @@ mod safety;
 
 /// Opens a channel between `opener` and `counterparty` with the default challenge period; the
 /// counterparty funds its side through a signed funding consent when `counterparty_deposit > 0`.
-fn open(opener: Who, counterparty: Who, deposit: Balance, counterparty_deposit: Balance) -> ChannelId {
+fn open(
+	opener: Who,
+	counterparty: Who,
+	deposit: Balance,
+	counterparty_deposit: Balance,
+) -> ChannelId {
 	let channel_id = NextChannelId::<Test>::get();
 	let funding = (counterparty_deposit > 0).then(|| {
 		funding_consent(counterparty, channel_id, opener, counterparty_deposit, CHALLENGE)
@@ -35,7 +40,11 @@ fn channel(channel_id: ChannelId) -> ChannelOf<Test> {
 
 /// Closes `channel_id` as `closer`, presenting `proof` (the counterparty's), and returns the
 /// deadline.
-fn close(closer: Who, channel_id: ChannelId, proof: Option<SignedBalanceProofOf<Test>>) -> BlockNumber {
+fn close(
+	closer: Who,
+	channel_id: ChannelId,
+	proof: Option<SignedBalanceProofOf<Test>>,
+) -> BlockNumber {
 	assert_ok!(PaymentChannels::close(closer.origin(), channel_id, proof));
 	match channel(channel_id).status {
 		ChannelStatus::Closing { deadline, .. } => deadline,
@@ -60,7 +69,13 @@ fn genesis_hash_is_the_one_frame_system_stores_for_block_zero() {
 fn refused_open_changes_nothing() {
 	build_and_execute(|| {
 		assert_noop!(
-			PaymentChannels::open_channel(Who::Alice.origin(), Who::Alice.account(), 100, CHALLENGE, None),
+			PaymentChannels::open_channel(
+				Who::Alice.origin(),
+				Who::Alice.account(),
+				100,
+				CHALLENGE,
+				None
+			),
 			Error::<Test>::SelfChannel
 		);
 	});

@@ -10,7 +10,7 @@
 //!   receives at least its latest off-chain balance.
 
 use super::*;
-use frame_support::storage_root;
+
 use proptest::prelude::*;
 use sp_runtime::StateVersion;
 use std::collections::BTreeMap;
@@ -19,17 +19,48 @@ const PEOPLE: [Who; 4] = [Who::Alice, Who::Bob, Who::Charlie, Who::Dave];
 
 #[derive(Clone, Debug)]
 enum Op {
-	Open { opener: usize, counterparty: usize, deposit: Balance, counterparty_deposit: Balance },
-	Deposit { channel: usize, side: usize, amount: Balance },
-	Pay { channel: usize, side: usize, amount: Balance },
-	Withdraw { channel: usize, side: usize, amount: Balance },
-	CooperativeClose { channel: usize },
+	Open {
+		opener: usize,
+		counterparty: usize,
+		deposit: Balance,
+		counterparty_deposit: Balance,
+	},
+	Deposit {
+		channel: usize,
+		side: usize,
+		amount: Balance,
+	},
+	Pay {
+		channel: usize,
+		side: usize,
+		amount: Balance,
+	},
+	Withdraw {
+		channel: usize,
+		side: usize,
+		amount: Balance,
+	},
+	CooperativeClose {
+		channel: usize,
+	},
 	/// `stale`: the closer presents an older proof of its counterparty's than it has.
 	/// `watched`: the counterparty (or its watchtower) disputes with the closer's newest proof.
-	Close { channel: usize, side: usize, stale: bool, watched: bool },
-	Advance { blocks: u64 },
-	Settle { channel: usize },
-	Forge { channel: usize, side: usize },
+	Close {
+		channel: usize,
+		side: usize,
+		stale: bool,
+		watched: bool,
+	},
+	Advance {
+		blocks: u64,
+	},
+	Settle {
+		channel: usize,
+	},
+	Forge {
+		channel: usize,
+		side: usize,
+	},
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -101,7 +132,11 @@ impl ModelChannel {
 		[opener, self.total() - opener]
 	}
 
-	fn signed(&self, side: usize, (nonce, transferred): (u64, Balance)) -> SignedBalanceProofOf<Test> {
+	fn signed(
+		&self,
+		side: usize,
+		(nonce, transferred): (u64, Balance),
+	) -> SignedBalanceProofOf<Test> {
 		balance_proof(self.who[side], self.id, nonce, transferred)
 	}
 }
@@ -159,9 +194,9 @@ impl Model {
 				if let Some(closing) = channel.closing {
 					// At most 16 channels exist (4 people, 8 channels each); a close may be queued
 					// up to SETTLEMENT_QUEUE_SPILL blocks late, and the hook settles two per block.
-					let latest = closing.deadline +
-						1 + crate::SETTLEMENT_QUEUE_SPILL as u64 +
-						16 / MAX_SETTLEMENTS_PER_BLOCK as u64;
+					let latest = closing.deadline
+						+ 1 + crate::SETTLEMENT_QUEUE_SPILL as u64
+						+ 16 / MAX_SETTLEMENTS_PER_BLOCK as u64;
 					assert!(now <= latest, "a closing channel is settled by the hook in time");
 				}
 				index += 1;
@@ -179,9 +214,9 @@ impl Model {
 			Op::Open { opener, counterparty, deposit, counterparty_deposit } => {
 				let (opener, counterparty) = (PEOPLE[opener], PEOPLE[counterparty]);
 				let count = |who: Who| ChannelCount::<Test>::get(who.account());
-				if opener == counterparty ||
-					count(opener) >= MAX_CHANNELS_PER_ACCOUNT ||
-					count(counterparty) >= MAX_CHANNELS_PER_ACCOUNT
+				if opener == counterparty
+					|| count(opener) >= MAX_CHANNELS_PER_ACCOUNT
+					|| count(counterparty) >= MAX_CHANNELS_PER_ACCOUNT
 				{
 					return;
 				}
@@ -197,7 +232,7 @@ impl Model {
 					on_chain: [(0, 0), (0, 0)],
 					closing: None,
 				});
-			},
+			}
 			Op::Deposit { channel, side, amount } => {
 				let Some(index) = self.pick(channel) else { return };
 				let model = &self.channels[index];
@@ -210,7 +245,7 @@ impl Model {
 				let who = model.who[side];
 				self.channels[index].deposited[side] += amount;
 				self.adjust(who, -(amount as i128));
-			},
+			}
 			Op::Pay { channel, side, amount } => {
 				let Some(index) = self.pick(channel) else { return };
 				let model = &mut self.channels[index];
@@ -221,7 +256,7 @@ impl Model {
 				let nonce = model.proofs[side].len() as u64 + 1;
 				let transferred = model.sent(side) + amount;
 				model.proofs[side].push((nonce, transferred));
-			},
+			}
 			Op::Withdraw { channel, side, amount } => {
 				let Some(index) = self.pick(channel) else { return };
 				let model = &self.channels[index];
@@ -230,13 +265,14 @@ impl Model {
 					return;
 				}
 				let total = model.withdrawn[side] + amount;
-				let proof = withdraw_proof(model.id, model.who[side], total, System::block_number() + 5);
+				let proof =
+					withdraw_proof(model.id, model.who[side], total, System::block_number() + 5);
 				let signature = model.who[1 - side].sign(&proof);
 				assert_ok!(PaymentChannels::withdraw(model.who[side].origin(), proof, signature));
 				let who = model.who[side];
 				self.channels[index].withdrawn[side] = total;
 				self.adjust(who, amount as i128);
-			},
+			}
 			Op::CooperativeClose { channel } => {
 				let Some(index) = self.pick(channel) else { return };
 				let model = &self.channels[index];
@@ -249,7 +285,7 @@ impl Model {
 					model.who[1].sign(&settlement),
 				));
 				self.paid_out(index, payouts, true);
-			},
+			}
 			Op::Close { channel, side, stale, watched } => {
 				let Some(index) = self.pick(channel) else { return };
 				let model = &self.channels[index];
@@ -288,40 +324,51 @@ impl Model {
 				let model = &mut self.channels[index];
 				model.on_chain = on_chain;
 				model.closing = Some(Closing { closer: side, deadline, watched });
-			},
+			}
 			Op::Advance { blocks } => {
 				run_to_block(System::block_number() + blocks);
 				self.collect_hook_settlements();
-			},
+			}
 			Op::Settle { channel } => {
 				let Some(index) = self.pick(channel) else { return };
 				let model = &self.channels[index];
 				let result = PaymentChannels::settle(Who::Eve.origin(), model.id);
 				match model.closing {
 					None => assert_eq!(result, Err(Error::<Test>::ChannelNotClosing.into())),
-					Some(closing) if System::block_number() <= closing.deadline =>
-						assert_eq!(result, Err(Error::<Test>::ChallengePeriodNotOver.into())),
+					Some(closing) if System::block_number() <= closing.deadline => {
+						assert_eq!(result, Err(Error::<Test>::ChallengePeriodNotOver.into()))
+					}
 					Some(_) => {
 						assert_ok!(result);
 						let payouts = model.expected_payouts();
 						self.paid_out(index, payouts, false);
-					},
+					}
 				}
-			},
+			}
 			Op::Forge { channel, side } => {
 				let Some(index) = self.pick(channel) else { return };
 				let model = &self.channels[index];
 				let other = 1 - side;
 				let mut forged = balance_proof(model.who[other], model.id, u64::MAX, 1);
 				forged.payload.transferred = Balance::MAX;
-				let before = storage_root(StateVersion::V1);
+				let before = sp_io::storage::root(StateVersion::V1);
 				let result = match model.closing {
-					None => PaymentChannels::close(model.who[side].origin(), model.id, Some(forged)),
-					Some(_) => PaymentChannels::update_balance_proof(model.who[side].origin(), model.id, forged),
+					None => {
+						PaymentChannels::close(model.who[side].origin(), model.id, Some(forged))
+					}
+					Some(_) => PaymentChannels::update_balance_proof(
+						model.who[side].origin(),
+						model.id,
+						forged,
+					),
 				};
 				assert!(result.is_err(), "a forged proof is refused");
-				assert_eq!(storage_root(StateVersion::V1), before, "a refused call changes nothing");
-			},
+				assert_eq!(
+					sp_io::storage::root(StateVersion::V1),
+					before,
+					"a refused call changes nothing"
+				);
+			}
 		}
 	}
 

@@ -7,7 +7,8 @@ use super::*;
 /// every proof Alice signed, oldest first.
 fn alice_pays_bob_ten_times() -> (ChannelId, Vec<SignedBalanceProofOf<Test>>) {
 	let channel_id = open(Who::Alice, Who::Bob, 1_000, 0);
-	let proofs = (1..=10).map(|n| balance_proof(Who::Alice, channel_id, n, 60 * n as Balance)).collect();
+	let proofs =
+		(1..=10).map(|n| balance_proof(Who::Alice, channel_id, n, 60 * n as Balance)).collect();
 	(channel_id, proofs)
 }
 
@@ -26,10 +27,18 @@ fn stale_close_loses_the_difference_to_the_counterpartys_dispute() {
 		assert_eq!(crate::Pallet::<Test>::settlement_preview(channel_id), Some([880, 120]));
 
 		// Bob is online and disputes with Alice's newest proof.
-		assert_ok!(PaymentChannels::update_balance_proof(Who::Bob.origin(), channel_id, proofs[9].clone()));
+		assert_ok!(PaymentChannels::update_balance_proof(
+			Who::Bob.origin(),
+			channel_id,
+			proofs[9].clone()
+		));
 		// Alice cannot go back to an older state.
 		assert_noop!(
-			PaymentChannels::update_balance_proof(Who::Alice.origin(), channel_id, proofs[4].clone()),
+			PaymentChannels::update_balance_proof(
+				Who::Alice.origin(),
+				channel_id,
+				proofs[4].clone()
+			),
 			Error::<Test>::StaleNonce
 		);
 		run_to_block(deadline + 1);
@@ -51,7 +60,11 @@ fn offline_counterparty_with_a_watchtower_is_made_whole() {
 
 		// The watchtower sees the close and disputes for Bob; Bob signs nothing.
 		System::set_block_number(deadline - 1);
-		assert_ok!(PaymentChannels::update_balance_proof(Who::Eve.origin(), channel_id, watchtower_copy));
+		assert_ok!(PaymentChannels::update_balance_proof(
+			Who::Eve.origin(),
+			channel_id,
+			watchtower_copy
+		));
 		System::assert_last_event(
 			Event::<Test>::BalanceProofSubmitted {
 				channel_id,
@@ -106,7 +119,8 @@ fn signing_away_more_than_the_channel_holds_cannot_pay_out_more_than_it_holds() 
 		let channel_id = open(Who::Alice, Who::Bob, 300, 200);
 		// Alice signs a proof for more than her side; an honest Bob would never accept it, but
 		// even so the channel pays out exactly its funds.
-		let deadline = close(Who::Bob, channel_id, Some(balance_proof(Who::Alice, channel_id, 1, 10_000)));
+		let deadline =
+			close(Who::Bob, channel_id, Some(balance_proof(Who::Alice, channel_id, 1, 10_000)));
 		run_to_block(deadline + 1);
 		assert_eq!(Who::Bob.free(), ENDOWMENT + 300);
 		assert_eq!(Who::Alice.free(), ENDOWMENT - 300);
@@ -128,8 +142,12 @@ fn payout_dust_to_an_account_that_does_not_exist_stays_in_the_channel_books() {
 		));
 		run_to_block(deadline + 1);
 		System::assert_has_event(
-			Event::<Test>::ChannelSettled { channel_id, opener_payout: 100, counterparty_payout: 0 }
-				.into(),
+			Event::<Test>::ChannelSettled {
+				channel_id,
+				opener_payout: 100,
+				counterparty_payout: 0,
+			}
+			.into(),
 		);
 		assert_eq!(Who::Alice.free(), ENDOWMENT);
 		assert_eq!(Who::Ferdie.free(), 0);
