@@ -306,11 +306,11 @@ pub fn new_full<
 				let client = cidp_client.clone();
 				async move {
 					// Each sealed block is one Aura slot after its parent, whatever the wall
-					// clock says, so blocks may come faster than the slot duration.
-					let timestamp = SlotTimestampProvider::new_aura(client)?;
-					let slot =
-						sp_consensus_aura::inherents::InherentDataProvider::new(timestamp.slot());
-					Ok((slot, timestamp))
+					// clock says, so blocks may come faster than the slot duration. The Aura
+					// digest is derived from this timestamp; no other inherent data is given,
+					// because manual seal counts inherent data entries as inherent extrinsics
+					// when it decides whether a block is empty.
+					Ok(SlotTimestampProvider::new_aura(client)?)
 				}
 			},
 		});

@@ -12,13 +12,25 @@ async function connect(node) {
   return ApiPromise.create({ provider: new WsProvider(node.wsUrl), noInitWarn: true, throwOnConnect: true });
 }
 
-/** Signs and sends `tx`, resolving with the events of the block that includes it. */
-function submit(tx, signer) {
+/**
+ * Signs and sends `tx`, resolving with the events of the block that includes it. Instant sealing
+ * finalizes at once, so the pool may report `Finalized` without an `InBlock` first.
+ */
+function submit(tx, signer, timeoutMs = 30_000) {
   return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`not included within ${timeoutMs} ms`)), timeoutMs);
     tx.signAndSend(signer, ({ status, events, dispatchError }) => {
-      if (dispatchError) reject(new Error(dispatchError.toString()));
-      else if (status.isInBlock) resolve({ blockHash: status.asInBlock, events });
-    }).catch(reject);
+      if (dispatchError) {
+        clearTimeout(timer);
+        reject(new Error(dispatchError.toString()));
+      } else if (status.isInBlock || status.isFinalized) {
+        clearTimeout(timer);
+        resolve({ blockHash: status.isInBlock ? status.asInBlock : status.asFinalized, events });
+      }
+    }).catch((error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
   });
 }
 
