@@ -22,8 +22,9 @@ trap 'exit 130' INT TERM
 
 ALICE_RPC=${ALICE_RPC:-9944}
 BOB_RPC=${BOB_RPC:-9945}
-# Alice's libp2p identity is fixed by a node key, so Bob can find her at a known address.
+# Fixed libp2p identities (validators need one): Bob finds Alice at a known address.
 ALICE_NODE_KEY=0000000000000000000000000000000000000000000000000000000000000001
+BOB_NODE_KEY=0000000000000000000000000000000000000000000000000000000000000002
 ALICE_PEER_ID=12D3KooWEyoppNCUx8Yx66oV9fJnriXwCcXwDDUA2kj6vnc6iDEp
 
 "$PAYCHAN_NODE" --chain local --alice --base-path "$base/alice" --port 30333 \
@@ -31,7 +32,7 @@ ALICE_PEER_ID=12D3KooWEyoppNCUx8Yx66oV9fJnriXwCcXwDDUA2kj6vnc6iDEp
 	--no-mdns >"$base/alice.log" 2>&1 &
 pids+=($!)
 "$PAYCHAN_NODE" --chain local --bob --base-path "$base/bob" --port 30334 \
-	--rpc-port "$BOB_RPC" --validator --no-prometheus --no-mdns \
+	--rpc-port "$BOB_RPC" --node-key "$BOB_NODE_KEY" --validator --no-prometheus --no-mdns \
 	--bootnodes "/ip4/127.0.0.1/tcp/30333/p2p/$ALICE_PEER_ID" >"$base/bob.log" 2>&1 &
 pids+=($!)
 
@@ -56,10 +57,10 @@ for _ in $(seq 1 120); do
 		exit 0
 	fi
 	for pid in "${pids[@]}"; do
-		kill -0 "$pid" 2>/dev/null || { tail -20 "$base"/*.log >&2; echo "a node exited" >&2; exit 1; }
+		kill -0 "$pid" 2>/dev/null || { tail -n 20 "$base"/*.log >&2; echo "a node exited" >&2; exit 1; }
 	done
 	sleep 1
 done
-tail -20 "$base"/*.log >&2
+tail -n 20 "$base"/*.log >&2
 echo "no finality within 120 s" >&2
 exit 1

@@ -19,5 +19,8 @@ SKIP_WASM_BUILD=1 cargo clippy --locked --workspace --all-targets -- -D warnings
 log "cargo test (workspace)"
 cargo test --locked --release --workspace
 
+log "two-validator local network reaches finality"
+"$PAYCHAN_ROOT/scripts/local-net.sh" --check
+
 log "end-to-end suite against $PAYCHAN_NODE"
 (cd tests/e2e && npm test)

@@ -32,7 +32,7 @@ impl BenchmarkHelper<AccountId32, MultiSignature> for Sr25519Keystore {
 		let public = sr25519::Public::from_raw(*account.as_ref());
 		let signature = sp_io::crypto::sr25519_sign(BENCHMARK_KEY_TYPE, &public, message)
 			.expect("the benchmark key was generated in the keystore");
-		debug_assert!(MultiSignature::from(signature.clone()).verify(message, account));
+		debug_assert!(MultiSignature::from(signature).verify(message, account));
 		signature.into()
 	}
 }

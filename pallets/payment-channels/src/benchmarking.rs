@@ -25,8 +25,10 @@ fn funded<T: Config>(seed: u32) -> T::AccountId {
 	who
 }
 
+/// Signs the `<Bytes>`-wrapped message, as a browser wallet does: the chain tries the raw
+/// message first, so this is the worst case (two signature checks).
 fn sign<T: Config, P: SignedPayload>(who: &T::AccountId, payload: &P) -> T::Signature {
-	T::BenchmarkHelper::sign(who, &payload.signing_message())
+	T::BenchmarkHelper::sign(who, &paychan_primitives::wrap_bytes(&payload.signing_message()))
 }
 
 fn now<T: Config>() -> BlockNumberFor<T> {

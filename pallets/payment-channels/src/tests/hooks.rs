@@ -60,7 +60,9 @@ fn more_expired_channels_than_fit_in_one_block_settle_over_several_blocks() {
 fn full_settlement_queue_spills_into_the_next_block() {
 	build_and_execute(|| {
 		let channels: Vec<_> = (0..6).map(|_| open(Who::Alice, Who::Bob, 100, 0)).collect();
-		let deadline = channels.iter().map(|id| close(Who::Bob, *id, None)).last().unwrap();
+		let deadlines: Vec<_> = channels.iter().map(|id| close(Who::Bob, *id, None)).collect();
+		let deadline = deadlines[0];
+		assert!(deadlines.iter().all(|d| *d == deadline));
 		assert_eq!(
 			SettlementQueue::<Test>::get(deadline + 1).len(),
 			MAX_CLOSINGS_PER_BLOCK as usize

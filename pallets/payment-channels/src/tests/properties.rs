@@ -178,8 +178,8 @@ impl Model {
 				);
 			}
 		}
-		for side in 0..2 {
-			self.adjust(channel.who[side], payouts[side] as i128);
+		for (who, payout) in channel.who.iter().zip(payouts) {
+			self.adjust(*who, payout as i128);
 		}
 		self.adjust(channel.who[0], RECORD_DEPOSIT as i128);
 	}
