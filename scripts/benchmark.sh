@@ -18,10 +18,13 @@ log "building paychan-node with runtime-benchmarks"
 cargo build --locked --release -p paychan-node --features runtime-benchmarks
 # Keep the benchmarking binary apart: the next plain build puts the normal node back in place.
 cp "$CARGO_TARGET_DIR/release/paychan-node" "$out/paychan-node-benchmarks"
+cp "$CARGO_TARGET_DIR/release/wbuild/paychan-runtime/paychan_runtime.compact.compressed.wasm" \
+	"$out/paychan_runtime-benchmarks.wasm"
 node_bin="$out/paychan-node-benchmarks"
 
 run() {
-	"$node_bin" benchmark pallet --chain dev --wasm-execution compiled \
+	"$node_bin" benchmark pallet --runtime "$out/paychan_runtime-benchmarks.wasm" \
+		--genesis-builder=runtime --genesis-builder-preset development --wasm-execution compiled \
 		--steps "$STEPS" --repeat "$REPEAT" "$@"
 }
 

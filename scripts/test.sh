@@ -19,6 +19,9 @@ SKIP_WASM_BUILD=1 cargo clippy --locked --workspace --all-targets -- -D warnings
 log "cargo test (workspace)"
 cargo test --locked --release --workspace
 
+log "the pallet's benchmarks, run once each on the mock runtime"
+cargo test --locked --release -p pallet-payment-channels --features runtime-benchmarks --lib benchmark
+
 log "two-validator local network reaches finality"
 "$PAYCHAN_ROOT/scripts/local-net.sh" --check
 

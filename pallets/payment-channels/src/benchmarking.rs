@@ -115,7 +115,7 @@ mod benchmarks {
 			opener: opener.clone(),
 			amount: unit::<T>(),
 			challenge_period: T::MinChallengePeriod::get(),
-			expires_at: now::<T>(),
+			expires_at: now::<T>().saturating_add(10u32.into()),
 		};
 		let consent = Signed {
 			signature: sign::<T, _>(&counterparty, &payload),
@@ -162,7 +162,7 @@ mod benchmarks {
 			channel_id,
 			participant: opener.clone(),
 			total_withdrawn: amount,
-			expires_at: now::<T>(),
+			expires_at: now::<T>().saturating_add(10u32.into()),
 		};
 		let signature = sign::<T, _>(&counterparty, &proof);
 
