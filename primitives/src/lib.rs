@@ -160,6 +160,51 @@ impl<AccountId: Encode, Balance: Encode, BlockNumber: Encode, Hash: Encode> Sign
 	const TAG: &'static [u8] = FUNDING_CONSENT_TAG;
 }
 
+/// One move of a rebalancing plan: `amount` goes from `from`'s side of channel `channel_id` to the
+/// other participant's side. A plan is a list of these that the chain applies all or none.
+#[derive(
+	Clone,
+	Debug,
+	PartialEq,
+	Eq,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	TypeInfo,
+	MaxEncodedLen,
+)]
+#[cfg_attr(feature = "std", derive(serde::Serialize, serde::Deserialize))]
+pub struct PlanEdge<AccountId, Balance> {
+	/// The channel the funds move in.
+	pub channel_id: ChannelId,
+	/// The participant whose side gives the funds.
+	pub from: AccountId,
+	/// How much moves.
+	pub amount: Balance,
+}
+
+/// What a participant declares it is willing to move in one of its channels when rebalancing.
+#[derive(
+	Clone,
+	Debug,
+	PartialEq,
+	Eq,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	TypeInfo,
+	MaxEncodedLen,
+)]
+#[cfg_attr(feature = "std", derive(serde::Serialize, serde::Deserialize))]
+pub struct RequestEntry<Balance> {
+	/// The channel.
+	pub channel_id: ChannelId,
+	/// At most this much may leave the declarer's side (it is pledged until used or expired).
+	pub max_send: Balance,
+	/// At most this much may arrive on the declarer's side.
+	pub max_receive: Balance,
+}
+
 /// A payload with its signer and signature, as extrinsics carry it.
 #[derive(
 	Clone, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen,

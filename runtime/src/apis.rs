@@ -6,7 +6,10 @@ use frame_support::{
 	weights::Weight,
 };
 use pallet_grandpa::AuthorityId as GrandpaId;
-use pallet_payment_channels::{types::Channel, ChannelId};
+use pallet_payment_channels::{
+	types::{Channel, RebalanceRequestOf},
+	ChannelId,
+};
 use sp_api::impl_runtime_apis;
 use sp_consensus_aura::sr25519::AuthorityId as AuraId;
 use sp_core::{crypto::KeyTypeId, OpaqueMetadata};
@@ -199,9 +202,13 @@ impl_runtime_apis! {
 		}
 	}
 
-	impl pallet_payment_channels::runtime_api::PaymentChannelsApi<Block, AccountId, Balance, BlockNumber>
-		for Runtime
-	{
+	impl pallet_payment_channels::runtime_api::PaymentChannelsApi<
+		Block,
+		AccountId,
+		Balance,
+		BlockNumber,
+		RebalanceRequestOf<Runtime>,
+	> for Runtime {
 		fn channel(channel_id: ChannelId) -> Option<Channel<AccountId, Balance, BlockNumber>> {
 			pallet_payment_channels::Channels::<Runtime>::get(channel_id)
 		}
@@ -216,6 +223,10 @@ impl_runtime_apis! {
 
 		fn next_channel_id() -> ChannelId {
 			pallet_payment_channels::NextChannelId::<Runtime>::get()
+		}
+
+		fn open_requests() -> Vec<(AccountId, RebalanceRequestOf<Runtime>)> {
+			pallet_payment_channels::RebalanceRequests::<Runtime>::iter().collect()
 		}
 	}
 

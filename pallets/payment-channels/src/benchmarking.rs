@@ -6,10 +6,12 @@ use crate::{benchmark_helper::BenchmarkHelper, Pallet as PaymentChannels};
 use frame_benchmarking::v2::*;
 use frame_support::traits::{fungible::Mutate, Get};
 use frame_system::{pallet_prelude::BlockNumberFor, RawOrigin};
+use frame_support::BoundedVec;
 use paychan_primitives::{
-	BalanceProof, ChannelId, CooperativeClose, FundingConsent, Signed, SignedPayload, WithdrawProof,
+	BalanceProof, ChannelId, CooperativeClose, FundingConsent, PlanEdge, RequestEntry, Signed,
+	SignedPayload, WithdrawProof,
 };
-use sp_runtime::traits::{One, Saturating, StaticLookup};
+use sp_runtime::traits::{One, Saturating, StaticLookup, Zero};
 
 /// A unit of funds: the minimum deposit times 100.
 fn unit<T: Config>() -> BalanceOf<T> {
@@ -82,6 +84,51 @@ fn close_with_transfer<T: Config>(
 	PaymentChannels::<T>::close(RawOrigin::Signed(opener.clone()).into(), channel_id, Some(proof))
 		.expect("the channel is open");
 	now::<T>().saturating_add(T::MinChallengePeriod::get())
+}
+
+/// Declares a request for `who` over `entries`, valid for ten blocks.
+fn declare<T: Config>(who: &T::AccountId, entries: alloc::vec::Vec<RequestEntryOf<T>>) {
+	PaymentChannels::<T>::request_rebalance(
+		RawOrigin::Signed(who.clone()).into(),
+		entries.try_into().expect("within MaxRequestEntries"),
+		Zero::zero(),
+		now::<T>().saturating_add(10u32.into()),
+	)
+	.expect("the request is valid");
+}
+
+/// A ring of `n` participants: participant `i` opens a channel to `i + 1` and declares to send
+/// in it and receive in the channel from `i - 1`. Returns the plan moving one unit round it.
+fn ring<T: Config>(n: u32) -> alloc::vec::Vec<PlanEdgeOf<T>> {
+	let people: alloc::vec::Vec<_> = (0..n).map(funded::<T>).collect();
+	let first = NextChannelId::<T>::get();
+	let channel_of = |i: u32| first + u64::from(i % n);
+	for i in 0..n {
+		PaymentChannels::<T>::open_channel(
+			RawOrigin::Signed(people[i as usize].clone()).into(),
+			T::Lookup::unlookup(people[((i + 1) % n) as usize].clone()),
+			unit::<T>(),
+			T::MinChallengePeriod::get(),
+			None,
+		)
+		.expect("funded");
+	}
+	for i in 0..n {
+		declare::<T>(
+			&people[i as usize],
+			alloc::vec![
+				RequestEntry { channel_id: channel_of(i), max_send: unit::<T>(), max_receive: Zero::zero() },
+				RequestEntry {
+					channel_id: channel_of(i + n - 1),
+					max_send: Zero::zero(),
+					max_receive: unit::<T>(),
+				},
+			],
+		);
+	}
+	(0..n)
+		.map(|i| PlanEdge { channel_id: channel_of(i), from: people[i as usize].clone(), amount: unit::<T>() / 2u32.into() })
+		.collect()
 }
 
 #[benchmarks]
@@ -259,6 +306,125 @@ mod benchmarks {
 		}
 
 		assert!(channels.iter().all(|id| !Channels::<T>::contains_key(id)));
+	}
+
+	#[benchmark]
+	fn request_rebalance(e: Linear<1, { T::MaxRequestEntries::get() }>) {
+		let who = funded::<T>(0);
+		let entries: alloc::vec::Vec<_> = (0..e)
+			.map(|i| {
+				let channel_id = open::<T>(&who, &funded::<T>(i + 1));
+				RequestEntry { channel_id, max_send: unit::<T>(), max_receive: unit::<T>() }
+			})
+			.collect();
+		// Replacing an existing request is the worst case.
+		declare::<T>(&who, entries[..1].to_vec());
+		let entries: BoundedVec<_, _> = entries.try_into().expect("within bound");
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(who.clone()), entries, unit::<T>(), now::<T>().saturating_add(10u32.into()));
+
+		assert_eq!(RebalanceRequests::<T>::get(&who).map(|r| r.entries.len() as u32), Some(e));
+	}
+
+	#[benchmark]
+	fn cancel_rebalance_request() {
+		let who = funded::<T>(0);
+		let channel_id = open::<T>(&who, &funded::<T>(1));
+		declare::<T>(
+			&who,
+			alloc::vec![RequestEntry { channel_id, max_send: unit::<T>(), max_receive: Zero::zero() }],
+		);
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(who.clone()));
+
+		assert!(!RebalanceRequests::<T>::contains_key(&who));
+	}
+
+	#[benchmark]
+	fn submit_plan(n: Linear<2, { T::MaxPlanEdges::get() }>) {
+		let edges = ring::<T>(n);
+		let solver = funded::<T>(n + 1);
+		let edges: BoundedVec<_, _> = edges.try_into().expect("within bound");
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(solver), edges);
+
+		let first = NextChannelId::<T>::get() - u64::from(n);
+		assert_eq!(
+			Channels::<T>::get(first).map(|c| c.sides[OPENER].rebalanced_out),
+			Some(unit::<T>() / 2u32.into())
+		);
+	}
+
+	#[benchmark]
+	fn shift() {
+		let who = funded::<T>(0);
+		let counterparty = funded::<T>(1);
+		let from_channel = open::<T>(&who, &counterparty);
+		let to_channel = open::<T>(&who, &funded::<T>(2));
+		// More than the shifter's own custody: part comes from the counterparty's hold.
+		let proof = WithdrawProof {
+			genesis_hash: PaymentChannels::<T>::genesis_hash(),
+			channel_id: from_channel,
+			participant: who.clone(),
+			total_withdrawn: unit::<T>() + unit::<T>() / 2u32.into(),
+			expires_at: now::<T>().saturating_add(10u32.into()),
+		};
+		let signature = sign::<T, _>(&counterparty, &proof);
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(who), proof, signature, to_channel);
+
+		assert_eq!(
+			Channels::<T>::get(to_channel).map(|c| c.total()),
+			Some(unit::<T>() * 3u32.into() + unit::<T>() / 2u32.into())
+		);
+	}
+
+	/// `on_initialize` removing `n` expired requests queued for the current block.
+	#[benchmark]
+	fn expire_requests(n: Linear<0, { T::MaxRequestExpiriesPerBlock::get() }>) {
+		let expires_at = now::<T>().saturating_add(1u32.into());
+		let mut declarers = alloc::vec::Vec::new();
+		for i in 0..n {
+			let who = funded::<T>(2 * i);
+			let channel_id = open::<T>(&who, &funded::<T>(2 * i + 1));
+			PaymentChannels::<T>::request_rebalance(
+				RawOrigin::Signed(who.clone()).into(),
+				alloc::vec![RequestEntry { channel_id, max_send: unit::<T>(), max_receive: Zero::zero() }]
+					.try_into()
+					.expect("one entry"),
+				Zero::zero(),
+				expires_at,
+			)
+			.expect("valid");
+			declarers.push(who);
+		}
+		let block = expires_at.saturating_add(One::one());
+		frame_system::Pallet::<T>::set_block_number(block);
+
+		#[block]
+		{
+			PaymentChannels::<T>::expire_requests(block);
+		}
+
+		assert!(declarers.iter().all(|who| !RebalanceRequests::<T>::contains_key(who)));
+	}
+
+	/// `on_initialize` opening a rebalancing round.
+	#[benchmark]
+	fn open_round() {
+		let block = T::RebalancePeriod::get();
+		frame_system::Pallet::<T>::set_block_number(block);
+
+		#[block]
+		{
+			PaymentChannels::<T>::open_round_if_due(block);
+		}
+
+		assert_eq!(CurrentRound::<T>::get(), 1);
 	}
 
 	impl_benchmark_test_suite!(PaymentChannels, crate::mock::new_test_ext(), crate::mock::Test);

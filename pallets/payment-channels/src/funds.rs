@@ -119,7 +119,9 @@ impl<T: Config> Pallet<T> {
 	/// - each account's `ChannelFunds` hold equals its custody summed over its channels, and its
 	///   `ChannelRecord` hold equals the storage deposits of the channels it opened
 	///   (conservation: the sum of all channels' funds equals the pallet's holds);
-	/// - the participant index and counts match the channels, and ids are below the counter.
+	/// - the participant index and counts match the channels, and ids are below the counter;
+	/// - every open rebalance request has its deposit on hold and has paid no more fees than
+	///   its max, and no more than `MaxOpenRequests` are open.
 	#[cfg(any(feature = "try-runtime", test))]
 	pub fn do_try_state() -> Result<(), sp_runtime::TryRuntimeError> {
 		use alloc::collections::btree_map::BTreeMap;
@@ -181,6 +183,18 @@ impl<T: Config> Pallet<T> {
 				"an account's record hold differs from the deposits of the channels it opened"
 			);
 		}
+		for (who, request) in RebalanceRequests::<T>::iter() {
+			ensure!(
+				T::Currency::balance_on_hold(&HoldReason::RequestRecord.into(), &who) ==
+					request.deposit,
+				"a declarer's request hold differs from its request's deposit"
+			);
+			ensure!(request.fee_paid <= request.max_fee, "a declarer paid more fees than its max");
+		}
+		ensure!(
+			RebalanceRequests::<T>::count() <= T::MaxOpenRequests::get(),
+			"more requests are open than MaxOpenRequests"
+		);
 		for (who, channel_id, ()) in ParticipantChannels::<T>::iter() {
 			ensure!(
 				Channels::<T>::contains_key(channel_id),

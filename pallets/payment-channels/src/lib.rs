@@ -40,6 +40,7 @@ pub mod benchmark_helper;
 #[cfg(feature = "runtime-benchmarks")]
 mod benchmarking;
 mod funds;
+mod rebalance;
 #[cfg(test)]
 mod mock;
 pub mod runtime_api;
@@ -84,6 +85,8 @@ pub mod pallet {
 		ChannelFunds,
 		/// The deposit that pays for a channel's storage; returned when the channel is removed.
 		ChannelRecord,
+		/// The deposit that pays for a rebalance request's storage; returned when it is removed.
+		RequestRecord,
 	}
 
 	#[pallet::config]
@@ -128,6 +131,34 @@ pub mod pallet {
 		/// How many closes may be queued for automatic settlement in one block.
 		#[pallet::constant]
 		type MaxClosingsPerBlock: Get<u32>;
+
+		/// Held from a declarer for each open rebalance request.
+		#[pallet::constant]
+		type RequestDeposit: Get<BalanceOf<Self>>;
+
+		/// How many channels one rebalance request may name.
+		#[pallet::constant]
+		type MaxRequestEntries: Get<u32>;
+
+		/// How many rebalance requests may be open at once.
+		#[pallet::constant]
+		type MaxOpenRequests: Get<u32>;
+
+		/// How far ahead a rebalance request may expire, in blocks.
+		#[pallet::constant]
+		type MaxRequestLifetime: Get<BlockNumberFor<Self>>;
+
+		/// How many requests may be queued to expire in one block.
+		#[pallet::constant]
+		type MaxRequestExpiriesPerBlock: Get<u32>;
+
+		/// How many edges a rebalancing plan may have.
+		#[pallet::constant]
+		type MaxPlanEdges: Get<u32>;
+
+		/// A rebalancing round opens every this many blocks (`RoundOpened`).
+		#[pallet::constant]
+		type RebalancePeriod: Get<BlockNumberFor<Self>>;
 
 		/// Told about channel events; `()` ignores them.
 		type OnChannelEvent: OnChannelEvent<Self::AccountId, BalanceOf<Self>>;
@@ -174,6 +205,30 @@ pub mod pallet {
 		BoundedVec<ChannelId, T::MaxClosingsPerBlock>,
 		ValueQuery,
 	>;
+
+	/// Open rebalance requests, one per declarer.
+	#[pallet::storage]
+	pub type RebalanceRequests<T: Config> =
+		CountedStorageMap<_, Blake2_128Concat, T::AccountId, RebalanceRequestOf<T>>;
+
+	/// Declarers whose requests expire, by the first block in which they no longer count.
+	#[pallet::storage]
+	pub type RequestExpiries<T: Config> = StorageMap<
+		_,
+		Twox64Concat,
+		BlockNumberFor<T>,
+		BoundedVec<T::AccountId, T::MaxRequestExpiriesPerBlock>,
+		ValueQuery,
+	>;
+
+	/// A running hash over every change to the open requests: solvers that follow the events can
+	/// check they have seen all of them.
+	#[pallet::storage]
+	pub type RequestsDigest<T: Config> = StorageValue<_, [u8; 32], ValueQuery>;
+
+	/// The number of the last rebalancing round opened.
+	#[pallet::storage]
+	pub type CurrentRound<T: Config> = StorageValue<_, u32, ValueQuery>;
 
 	/// The oldest block of [`SettlementQueue`] that `on_initialize` has not finished.
 	#[pallet::storage]
@@ -228,6 +283,28 @@ pub mod pallet {
 			opener_payout: BalanceOf<T>,
 			counterparty_payout: BalanceOf<T>,
 		},
+		/// A participant declared what it is willing to move when rebalancing.
+		RebalanceRequested {
+			who: T::AccountId,
+			entries: BoundedVec<RequestEntryOf<T>, T::MaxRequestEntries>,
+			max_fee: BalanceOf<T>,
+			expires_at: BlockNumberFor<T>,
+		},
+		/// A rebalance request was removed.
+		RebalanceRequestRemoved { who: T::AccountId, reason: RequestRemoval },
+		/// A plan moved `amount` from `from`'s side of a channel to the other side.
+		ChannelRebalanced { channel_id: ChannelId, from: T::AccountId, amount: BalanceOf<T> },
+		/// A rebalancing plan was applied in full.
+		PlanExecuted { submitter: T::AccountId, edges: u32, volume: BalanceOf<T> },
+		/// A participant moved funds from its side of one channel to its side of another.
+		FundsShifted {
+			who: T::AccountId,
+			from_channel: ChannelId,
+			to_channel: ChannelId,
+			amount: BalanceOf<T>,
+		},
+		/// A rebalancing round opened: solvers read the open requests and submit plans.
+		RoundOpened { round: u32, open_requests: u32, requests_digest: [u8; 32] },
 	}
 
 	#[pallet::error]
@@ -287,12 +364,42 @@ pub mod pallet {
 		SettlementQueueFull,
 		/// The channel id counter is exhausted.
 		ChannelIdsExhausted,
+		/// A plan needs at least one edge.
+		EmptyPlan,
+		/// A plan names the same channel and direction twice.
+		DuplicateEdge,
+		/// An edge's sender is not a participant of its channel.
+		EdgeNotInChannel,
+		/// An edge's sender or receiver has no open rebalance request.
+		NoRebalanceRequest,
+		/// An edge's sender or receiver has a request that has expired.
+		RebalanceRequestExpired,
+		/// An edge's channel is not in its sender's or receiver's request.
+		ChannelNotInRequest,
+		/// An edge moves more than its sender or receiver declared (what is left of it).
+		ExceedsDeclaredBound,
+		/// A participant would lose more than what is left of its declared max fee.
+		FeeAboveMax,
+		/// A request's expiry must be after this block and within `MaxRequestLifetime`.
+		RequestExpiryOutOfBounds,
+		/// A request needs at least one channel.
+		EmptyRequest,
+		/// A request names the same channel twice.
+		DuplicateEntry,
+		/// `MaxOpenRequests` requests are open already.
+		TooManyRequests,
+		/// Too many requests expire around that block; choose another expiry.
+		ExpiryQueueFull,
+		/// Funds can only be shifted between two different channels.
+		ShiftToSameChannel,
 	}
 
 	#[pallet::hooks]
 	impl<T: Config> Hooks<BlockNumberFor<T>> for Pallet<T> {
 		fn on_initialize(now: BlockNumberFor<T>) -> Weight {
 			Self::settle_expired_channels(now)
+				.saturating_add(Self::expire_requests(now))
+				.saturating_add(Self::open_round_if_due(now))
 		}
 
 		fn integrity_test() {
@@ -303,6 +410,8 @@ pub mod pallet {
 			assert!(!T::MinChallengePeriod::get().is_zero(), "a challenge period must be positive");
 			assert!(!T::MinDeposit::get().is_zero(), "MinDeposit must be positive");
 			assert!(T::MaxClosingsPerBlock::get() > 0, "MaxClosingsPerBlock must be positive");
+			assert!(!T::RebalancePeriod::get().is_zero(), "RebalancePeriod must be positive");
+			assert!(T::MaxPlanEdges::get() > 0, "MaxPlanEdges must be positive");
 		}
 
 		#[cfg(feature = "try-runtime")]
@@ -587,6 +696,131 @@ pub mod pallet {
 				Error::<T>::ChallengePeriodNotOver
 			);
 			Self::settle_channel(channel_id, channel)
+		}
+
+		/// Declare what the caller is willing to move when its channels are rebalanced (an
+		/// on-demand request), replacing any request it had.
+		///
+		/// For each named open channel, `max_send` may leave and `max_receive` may arrive on the
+		/// caller's side; `max_fee` is the most the caller loses to intermediaries over all plans;
+		/// the request counts until block `expires_at`. The `max_send` amounts are pledged:
+		/// clients refuse off-chain payments that would leave less than them on the caller's side
+		/// (see docs/protocol.md). A deposit is held until the request is removed.
+		///
+		/// Emits `RebalanceRequested` (and `RebalanceRequestRemoved` for a replaced request).
+		#[pallet::call_index(7)]
+		#[pallet::weight(T::WeightInfo::request_rebalance(entries.len() as u32))]
+		pub fn request_rebalance(
+			origin: OriginFor<T>,
+			entries: BoundedVec<RequestEntryOf<T>, T::MaxRequestEntries>,
+			max_fee: BalanceOf<T>,
+			expires_at: BlockNumberFor<T>,
+		) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			Self::check_request(&who, &entries, expires_at)?;
+			if Self::remove_request(&who).is_some() {
+				Self::deposit_event(Event::RebalanceRequestRemoved {
+					who: who.clone(),
+					reason: RequestRemoval::Replaced,
+				});
+			}
+			ensure!(
+				RebalanceRequests::<T>::count() < T::MaxOpenRequests::get(),
+				Error::<T>::TooManyRequests
+			);
+			Self::queue_request_expiry(&who, expires_at)?;
+			let deposit = T::RequestDeposit::get();
+			T::Currency::hold(&HoldReason::RequestRecord.into(), &who, deposit)?;
+			let request = RebalanceRequest {
+				entries: entries.clone(),
+				max_fee,
+				fee_paid: Zero::zero(),
+				expires_at,
+				deposit,
+			};
+			Self::note_request_change(&who, Some(&request));
+			RebalanceRequests::<T>::insert(&who, request);
+			Self::deposit_event(Event::RebalanceRequested { who, entries, max_fee, expires_at });
+			Ok(())
+		}
+
+		/// Withdraw the caller's rebalance request and get its deposit back.
+		///
+		/// Emits `RebalanceRequestRemoved`.
+		#[pallet::call_index(8)]
+		#[pallet::weight(T::WeightInfo::cancel_rebalance_request())]
+		pub fn cancel_rebalance_request(origin: OriginFor<T>) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			Self::remove_request(&who).ok_or(Error::<T>::NoRebalanceRequest)?;
+			Self::deposit_event(Event::RebalanceRequestRemoved {
+				who,
+				reason: RequestRemoval::Cancelled,
+			});
+			Ok(())
+		}
+
+		/// Apply a rebalancing plan (a circulation): every edge moves funds from one side of an
+		/// open channel to the other. Anyone may submit one, typically a solver after
+		/// `RoundOpened`.
+		///
+		/// Each edge must stay within what is left of its sender's `max_send` and its
+		/// receiver's `max_receive` for that channel; each participant's net loss over the plan
+		/// (the fee it pays) must stay within what is left of its `max_fee`. All edges apply, or
+		/// none. Channel funds do not move between accounts: the channels' books change, and
+		/// settlement pays by them.
+		///
+		/// Emits `ChannelRebalanced` per edge and `PlanExecuted`.
+		#[pallet::call_index(9)]
+		#[pallet::weight(T::WeightInfo::submit_plan(edges.len() as u32))]
+		pub fn submit_plan(
+			origin: OriginFor<T>,
+			edges: BoundedVec<PlanEdgeOf<T>, T::MaxPlanEdges>,
+		) -> DispatchResult {
+			let submitter = ensure_signed(origin)?;
+			let volume = Self::execute_plan(&edges)?;
+			Self::deposit_event(Event::PlanExecuted {
+				submitter,
+				edges: edges.len() as u32,
+				volume,
+			});
+			Ok(())
+		}
+
+		/// Move funds from the caller's side of one open channel to its side of another, in one
+		/// step (Shaduf-style).
+		///
+		/// `proof` and `counterparty_signature` are the first channel's withdraw consent, exactly
+		/// as for `withdraw`; the withdrawn amount is deposited into `to_channel` instead of being
+		/// paid out.
+		///
+		/// Emits `FundsShifted`.
+		#[pallet::call_index(10)]
+		#[pallet::weight(T::WeightInfo::shift())]
+		pub fn shift(
+			origin: OriginFor<T>,
+			proof: WithdrawProofOf<T>,
+			counterparty_signature: T::Signature,
+			to_channel: ChannelId,
+		) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			let from_channel = proof.channel_id;
+			ensure!(from_channel != to_channel, Error::<T>::ShiftToSameChannel);
+			let mut source = Self::channel(from_channel)?;
+			let side = source.side_of(&who).ok_or(Error::<T>::NotParticipant)?;
+			ensure!(source.is_open(), Error::<T>::ChannelNotOpen);
+			let mut target = Self::channel(to_channel)?;
+			let target_side = target.side_of(&who).ok_or(Error::<T>::NotParticipant)?;
+			ensure!(target.is_open(), Error::<T>::ChannelNotOpen);
+			let amount =
+				Self::check_withdraw_proof(&source, side, &proof, &counterparty_signature)?;
+			Self::pay_from_custody(&mut source, side, amount)?;
+			source.sides[side].withdrawn = proof.total_withdrawn;
+			Self::credit_deposit(&mut target, target_side, amount)?;
+			T::Currency::hold(&HoldReason::ChannelFunds.into(), &who, amount)?;
+			Channels::<T>::insert(from_channel, source);
+			Channels::<T>::insert(to_channel, target);
+			Self::deposit_event(Event::FundsShifted { who, from_channel, to_channel, amount });
+			Ok(())
 		}
 	}
 

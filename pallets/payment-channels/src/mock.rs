@@ -28,6 +28,13 @@ pub const MAX_CHANNELS_PER_ACCOUNT: u32 = 8;
 pub const MAX_SETTLEMENTS_PER_BLOCK: u32 = 2;
 pub const MAX_CLOSINGS_PER_BLOCK: u32 = 4;
 pub const ENDOWMENT: Balance = 1_000_000;
+pub const REQUEST_DEPOSIT: Balance = 3;
+pub const MAX_REQUEST_ENTRIES: u32 = 4;
+pub const MAX_OPEN_REQUESTS: u32 = 4;
+pub const MAX_REQUEST_LIFETIME: BlockNumber = 50;
+pub const MAX_REQUEST_EXPIRIES_PER_BLOCK: u32 = 4;
+pub const MAX_PLAN_EDGES: u32 = 4;
+pub const REBALANCE_PERIOD: BlockNumber = 5;
 
 frame_support::construct_runtime!(
 	pub enum Test {
@@ -105,6 +112,13 @@ impl pallet_payment_channels::Config for Test {
 	type MaxChannelsPerAccount = ConstU32<MAX_CHANNELS_PER_ACCOUNT>;
 	type MaxSettlementsPerBlock = ConstU32<MAX_SETTLEMENTS_PER_BLOCK>;
 	type MaxClosingsPerBlock = ConstU32<MAX_CLOSINGS_PER_BLOCK>;
+	type RequestDeposit = ConstU128<REQUEST_DEPOSIT>;
+	type MaxRequestEntries = ConstU32<MAX_REQUEST_ENTRIES>;
+	type MaxOpenRequests = ConstU32<MAX_OPEN_REQUESTS>;
+	type MaxRequestLifetime = ConstU64<MAX_REQUEST_LIFETIME>;
+	type MaxRequestExpiriesPerBlock = ConstU32<MAX_REQUEST_EXPIRIES_PER_BLOCK>;
+	type MaxPlanEdges = ConstU32<MAX_PLAN_EDGES>;
+	type RebalancePeriod = ConstU64<REBALANCE_PERIOD>;
 	type OnChannelEvent = RecordingHook;
 	type WeightInfo = ();
 	#[cfg(feature = "runtime-benchmarks")]

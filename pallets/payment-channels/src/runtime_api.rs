@@ -6,12 +6,13 @@ use codec::Codec;
 use paychan_primitives::ChannelId;
 
 sp_api::decl_runtime_apis! {
-	/// Reads channels and previews their settlement.
-	pub trait PaymentChannelsApi<AccountId, Balance, BlockNumber>
+	/// Reads channels, previews their settlement, and lists the open rebalance requests.
+	pub trait PaymentChannelsApi<AccountId, Balance, BlockNumber, Request>
 	where
 		AccountId: Codec,
 		Balance: Codec,
 		BlockNumber: Codec,
+		Request: Codec,
 	{
 		/// The channel with this id, if it is open or closing.
 		fn channel(channel_id: ChannelId) -> Option<Channel<AccountId, Balance, BlockNumber>>;
@@ -25,5 +26,9 @@ sp_api::decl_runtime_apis! {
 
 		/// The id the next opened channel will get (what a funding consent must name).
 		fn next_channel_id() -> ChannelId;
+
+		/// Every open rebalance request with its declarer: a solver's whole input for a round
+		/// (with the channels they name).
+		fn open_requests() -> Vec<(AccountId, Request)>;
 	}
 }

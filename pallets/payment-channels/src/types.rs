@@ -4,8 +4,10 @@ use crate::Config;
 use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
 use frame_support::traits::fungible::Inspect;
 use frame_system::pallet_prelude::BlockNumberFor;
+use frame_support::{traits::Get, BoundedVec};
 use paychan_primitives::{
-	BalanceProof, ChannelId, CooperativeClose, FundingConsent, Nonce, Signed, WithdrawProof,
+	BalanceProof, ChannelId, CooperativeClose, FundingConsent, Nonce, PlanEdge, RequestEntry,
+	Signed, WithdrawProof,
 };
 use scale_info::TypeInfo;
 use sp_runtime::{traits::Zero, Saturating};
@@ -39,6 +41,16 @@ pub type FundingConsentOf<T> = FundingConsent<
 /// A funding consent with its signer (the counterparty) and signature.
 pub type SignedFundingConsentOf<T> =
 	Signed<FundingConsentOf<T>, <T as frame_system::Config>::AccountId, <T as Config>::Signature>;
+/// One edge of a rebalancing plan as this runtime's types make it.
+pub type PlanEdgeOf<T> = PlanEdge<<T as frame_system::Config>::AccountId, BalanceOf<T>>;
+/// One channel's entry in a rebalance request.
+pub type RequestEntryOf<T> = RequestEntry<BalanceOf<T>>;
+/// A rebalance request as this runtime's types make it.
+pub type RebalanceRequestOf<T> = RebalanceRequest<
+	BalanceOf<T>,
+	BlockNumberFor<T>,
+	<T as Config>::MaxRequestEntries,
+>;
 /// A channel as this runtime's types make it.
 pub type ChannelOf<T> =
 	Channel<<T as frame_system::Config>::AccountId, BalanceOf<T>, BlockNumberFor<T>>;
@@ -170,6 +182,58 @@ where
 		let opener_final = if opener_final > total { total } else { opener_final };
 		[opener_final, total.saturating_sub(opener_final)]
 	}
+}
+
+/// A participant's standing offer to have its channels rebalanced (on demand).
+///
+/// The `max_send` of each entry is pledged: clients treat it as locked, and refuse off-chain
+/// payments that would leave less than it on the declarer's side, until the request is used up,
+/// cancelled or expired. Plans consume the bounds as they use them.
+#[derive(
+	Clone,
+	PartialEq,
+	Eq,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	Debug,
+	TypeInfo,
+	MaxEncodedLen,
+)]
+#[scale_info(skip_type_params(MaxEntries))]
+pub struct RebalanceRequest<Balance, BlockNumber, MaxEntries: Get<u32>> {
+	/// What may move in each channel; plans lower the bounds as they use them.
+	pub entries: BoundedVec<RequestEntry<Balance>, MaxEntries>,
+	/// The most the declarer pays intermediaries in total (its net loss over all plans).
+	pub max_fee: Balance,
+	/// What the declarer has paid in fees so far under this request.
+	pub fee_paid: Balance,
+	/// The last block in which plans may use the request.
+	pub expires_at: BlockNumber,
+	/// Held from the declarer for the request's storage; returned when it is removed.
+	pub deposit: Balance,
+}
+
+/// Why a rebalance request was removed.
+#[derive(
+	Clone,
+	Copy,
+	PartialEq,
+	Eq,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	Debug,
+	TypeInfo,
+	MaxEncodedLen,
+)]
+pub enum RequestRemoval {
+	/// Its declarer cancelled it.
+	Cancelled,
+	/// Its expiry passed.
+	Expired,
+	/// A new request from the same declarer replaced it.
+	Replaced,
 }
 
 /// What other pallets may do when a channel changes; `()` does nothing.

@@ -52,6 +52,12 @@ pub trait WeightInfo {
 	fn update_balance_proof() -> Weight;
 	fn settle() -> Weight;
 	fn settle_expired_channels(n: u32, ) -> Weight;
+	fn request_rebalance(e: u32, ) -> Weight;
+	fn cancel_rebalance_request() -> Weight;
+	fn submit_plan(n: u32, ) -> Weight;
+	fn shift() -> Weight;
+	fn expire_requests(n: u32, ) -> Weight;
+	fn open_round() -> Weight;
 }
 
 /// Weights for `pallet_payment_channels` using the Substrate node and recommended hardware.
@@ -230,6 +236,42 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 			.saturating_add(T::DbWeight::get().writes((9_u64).saturating_mul(n.into())))
 			.saturating_add(Weight::from_parts(0, 5206).saturating_mul(n.into()))
 	}
+	fn request_rebalance(e: u32, ) -> Weight {
+		Weight::from_parts(60_000_000, 8_000)
+			.saturating_add(Weight::from_parts(10_000_000, 3_000).saturating_mul(e.into()))
+			.saturating_add(T::DbWeight::get().reads(4_u64))
+			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(e.into())))
+			.saturating_add(T::DbWeight::get().writes(5_u64))
+	}
+	fn cancel_rebalance_request() -> Weight {
+		Weight::from_parts(50_000_000, 8_000)
+			.saturating_add(T::DbWeight::get().reads(3_u64))
+			.saturating_add(T::DbWeight::get().writes(4_u64))
+	}
+	fn submit_plan(n: u32, ) -> Weight {
+		Weight::from_parts(20_000_000, 3_000)
+			.saturating_add(Weight::from_parts(40_000_000, 8_000).saturating_mul(n.into()))
+			.saturating_add(T::DbWeight::get().reads((3_u64).saturating_mul(n.into())))
+			.saturating_add(T::DbWeight::get().writes((3_u64).saturating_mul(n.into())))
+	}
+	fn shift() -> Weight {
+		Weight::from_parts(200_000_000, 8_000)
+			.saturating_add(T::DbWeight::get().reads(6_u64))
+			.saturating_add(T::DbWeight::get().writes(6_u64))
+	}
+	fn expire_requests(n: u32, ) -> Weight {
+		Weight::from_parts(5_000_000, 3_000)
+			.saturating_add(Weight::from_parts(50_000_000, 8_000).saturating_mul(n.into()))
+			.saturating_add(T::DbWeight::get().reads(1_u64))
+			.saturating_add(T::DbWeight::get().reads((3_u64).saturating_mul(n.into())))
+			.saturating_add(T::DbWeight::get().writes(1_u64))
+			.saturating_add(T::DbWeight::get().writes((4_u64).saturating_mul(n.into())))
+	}
+	fn open_round() -> Weight {
+		Weight::from_parts(10_000_000, 2_000)
+			.saturating_add(T::DbWeight::get().reads(3_u64))
+			.saturating_add(T::DbWeight::get().writes(1_u64))
+	}
 }
 
 // For backwards compatibility and tests.
@@ -282,5 +324,41 @@ impl WeightInfo for () {
 			.saturating_add(RocksDbWeight::get().writes(2_u64))
 			.saturating_add(RocksDbWeight::get().writes((9_u64).saturating_mul(n.into())))
 			.saturating_add(Weight::from_parts(0, 5206).saturating_mul(n.into()))
+	}
+	fn request_rebalance(e: u32, ) -> Weight {
+		Weight::from_parts(60_000_000, 8_000)
+			.saturating_add(Weight::from_parts(10_000_000, 3_000).saturating_mul(e.into()))
+			.saturating_add(RocksDbWeight::get().reads(4_u64))
+			.saturating_add(RocksDbWeight::get().reads((1_u64).saturating_mul(e.into())))
+			.saturating_add(RocksDbWeight::get().writes(5_u64))
+	}
+	fn cancel_rebalance_request() -> Weight {
+		Weight::from_parts(50_000_000, 8_000)
+			.saturating_add(RocksDbWeight::get().reads(3_u64))
+			.saturating_add(RocksDbWeight::get().writes(4_u64))
+	}
+	fn submit_plan(n: u32, ) -> Weight {
+		Weight::from_parts(20_000_000, 3_000)
+			.saturating_add(Weight::from_parts(40_000_000, 8_000).saturating_mul(n.into()))
+			.saturating_add(RocksDbWeight::get().reads((3_u64).saturating_mul(n.into())))
+			.saturating_add(RocksDbWeight::get().writes((3_u64).saturating_mul(n.into())))
+	}
+	fn shift() -> Weight {
+		Weight::from_parts(200_000_000, 8_000)
+			.saturating_add(RocksDbWeight::get().reads(6_u64))
+			.saturating_add(RocksDbWeight::get().writes(6_u64))
+	}
+	fn expire_requests(n: u32, ) -> Weight {
+		Weight::from_parts(5_000_000, 3_000)
+			.saturating_add(Weight::from_parts(50_000_000, 8_000).saturating_mul(n.into()))
+			.saturating_add(RocksDbWeight::get().reads(1_u64))
+			.saturating_add(RocksDbWeight::get().reads((3_u64).saturating_mul(n.into())))
+			.saturating_add(RocksDbWeight::get().writes(1_u64))
+			.saturating_add(RocksDbWeight::get().writes((4_u64).saturating_mul(n.into())))
+	}
+	fn open_round() -> Weight {
+		Weight::from_parts(10_000_000, 2_000)
+			.saturating_add(RocksDbWeight::get().reads(3_u64))
+			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 }

@@ -19,7 +19,7 @@ use sp_version::RuntimeVersion;
 use super::{
 	AccountId, Aura, Balance, Balances, Block, BlockNumber, Hash, Nonce, PalletInfo, Runtime,
 	RuntimeCall, RuntimeEvent, RuntimeFreezeReason, RuntimeHoldReason, RuntimeOrigin, RuntimeTask,
-	System, DAYS, EXISTENTIAL_DEPOSIT, MILLI_UNIT, SLOT_DURATION, VERSION,
+	System, DAYS, EXISTENTIAL_DEPOSIT, MILLI_UNIT, MINUTES, SLOT_DURATION, VERSION,
 };
 
 const NORMAL_DISPATCH_RATIO: Perbill = Perbill::from_percent(75);
@@ -132,6 +132,11 @@ parameter_types! {
 	/// Long enough for a test network; production networks want hours or days.
 	pub const MinChallengePeriod: BlockNumber = 5;
 	pub const MaxChallengePeriod: BlockNumber = 7 * DAYS;
+	/// Covers a request of up to 16 channels.
+	pub const RequestDeposit: Balance = 10 * MILLI_UNIT;
+	pub const MaxRequestLifetime: BlockNumber = DAYS;
+	/// A rebalancing round every minute.
+	pub const RebalancePeriod: BlockNumber = MINUTES;
 }
 
 impl pallet_payment_channels::Config for Runtime {
@@ -146,6 +151,13 @@ impl pallet_payment_channels::Config for Runtime {
 	type MaxChannelsPerAccount = ConstU32<128>;
 	type MaxSettlementsPerBlock = ConstU32<16>;
 	type MaxClosingsPerBlock = ConstU32<128>;
+	type RequestDeposit = RequestDeposit;
+	type MaxRequestEntries = ConstU32<16>;
+	type MaxOpenRequests = ConstU32<1024>;
+	type MaxRequestLifetime = MaxRequestLifetime;
+	type MaxRequestExpiriesPerBlock = ConstU32<64>;
+	type MaxPlanEdges = ConstU32<128>;
+	type RebalancePeriod = RebalancePeriod;
 	type OnChannelEvent = ();
 	type WeightInfo = pallet_payment_channels::weights::SubstrateWeight<Runtime>;
 	#[cfg(feature = "runtime-benchmarks")]

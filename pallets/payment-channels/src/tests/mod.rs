@@ -10,6 +10,7 @@ mod adversarial;
 mod hooks;
 mod lifecycle;
 mod properties;
+mod rebalancing;
 mod safety;
 
 /// Opens a channel between `opener` and `counterparty` with the default challenge period; the

@@ -61,6 +61,11 @@ enum Op {
 		channel: usize,
 		side: usize,
 	},
+	/// The participant on `side` of `from` moves `amount` into another of its open channels.
+	Shift { from: usize, side: usize, to: usize, amount: Balance },
+	/// Find a cycle A -> B -> C -> A starting at channel `first`, have its three participants
+	/// declare honest requests, and submit the circulation plan moving `amount` round it.
+	Cycle { first: usize, amount: Balance },
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -85,6 +90,9 @@ fn op() -> impl Strategy<Value = Op> {
 		2 => (1..15u64).prop_map(|blocks| Op::Advance { blocks }),
 		1 => any::<usize>().prop_map(|channel| Op::Settle { channel }),
 		1 => (any::<usize>(), 0..2usize).prop_map(|(channel, side)| Op::Forge { channel, side }),
+		1 => (any::<usize>(), 0..2usize, any::<usize>(), 1..300u128)
+			.prop_map(|(from, side, to, amount)| Op::Shift { from, side, to, amount }),
+		2 => (any::<usize>(), 1..300u128).prop_map(|(first, amount)| Op::Cycle { first, amount }),
 	]
 }
 
@@ -95,6 +103,9 @@ struct ModelChannel {
 	who: [Who; 2],
 	deposited: [Balance; 2],
 	withdrawn: [Balance; 2],
+	/// What plans moved into and out of each side.
+	rebalanced_in: [Balance; 2],
+	rebalanced_out: [Balance; 2],
 	/// Off chain: every proof each side signed, as (nonce, transferred), oldest first.
 	proofs: [Vec<(u64, Balance)>; 2],
 	/// What the chain has recorded of each side's proofs.
@@ -117,7 +128,9 @@ impl ModelChannel {
 	/// The latest off-chain balance of `side`.
 	fn balance(&self, side: usize) -> Balance {
 		let other = 1 - side;
-		self.deposited[side] + self.sent(other) - self.withdrawn[side] - self.sent(side)
+		self.deposited[side] + self.sent(other) + self.rebalanced_in[side] -
+			self.withdrawn[side] -
+			self.sent(side) - self.rebalanced_out[side]
 	}
 
 	fn total(&self) -> Balance {
@@ -126,8 +139,8 @@ impl ModelChannel {
 
 	/// The settlement formula applied to what the chain saw.
 	fn expected_payouts(&self) -> [Balance; 2] {
-		let credit = self.deposited[0] + self.on_chain[1].1;
-		let debit = self.withdrawn[0] + self.on_chain[0].1;
+		let credit = self.deposited[0] + self.on_chain[1].1 + self.rebalanced_in[0];
+		let debit = self.withdrawn[0] + self.on_chain[0].1 + self.rebalanced_out[0];
 		let opener = credit.saturating_sub(debit).min(self.total());
 		[opener, self.total() - opener]
 	}
@@ -228,6 +241,8 @@ impl Model {
 					who: [opener, counterparty],
 					deposited: [deposit, counterparty_deposit],
 					withdrawn: [0, 0],
+					rebalanced_in: [0, 0],
+					rebalanced_out: [0, 0],
 					proofs: [Vec::new(), Vec::new()],
 					on_chain: [(0, 0), (0, 0)],
 					closing: None,
@@ -345,6 +360,74 @@ impl Model {
 					}
 				}
 			}
+			Op::Shift { from, side, to, amount } => {
+				let (Some(from), Some(to)) = (self.pick(from), self.pick(to)) else { return };
+				let who = self.channels[from].who[side];
+				let Some(to_side) = self.channels[to].who.iter().position(|w| *w == who) else {
+					return;
+				};
+				let source = &self.channels[from];
+				if from == to ||
+					source.closing.is_some() ||
+					self.channels[to].closing.is_some() ||
+					amount > source.balance(side)
+				{
+					return;
+				}
+				let total = source.withdrawn[side] + amount;
+				let proof = withdraw_proof(source.id, who, total, System::block_number() + 5);
+				let signature = source.who[1 - side].sign(&proof);
+				assert_ok!(PaymentChannels::shift(who.origin(), proof, signature, self.channels[to].id));
+				self.channels[from].withdrawn[side] = total;
+				self.channels[to].deposited[to_side] += amount;
+			},
+			Op::Cycle { first, amount } => {
+				let Some(first) = self.pick(first) else { return };
+				let Some(cycle) = self.find_cycle(first, amount) else { return };
+				let plan: Vec<_> = cycle
+					.iter()
+					.map(|&(index, side)| {
+						let channel = &self.channels[index];
+						paychan_primitives::PlanEdge {
+							channel_id: channel.id,
+							from: channel.who[side].account(),
+							amount,
+						}
+					})
+					.collect();
+				// Each sender declares to send in its channel and to receive in the channel before.
+				for position in 0..3 {
+					let (index, side) = cycle[position];
+					let (before, _) = cycle[(position + 2) % 3];
+					let who = self.channels[index].who[side];
+					let entries = vec![
+						paychan_primitives::RequestEntry {
+							channel_id: self.channels[index].id,
+							max_send: amount,
+							max_receive: 0,
+						},
+						paychan_primitives::RequestEntry {
+							channel_id: self.channels[before].id,
+							max_send: 0,
+							max_receive: amount,
+						},
+					];
+					assert_ok!(PaymentChannels::request_rebalance(
+						who.origin(),
+						entries.try_into().unwrap(),
+						0,
+						System::block_number() + 5,
+					));
+				}
+				assert_ok!(PaymentChannels::submit_plan(Who::Eve.origin(), plan.try_into().unwrap()));
+				for &(index, side) in &cycle {
+					let who = self.channels[index].who[side];
+					assert_ok!(PaymentChannels::cancel_rebalance_request(who.origin()));
+					let channel = &mut self.channels[index];
+					channel.rebalanced_out[side] += amount;
+					channel.rebalanced_in[1 - side] += amount;
+				}
+			},
 			Op::Forge { channel, side } => {
 				let Some(index) = self.pick(channel) else { return };
 				let model = &self.channels[index];
@@ -370,6 +453,42 @@ impl Model {
 				);
 			}
 		}
+	}
+
+	/// Three distinct open channels forming a cycle A -> B -> C -> A that starts at channel
+	/// `first`, where each sender can cover `amount` by its off-chain balance. Returns each
+	/// channel's index and its sender's side.
+	fn find_cycle(&self, first: usize, amount: Balance) -> Option<[(usize, usize); 3]> {
+		let open = |index: usize| self.channels[index].closing.is_none();
+		let side_of =
+			|index: usize, who: Who| self.channels[index].who.iter().position(|w| *w == who);
+		let can_send = |index: usize, side: usize| self.channels[index].balance(side) >= amount;
+		if !open(first) {
+			return None;
+		}
+		for a_side in 0..2 {
+			let a = self.channels[first].who[a_side];
+			let b = self.channels[first].who[1 - a_side];
+			if !can_send(first, a_side) {
+				continue;
+			}
+			for second in (0..self.channels.len()).filter(|i| *i != first && open(*i)) {
+				let Some(b_side) = side_of(second, b) else { continue };
+				let c = self.channels[second].who[1 - b_side];
+				if c == a || !can_send(second, b_side) {
+					continue;
+				}
+				for third in
+					(0..self.channels.len()).filter(|i| *i != first && *i != second && open(*i))
+				{
+					let Some(c_side) = side_of(third, c) else { continue };
+					if self.channels[third].who[1 - c_side] == a && can_send(third, c_side) {
+						return Some([(first, a_side), (second, b_side), (third, c_side)]);
+					}
+				}
+			}
+		}
+		None
 	}
 
 	fn check(&self, issuance: Balance) {
