@@ -4,14 +4,17 @@
 #           are fetched first), then
 #   warm  - a rebuild after touching the pallet's lib.rs (runtime wasm + native runtime + node),
 #   size  - the node binary and the runtime wasm.
-# The cold build uses its own target directory (default /tmp/paychan-cold-target, removed at the
-# end), so the shared cache is not disturbed. Takes about half an hour on 2 cores.
+# The cold build empties the release profile of COLD_TARGET_DIR first. By default that is its own
+# directory (/tmp/paychan-cold-target, removed at the end), so the shared cache is not disturbed;
+# on a machine whose shared cache is empty anyway, COLD_TARGET_DIR="$CARGO_TARGET_DIR" measures
+# the cold build and leaves its result for later builds (debug artefacts are kept either way).
+# Takes about half an hour on 2 cores.
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
 cd "$PAYCHAN_ROOT"
 
 cold_dir="${COLD_TARGET_DIR:-/tmp/paychan-cold-target}"
-rm -rf "$cold_dir"
+rm -rf "$cold_dir/release"
 cargo fetch --locked >/dev/null
 
 seconds() { date +%s; }
@@ -26,8 +29,9 @@ warm=$(($(seconds) - start))
 
 binary=$(stat -c %s "$cold_dir/release/paychan-node")
 wasm=$(stat -c %s "$cold_dir/release/wbuild/paychan-runtime/paychan_runtime.compact.compressed.wasm")
-rm -rf "$cold_dir"
+[ -n "${COLD_TARGET_DIR:-}" ] || rm -rf "$cold_dir"
 
+echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo), $(rustc --version)"
 echo "| measure | value |"
 echo "| --- | --- |"
 echo "| cold release build of paychan-node | $((cold / 60)) min $((cold % 60)) s |"

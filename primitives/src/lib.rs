@@ -163,15 +163,7 @@ impl<AccountId: Encode, Balance: Encode, BlockNumber: Encode, Hash: Encode> Sign
 /// One move of a rebalancing plan: `amount` goes from `from`'s side of channel `channel_id` to the
 /// other participant's side. A plan is a list of these that the chain applies all or none.
 #[derive(
-	Clone,
-	Debug,
-	PartialEq,
-	Eq,
-	Encode,
-	Decode,
-	DecodeWithMemTracking,
-	TypeInfo,
-	MaxEncodedLen,
+	Clone, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen,
 )]
 #[cfg_attr(feature = "std", derive(serde::Serialize, serde::Deserialize))]
 pub struct PlanEdge<AccountId, Balance> {
@@ -185,15 +177,7 @@ pub struct PlanEdge<AccountId, Balance> {
 
 /// What a participant declares it is willing to move in one of its channels when rebalancing.
 #[derive(
-	Clone,
-	Debug,
-	PartialEq,
-	Eq,
-	Encode,
-	Decode,
-	DecodeWithMemTracking,
-	TypeInfo,
-	MaxEncodedLen,
+	Clone, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen,
 )]
 #[cfg_attr(feature = "std", derive(serde::Serialize, serde::Deserialize))]
 pub struct RequestEntry<Balance> {

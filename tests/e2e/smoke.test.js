@@ -3,36 +3,9 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ApiPromise, WsProvider, Keyring } from '@polkadot/api';
+import { Keyring } from '@polkadot/api';
 import { startNode } from './lib/node.js';
-
-const UNIT = 1_000_000_000_000n;
-
-async function connect(node) {
-  return ApiPromise.create({ provider: new WsProvider(node.wsUrl), noInitWarn: true, throwOnConnect: true });
-}
-
-/**
- * Signs and sends `tx`, resolving with the events of the block that includes it. Instant sealing
- * finalizes at once, so the pool may report `Finalized` without an `InBlock` first.
- */
-function submit(tx, signer, timeoutMs = 30_000) {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`not included within ${timeoutMs} ms`)), timeoutMs);
-    tx.signAndSend(signer, ({ status, events, dispatchError }) => {
-      if (dispatchError) {
-        clearTimeout(timer);
-        reject(new Error(dispatchError.toString()));
-      } else if (status.isInBlock || status.isFinalized) {
-        clearTimeout(timer);
-        resolve({ blockHash: status.isInBlock ? status.asInBlock : status.asFinalized, events });
-      }
-    }).catch((error) => {
-      clearTimeout(timer);
-      reject(error);
-    });
-  });
-}
+import { UNIT, connect, submit } from './lib/chain.js';
 
 test('under Aura the dev node produces a block, answers system_chain and stops', async () => {
   const node = await startNode();
@@ -57,7 +30,7 @@ test('with instant sealing a transfer is included and finalized without waiting 
     const alice = keyring.addFromUri('//Alice');
     const bob = keyring.addFromUri('//Bob');
     const before = (await api.query.system.account(bob.address)).data.free.toBigInt();
-    const { blockHash, events } = await submit(api.tx.balances.transferKeepAlive(bob.address, UNIT), alice);
+    const { blockHash, events } = await submit(api, api.tx.balances.transferKeepAlive(bob.address, UNIT), alice);
     assert.ok(events.some(({ event }) => api.events.balances.Transfer.is(event)));
     const after = (await api.query.system.account(bob.address)).data.free.toBigInt();
     assert.equal(after - before, UNIT);
@@ -82,6 +55,7 @@ test('the dev chain accepts open_channel and the runtime API reads the channel b
     const bob = keyring.addFromUri('//Bob');
     const channelId = (await api.call.paymentChannelsApi.nextChannelId()).toNumber();
     const { events } = await submit(
+      api,
       api.tx.paymentChannels.openChannel(bob.address, 10n * UNIT, 10, null),
       alice,
     );

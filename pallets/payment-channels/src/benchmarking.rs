@@ -5,8 +5,8 @@ use super::*;
 use crate::{benchmark_helper::BenchmarkHelper, Pallet as PaymentChannels};
 use frame_benchmarking::v2::*;
 use frame_support::traits::{fungible::Mutate, Get};
-use frame_system::{pallet_prelude::BlockNumberFor, RawOrigin};
 use frame_support::BoundedVec;
+use frame_system::{pallet_prelude::BlockNumberFor, RawOrigin};
 use paychan_primitives::{
 	BalanceProof, ChannelId, CooperativeClose, FundingConsent, PlanEdge, RequestEntry, Signed,
 	SignedPayload, WithdrawProof,
@@ -117,7 +117,11 @@ fn ring<T: Config>(n: u32) -> alloc::vec::Vec<PlanEdgeOf<T>> {
 		declare::<T>(
 			&people[i as usize],
 			alloc::vec![
-				RequestEntry { channel_id: channel_of(i), max_send: unit::<T>(), max_receive: Zero::zero() },
+				RequestEntry {
+					channel_id: channel_of(i),
+					max_send: unit::<T>(),
+					max_receive: Zero::zero()
+				},
 				RequestEntry {
 					channel_id: channel_of(i + n - 1),
 					max_send: Zero::zero(),
@@ -127,7 +131,11 @@ fn ring<T: Config>(n: u32) -> alloc::vec::Vec<PlanEdgeOf<T>> {
 		);
 	}
 	(0..n)
-		.map(|i| PlanEdge { channel_id: channel_of(i), from: people[i as usize].clone(), amount: unit::<T>() / 2u32.into() })
+		.map(|i| PlanEdge {
+			channel_id: channel_of(i),
+			from: people[i as usize].clone(),
+			amount: unit::<T>() / 2u32.into(),
+		})
 		.collect()
 }
 
@@ -322,7 +330,12 @@ mod benchmarks {
 		let entries: BoundedVec<_, _> = entries.try_into().expect("within bound");
 
 		#[extrinsic_call]
-		_(RawOrigin::Signed(who.clone()), entries, unit::<T>(), now::<T>().saturating_add(10u32.into()));
+		_(
+			RawOrigin::Signed(who.clone()),
+			entries,
+			unit::<T>(),
+			now::<T>().saturating_add(10u32.into()),
+		);
 
 		assert_eq!(RebalanceRequests::<T>::get(&who).map(|r| r.entries.len() as u32), Some(e));
 	}
@@ -333,7 +346,11 @@ mod benchmarks {
 		let channel_id = open::<T>(&who, &funded::<T>(1));
 		declare::<T>(
 			&who,
-			alloc::vec![RequestEntry { channel_id, max_send: unit::<T>(), max_receive: Zero::zero() }],
+			alloc::vec![RequestEntry {
+				channel_id,
+				max_send: unit::<T>(),
+				max_receive: Zero::zero()
+			}],
 		);
 
 		#[extrinsic_call]
@@ -393,9 +410,13 @@ mod benchmarks {
 			let channel_id = open::<T>(&who, &funded::<T>(2 * i + 1));
 			PaymentChannels::<T>::request_rebalance(
 				RawOrigin::Signed(who.clone()).into(),
-				alloc::vec![RequestEntry { channel_id, max_send: unit::<T>(), max_receive: Zero::zero() }]
-					.try_into()
-					.expect("one entry"),
+				alloc::vec![RequestEntry {
+					channel_id,
+					max_send: unit::<T>(),
+					max_receive: Zero::zero()
+				}]
+				.try_into()
+				.expect("one entry"),
 				Zero::zero(),
 				expires_at,
 			)

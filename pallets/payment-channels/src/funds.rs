@@ -185,8 +185,8 @@ impl<T: Config> Pallet<T> {
 		}
 		for (who, request) in RebalanceRequests::<T>::iter() {
 			ensure!(
-				T::Currency::balance_on_hold(&HoldReason::RequestRecord.into(), &who) ==
-					request.deposit,
+				T::Currency::balance_on_hold(&HoldReason::RequestRecord.into(), &who)
+					== request.deposit,
 				"a declarer's request hold differs from its request's deposit"
 			);
 			ensure!(request.fee_paid <= request.max_fee, "a declarer paid more fees than its max");

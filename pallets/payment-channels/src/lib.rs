@@ -40,9 +40,9 @@ pub mod benchmark_helper;
 #[cfg(feature = "runtime-benchmarks")]
 mod benchmarking;
 mod funds;
-mod rebalance;
 #[cfg(test)]
 mod mock;
+mod rebalance;
 pub mod runtime_api;
 #[cfg(test)]
 mod tests;

@@ -54,8 +54,7 @@ impl<T: Config> Pallet<T> {
 					.iter_mut()
 					.find(|entry| entry.channel_id == edge.channel_id)
 					.ok_or(Error::<T>::ChannelNotInRequest)?;
-				let remaining =
-					if sending { &mut entry.max_send } else { &mut entry.max_receive };
+				let remaining = if sending { &mut entry.max_send } else { &mut entry.max_receive };
 				ensure!(*remaining >= edge.amount, Error::<T>::ExceedsDeclaredBound);
 				*remaining = remaining.saturating_sub(edge.amount);
 			}
@@ -162,10 +161,7 @@ impl<T: Config> Pallet<T> {
 	}
 
 	/// Folds a change of `who`'s request into [`RequestsDigest`].
-	pub(crate) fn note_request_change(
-		who: &T::AccountId,
-		request: Option<&RebalanceRequestOf<T>>,
-	) {
+	pub(crate) fn note_request_change(who: &T::AccountId, request: Option<&RebalanceRequestOf<T>>) {
 		RequestsDigest::<T>::mutate(|digest| {
 			*digest = sp_io::hashing::blake2_256(&(*digest, who, request).encode());
 		});

@@ -3,8 +3,8 @@
 use crate::Config;
 use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
 use frame_support::traits::fungible::Inspect;
-use frame_system::pallet_prelude::BlockNumberFor;
 use frame_support::{traits::Get, BoundedVec};
+use frame_system::pallet_prelude::BlockNumberFor;
 use paychan_primitives::{
 	BalanceProof, ChannelId, CooperativeClose, FundingConsent, Nonce, PlanEdge, RequestEntry,
 	Signed, WithdrawProof,
@@ -46,11 +46,8 @@ pub type PlanEdgeOf<T> = PlanEdge<<T as frame_system::Config>::AccountId, Balanc
 /// One channel's entry in a rebalance request.
 pub type RequestEntryOf<T> = RequestEntry<BalanceOf<T>>;
 /// A rebalance request as this runtime's types make it.
-pub type RebalanceRequestOf<T> = RebalanceRequest<
-	BalanceOf<T>,
-	BlockNumberFor<T>,
-	<T as Config>::MaxRequestEntries,
->;
+pub type RebalanceRequestOf<T> =
+	RebalanceRequest<BalanceOf<T>, BlockNumberFor<T>, <T as Config>::MaxRequestEntries>;
 /// A channel as this runtime's types make it.
 pub type ChannelOf<T> =
 	Channel<<T as frame_system::Config>::AccountId, BalanceOf<T>, BlockNumberFor<T>>;
@@ -190,15 +187,7 @@ where
 /// payments that would leave less than it on the declarer's side, until the request is used up,
 /// cancelled or expired. Plans consume the bounds as they use them.
 #[derive(
-	Clone,
-	PartialEq,
-	Eq,
-	Encode,
-	Decode,
-	DecodeWithMemTracking,
-	Debug,
-	TypeInfo,
-	MaxEncodedLen,
+	Clone, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, Debug, TypeInfo, MaxEncodedLen,
 )]
 #[scale_info(skip_type_params(MaxEntries))]
 pub struct RebalanceRequest<Balance, BlockNumber, MaxEntries: Get<u32>> {

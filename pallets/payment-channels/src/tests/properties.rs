@@ -62,10 +62,18 @@ enum Op {
 		side: usize,
 	},
 	/// The participant on `side` of `from` moves `amount` into another of its open channels.
-	Shift { from: usize, side: usize, to: usize, amount: Balance },
+	Shift {
+		from: usize,
+		side: usize,
+		to: usize,
+		amount: Balance,
+	},
 	/// Find a cycle A -> B -> C -> A starting at channel `first`, have its three participants
 	/// declare honest requests, and submit the circulation plan moving `amount` round it.
-	Cycle { first: usize, amount: Balance },
+	Cycle {
+		first: usize,
+		amount: Balance,
+	},
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -128,9 +136,10 @@ impl ModelChannel {
 	/// The latest off-chain balance of `side`.
 	fn balance(&self, side: usize) -> Balance {
 		let other = 1 - side;
-		self.deposited[side] + self.sent(other) + self.rebalanced_in[side] -
-			self.withdrawn[side] -
-			self.sent(side) - self.rebalanced_out[side]
+		self.deposited[side] + self.sent(other) + self.rebalanced_in[side]
+			- self.withdrawn[side]
+			- self.sent(side)
+			- self.rebalanced_out[side]
 	}
 
 	fn total(&self) -> Balance {
@@ -367,20 +376,25 @@ impl Model {
 					return;
 				};
 				let source = &self.channels[from];
-				if from == to ||
-					source.closing.is_some() ||
-					self.channels[to].closing.is_some() ||
-					amount > source.balance(side)
+				if from == to
+					|| source.closing.is_some()
+					|| self.channels[to].closing.is_some()
+					|| amount > source.balance(side)
 				{
 					return;
 				}
 				let total = source.withdrawn[side] + amount;
 				let proof = withdraw_proof(source.id, who, total, System::block_number() + 5);
 				let signature = source.who[1 - side].sign(&proof);
-				assert_ok!(PaymentChannels::shift(who.origin(), proof, signature, self.channels[to].id));
+				assert_ok!(PaymentChannels::shift(
+					who.origin(),
+					proof,
+					signature,
+					self.channels[to].id
+				));
 				self.channels[from].withdrawn[side] = total;
 				self.channels[to].deposited[to_side] += amount;
-			},
+			}
 			Op::Cycle { first, amount } => {
 				let Some(first) = self.pick(first) else { return };
 				let Some(cycle) = self.find_cycle(first, amount) else { return };
@@ -419,7 +433,10 @@ impl Model {
 						System::block_number() + 5,
 					));
 				}
-				assert_ok!(PaymentChannels::submit_plan(Who::Eve.origin(), plan.try_into().unwrap()));
+				assert_ok!(PaymentChannels::submit_plan(
+					Who::Eve.origin(),
+					plan.try_into().unwrap()
+				));
 				for &(index, side) in &cycle {
 					let who = self.channels[index].who[side];
 					assert_ok!(PaymentChannels::cancel_rebalance_request(who.origin()));
@@ -427,7 +444,7 @@ impl Model {
 					channel.rebalanced_out[side] += amount;
 					channel.rebalanced_in[1 - side] += amount;
 				}
-			},
+			}
 			Op::Forge { channel, side } => {
 				let Some(index) = self.pick(channel) else { return };
 				let model = &self.channels[index];

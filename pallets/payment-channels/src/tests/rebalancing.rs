@@ -22,7 +22,9 @@ fn edge(channel_id: ChannelId, from: Who, amount: Balance) -> PlanEdge<AccountId
 	PlanEdge { channel_id, from: from.account(), amount }
 }
 
-fn plan(edges: Vec<PlanEdge<AccountId, Balance>>) -> BoundedVec<PlanEdge<AccountId, Balance>, PlanBound> {
+fn plan(
+	edges: Vec<PlanEdge<AccountId, Balance>>,
+) -> BoundedVec<PlanEdge<AccountId, Balance>, PlanBound> {
 	edges.try_into().unwrap()
 }
 
@@ -49,7 +51,11 @@ fn three_channel_cycle_is_rebalanced_by_one_plan() {
 
 		assert_ok!(PaymentChannels::submit_plan(
 			Who::Dave.origin(),
-			plan(vec![edge(ab, Who::Alice, 300), edge(bc, Who::Bob, 300), edge(ca, Who::Charlie, 300)]),
+			plan(vec![
+				edge(ab, Who::Alice, 300),
+				edge(bc, Who::Bob, 300),
+				edge(ca, Who::Charlie, 300)
+			]),
 		));
 
 		for id in [ab, bc, ca] {
@@ -65,19 +71,26 @@ fn three_channel_cycle_is_rebalanced_by_one_plan() {
 		let alice = RebalanceRequests::<Test>::get(Who::Alice.account()).unwrap();
 		assert_eq!(alice.entries.to_vec(), vec![entry(ab, 0, 0), entry(ca, 0, 0)]);
 		System::assert_has_event(
-			Event::<Test>::ChannelRebalanced { channel_id: bc, from: Who::Bob.account(), amount: 300 }
-				.into(),
+			Event::<Test>::ChannelRebalanced {
+				channel_id: bc,
+				from: Who::Bob.account(),
+				amount: 300,
+			}
+			.into(),
 		);
 		System::assert_last_event(
-			Event::<Test>::PlanExecuted { submitter: Who::Dave.account(), edges: 3, volume: 900 }.into(),
+			Event::<Test>::PlanExecuted { submitter: Who::Dave.account(), edges: 3, volume: 900 }
+				.into(),
 		);
 		assert!(hook_calls().contains(&HookCall::Rebalanced(ca, Who::Charlie.account(), 300)));
 
 		// Closing every channel pays out by the rebalanced books: each participant ends where it
 		// started.
-		for (id, opener, counterparty) in
-			[(ab, Who::Alice, Who::Bob), (bc, Who::Bob, Who::Charlie), (ca, Who::Charlie, Who::Alice)]
-		{
+		for (id, opener, counterparty) in [
+			(ab, Who::Alice, Who::Bob),
+			(bc, Who::Bob, Who::Charlie),
+			(ca, Who::Charlie, Who::Alice),
+		] {
 			let settlement = cooperative_close(id, 700, 300);
 			assert_ok!(PaymentChannels::cooperative_close(
 				opener.origin(),
@@ -106,7 +119,11 @@ fn fees_to_intermediaries_stay_within_each_declared_max() {
 		// Alice sends 100 and gets 95 back: she pays Charlie a fee of 5, her max.
 		assert_ok!(PaymentChannels::submit_plan(
 			Who::Eve.origin(),
-			plan(vec![edge(ab, Who::Alice, 100), edge(bc, Who::Bob, 100), edge(ca, Who::Charlie, 95)]),
+			plan(vec![
+				edge(ab, Who::Alice, 100),
+				edge(bc, Who::Bob, 100),
+				edge(ca, Who::Charlie, 95)
+			]),
 		));
 		assert_eq!(RebalanceRequests::<Test>::get(Who::Alice.account()).unwrap().fee_paid, 5);
 		assert_eq!(crate::Pallet::<Test>::settlement_preview(ca), Some([905, 95]));
@@ -123,7 +140,11 @@ fn plans_that_break_a_rule_are_refused_and_change_nothing() {
 		assert_noop!(submit(vec![edge(ab, Who::Alice, 100)]), Error::<Test>::FeeAboveMax);
 		// An edge over a declared bound.
 		assert_noop!(
-			submit(vec![edge(ab, Who::Alice, 301), edge(bc, Who::Bob, 301), edge(ca, Who::Charlie, 301)]),
+			submit(vec![
+				edge(ab, Who::Alice, 301),
+				edge(bc, Who::Bob, 301),
+				edge(ca, Who::Charlie, 301)
+			]),
 			Error::<Test>::ExceedsDeclaredBound
 		);
 		// A duplicated edge.
@@ -135,7 +156,11 @@ fn plans_that_break_a_rule_are_refused_and_change_nothing() {
 		assert_noop!(submit(vec![edge(ab, Who::Bob, 100)]), Error::<Test>::ExceedsDeclaredBound);
 		// Fees over a participant's max: Alice gets back 10 less than she sends.
 		assert_noop!(
-			submit(vec![edge(ab, Who::Alice, 100), edge(bc, Who::Bob, 100), edge(ca, Who::Charlie, 90)]),
+			submit(vec![
+				edge(ab, Who::Alice, 100),
+				edge(bc, Who::Bob, 100),
+				edge(ca, Who::Charlie, 90)
+			]),
 			Error::<Test>::FeeAboveMax
 		);
 		// A sender that is not in the channel, an unknown channel, an empty plan, a zero edge.
@@ -150,7 +175,11 @@ fn plans_that_break_a_rule_are_refused_and_change_nothing() {
 		// An edge on a closing channel.
 		close(Who::Bob, bc, None);
 		assert_noop!(
-			submit(vec![edge(ab, Who::Alice, 300), edge(bc, Who::Bob, 300), edge(ca, Who::Charlie, 300)]),
+			submit(vec![
+				edge(ab, Who::Alice, 300),
+				edge(bc, Who::Bob, 300),
+				edge(ca, Who::Charlie, 300)
+			]),
 			Error::<Test>::ChannelNotOpen
 		);
 	});
@@ -165,7 +194,11 @@ fn plan_with_an_expired_request_is_refused() {
 		assert_noop!(
 			PaymentChannels::submit_plan(
 				Who::Dave.origin(),
-				plan(vec![edge(ab, Who::Alice, 300), edge(bc, Who::Bob, 300), edge(ca, Who::Charlie, 300)]),
+				plan(vec![
+					edge(ab, Who::Alice, 300),
+					edge(bc, Who::Bob, 300),
+					edge(ca, Who::Charlie, 300)
+				]),
 			),
 			Error::<Test>::RebalanceRequestExpired
 		);
@@ -179,9 +212,10 @@ fn plan_over_the_size_bound_cannot_even_be_submitted() {
 		let edges: Vec<_> = (0..=bound as u64).map(|id| edge(id, Who::Alice, 1)).collect();
 		assert!(BoundedVec::<_, PlanBound>::try_from(edges.clone()).is_err());
 		// A call encoded with one edge too many does not decode: the transaction is invalid.
-		let valid =
-			RuntimeCall::PaymentChannels(crate::Call::submit_plan { edges: plan(edges[..bound].to_vec()) })
-				.encode();
+		let valid = RuntimeCall::PaymentChannels(crate::Call::submit_plan {
+			edges: plan(edges[..bound].to_vec()),
+		})
+		.encode();
 		let mut too_long = valid[..2].to_vec(); // pallet index, call index
 		too_long.extend(edges.encode());
 		assert!(RuntimeCall::decode(&mut &valid[..]).is_ok());
@@ -207,14 +241,22 @@ fn over_committed_pledge_cannot_make_the_counterparty_lose() {
 		assert_noop!(
 			PaymentChannels::submit_plan(
 				Who::Alice.origin(),
-				plan(vec![edge(ab, Who::Alice, 300), edge(bc, Who::Bob, 300), edge(ca, Who::Charlie, 300)]),
+				plan(vec![
+					edge(ab, Who::Alice, 300),
+					edge(bc, Who::Bob, 300),
+					edge(ca, Who::Charlie, 300)
+				]),
 			),
 			Error::<Test>::ExceedsDeclaredBound
 		);
 		// What Alice can cover moves.
 		assert_ok!(PaymentChannels::submit_plan(
 			Who::Alice.origin(),
-			plan(vec![edge(ab, Who::Alice, 200), edge(bc, Who::Bob, 200), edge(ca, Who::Charlie, 200)]),
+			plan(vec![
+				edge(ab, Who::Alice, 200),
+				edge(bc, Who::Bob, 200),
+				edge(ca, Who::Charlie, 200)
+			]),
 		));
 		// Alice closes AB without showing her payment; Bob disputes with it. He gets the 300 she
 		// paid him plus the 200 the plan moved to his side: everything, and nothing is clamped.
@@ -273,9 +315,17 @@ fn bad_requests_are_refused() {
 		let cd = open(Who::Charlie, Who::Dave, 1_000, 0);
 		let now = System::block_number();
 		let ask = |who: Who, entries: Vec<RequestEntry<Balance>>, expires_at| {
-			PaymentChannels::request_rebalance(who.origin(), entries.try_into().unwrap(), 0, expires_at)
+			PaymentChannels::request_rebalance(
+				who.origin(),
+				entries.try_into().unwrap(),
+				0,
+				expires_at,
+			)
 		};
-		assert_noop!(ask(Who::Alice, vec![entry(ab, 1, 0)], now), Error::<Test>::RequestExpiryOutOfBounds);
+		assert_noop!(
+			ask(Who::Alice, vec![entry(ab, 1, 0)], now),
+			Error::<Test>::RequestExpiryOutOfBounds
+		);
 		assert_noop!(
 			ask(Who::Alice, vec![entry(ab, 1, 0)], now + MAX_REQUEST_LIFETIME + 1),
 			Error::<Test>::RequestExpiryOutOfBounds
@@ -285,10 +335,16 @@ fn bad_requests_are_refused() {
 			ask(Who::Alice, vec![entry(ab, 1, 0), entry(ab, 0, 1)], now + 5),
 			Error::<Test>::DuplicateEntry
 		);
-		assert_noop!(ask(Who::Alice, vec![entry(cd, 1, 0)], now + 5), Error::<Test>::NotParticipant);
+		assert_noop!(
+			ask(Who::Alice, vec![entry(cd, 1, 0)], now + 5),
+			Error::<Test>::NotParticipant
+		);
 		assert_noop!(ask(Who::Alice, vec![entry(ab, 0, 0)], now + 5), Error::<Test>::ZeroAmount);
 		close(Who::Charlie, cd, None);
-		assert_noop!(ask(Who::Charlie, vec![entry(cd, 1, 0)], now + 5), Error::<Test>::ChannelNotOpen);
+		assert_noop!(
+			ask(Who::Charlie, vec![entry(cd, 1, 0)], now + 5),
+			Error::<Test>::ChannelNotOpen
+		);
 	});
 }
 
@@ -341,7 +397,10 @@ fn hooks_expire_requests_and_open_rounds() {
 		));
 
 		run_to_block(expires_at);
-		assert!(RebalanceRequests::<Test>::contains_key(Who::Alice.account()), "usable up to its expiry");
+		assert!(
+			RebalanceRequests::<Test>::contains_key(Who::Alice.account()),
+			"usable up to its expiry"
+		);
 		run_to_block(expires_at + 1);
 		assert!(!RebalanceRequests::<Test>::contains_key(Who::Alice.account()));
 		assert_eq!(Who::Alice.free(), free, "the deposit is back");
@@ -368,7 +427,12 @@ fn shift_moves_funds_between_own_channels_in_one_step() {
 		let ac = open(Who::Alice, Who::Charlie, 100, 0);
 		let free = Who::Alice.free();
 		let proof = withdraw_proof(ab, Who::Alice, 400, 20);
-		assert_ok!(PaymentChannels::shift(Who::Alice.origin(), proof.clone(), Who::Bob.sign(&proof), ac));
+		assert_ok!(PaymentChannels::shift(
+			Who::Alice.origin(),
+			proof.clone(),
+			Who::Bob.sign(&proof),
+			ac
+		));
 
 		assert_eq!(channel(ab).total(), 600);
 		assert_eq!(channel(ab).sides[OPENER].withdrawn, 400);

@@ -1,0 +1,287 @@
+//! `paychan-rebalance`: plan a rebalancing round, or benchmark the solver.
+
+use clap::{Args, Parser, Subcommand};
+use paychan_rebalancer::{
+	certificate, lp, plan, simplex,
+	workload::{self, Graph, Skew},
+	Instance, Options,
+};
+use std::{path::PathBuf, process::ExitCode, time::Instant};
+
+#[derive(Parser)]
+#[command(
+	name = "paychan-rebalance",
+	version,
+	about = "Exact rebalancing plans for Paychan rounds"
+)]
+struct Cli {
+	#[command(subcommand)]
+	command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+	/// Solve one round and write its plans (JSON) to --out.
+	Plan {
+		#[command(flatten)]
+		source: Source,
+		/// Write the plans and figures here.
+		#[arg(long)]
+		out: PathBuf,
+	},
+	/// Time the exact solver (and the LP baseline) on workloads and print a markdown table.
+	Bench {
+		/// Lightning graphs to run (repeatable).
+		#[arg(long = "graph")]
+		graphs: Vec<PathBuf>,
+		/// Barabási–Albert sizes to run, in channels (comma separated).
+		#[arg(long, value_delimiter = ',')]
+		ba: Vec<usize>,
+		/// Channels each new Barabási–Albert node opens.
+		#[arg(long, default_value_t = 4)]
+		m: usize,
+		#[arg(long, value_enum, default_value_t = Skew::Heavy)]
+		skew: Skew,
+		#[arg(long, default_value_t = 7)]
+		seed: u64,
+		/// Timed runs of the exact solver per workload (the median is reported).
+		#[arg(long, default_value_t = 5)]
+		runs: usize,
+		/// Also solve with the LP baseline (up to this many channels).
+		#[arg(long, default_value_t = 0)]
+		lp_up_to: usize,
+		/// Weigh all imbalance equally instead of favouring depleted channels.
+		#[arg(long)]
+		flat: bool,
+		/// Also write the rows as CSV here.
+		#[arg(long)]
+		csv: Option<PathBuf>,
+	},
+}
+
+#[derive(Args)]
+struct Source {
+	/// A round as JSON (an `Instance`: nodes and channels with balances and bounds).
+	#[arg(long, conflicts_with_all = ["graph", "ba"])]
+	instance: Option<PathBuf>,
+	/// A Lightning `.edgelist` graph.
+	#[arg(long, conflicts_with = "ba")]
+	graph: Option<PathBuf>,
+	/// A Barabási–Albert graph with this many channels.
+	#[arg(long)]
+	ba: Option<usize>,
+	#[arg(long, default_value_t = 4)]
+	m: usize,
+	/// How graph capacities are split between the two ends.
+	#[arg(long, value_enum, default_value_t = Skew::Heavy)]
+	skew: Skew,
+	#[arg(long, default_value_t = 7)]
+	seed: u64,
+	/// Weigh all imbalance equally instead of favouring depleted channels.
+	#[arg(long)]
+	flat: bool,
+	/// Most edges per plan (the runtime's `MaxPlanEdges`).
+	#[arg(long, default_value_t = 128)]
+	max_edges: usize,
+}
+
+fn main() -> ExitCode {
+	match run(Cli::parse()) {
+		Ok(()) => ExitCode::SUCCESS,
+		Err(error) => {
+			eprintln!("error: {error}");
+			ExitCode::FAILURE
+		}
+	}
+}
+
+fn run(cli: Cli) -> Result<(), String> {
+	match cli.command {
+		Command::Plan { source, out } => {
+			let instance = load(&source)?;
+			let options = Options { piecewise: !source.flat };
+			let (outcome, _, _) =
+				plan::solve(&instance, options, source.max_edges).map_err(|e| e.to_string())?;
+			let json = serde_json::to_string_pretty(&outcome).map_err(|e| e.to_string())?;
+			std::fs::write(&out, json).map_err(|e| format!("{}: {e}", out.display()))?;
+			let stats = &outcome.stats;
+			println!(
+				"{} plans, {} cycles (longest {}), moved {} of {} requested toward targets; \
+				 depleted channels {} -> {}; written to {}",
+				outcome.plans.len(),
+				stats.cycles,
+				stats.longest_cycle,
+				stats.moved_toward_target,
+				stats.requested_volume,
+				stats.depleted_before,
+				stats.depleted_after,
+				out.display()
+			);
+			Ok(())
+		}
+		Command::Bench { graphs, ba, m, skew, seed, runs, lp_up_to, flat, csv } => {
+			let options = Options { piecewise: !flat };
+			let mut workloads: Vec<(String, Graph)> = Vec::new();
+			for path in graphs {
+				let name = path.file_stem().map(|s| s.to_string_lossy().into_owned());
+				workloads.push((name.unwrap_or_default(), workload::load_edgelist(&path)?));
+			}
+			for channels in ba {
+				workloads.push((
+					format!("BA m={m} {channels}"),
+					workload::barabasi_albert(channels, m, seed),
+				));
+			}
+			let mut rows = Vec::new();
+			println!(
+				"| workload | nodes | channels | arcs | exact solve ms (median of {runs}) | \
+				 build+solve+plan ms | LP baseline ms | speed-up | same objective | \
+				 depleted before → after | moved / requested | cycles | longest cycle | plans |"
+			);
+			println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+			for (name, graph) in workloads {
+				let instance = workload::instance(&graph, skew, seed);
+				let row = bench_one(&name, &instance, options, runs.max(1), lp_up_to)?;
+				println!("{}", row.markdown());
+				rows.push(row);
+			}
+			if let Some(path) = csv {
+				let mut text =
+					String::from("workload,channels,arcs,solve_ms,end_to_end_ms,lp_ms\n");
+				for row in &rows {
+					text.push_str(&format!(
+						"{},{},{},{:.3},{:.3},{}\n",
+						row.name,
+						row.channels,
+						row.arcs,
+						row.solve_ms,
+						row.end_to_end_ms,
+						row.lp_ms.map(|t| format!("{t:.3}")).unwrap_or_default()
+					));
+				}
+				std::fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))?;
+			}
+			Ok(())
+		}
+	}
+}
+
+fn load(source: &Source) -> Result<Instance, String> {
+	if let Some(path) = &source.instance {
+		let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+		return serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()));
+	}
+	let graph = match (&source.graph, source.ba) {
+		(Some(path), _) => workload::load_edgelist(path)?,
+		(None, Some(channels)) => workload::barabasi_albert(channels, source.m, source.seed),
+		(None, None) => return Err("give --instance, --graph or --ba".into()),
+	};
+	Ok(workload::instance(&graph, source.skew, source.seed))
+}
+
+struct Row {
+	name: String,
+	nodes: u32,
+	channels: usize,
+	arcs: usize,
+	solve_ms: f64,
+	end_to_end_ms: f64,
+	lp_ms: Option<f64>,
+	same_objective: Option<bool>,
+	stats: plan::Stats,
+	plans: usize,
+}
+
+impl Row {
+	fn markdown(&self) -> String {
+		let s = &self.stats;
+		let (lp, speedup, same) = match (self.lp_ms, self.same_objective) {
+			(Some(lp), Some(same)) => (
+				format!("{lp:.1}"),
+				format!("{:.0}×", lp / self.solve_ms),
+				if same { "yes".to_string() } else { "NO".to_string() },
+			),
+			_ => ("–".into(), "–".into(), "–".into()),
+		};
+		let share = if s.requested_volume > 0 {
+			100.0 * s.moved_toward_target as f64 / s.requested_volume as f64
+		} else {
+			0.0
+		};
+		format!(
+			"| {} | {} | {} | {} | {:.1} | {:.1} | {} | {} | {} | {:.1}% → {:.1}% | {:.1}% | {} | {} | {} |",
+			self.name,
+			self.nodes,
+			self.channels,
+			self.arcs,
+			self.solve_ms,
+			self.end_to_end_ms,
+			lp,
+			speedup,
+			same,
+			100.0 * s.depleted_before as f64 / self.channels.max(1) as f64,
+			100.0 * s.depleted_after as f64 / self.channels.max(1) as f64,
+			share,
+			s.cycles,
+			s.longest_cycle,
+			self.plans
+		)
+	}
+}
+
+fn bench_one(
+	name: &str,
+	instance: &Instance,
+	options: Options,
+	runs: usize,
+	lp_up_to: usize,
+) -> Result<Row, String> {
+	let network = instance.network(options);
+	let mut times = Vec::with_capacity(runs);
+	let mut circulation = None;
+	for _ in 0..runs {
+		let start = Instant::now();
+		let solved = simplex::solve(network.nodes, &network.arcs);
+		times.push(start.elapsed().as_secs_f64() * 1e3);
+		circulation = Some(solved);
+	}
+	let circulation = circulation.expect("at least one run");
+	certificate::check(
+		network.nodes,
+		&network.arcs,
+		&circulation.flow,
+		&circulation.potential,
+		circulation.cost,
+	)
+	.map_err(|e| format!("{name}: the certificate check failed: {e:?}"))?;
+	times.sort_by(f64::total_cmp);
+	let solve_ms = times[times.len() / 2];
+
+	let start = Instant::now();
+	let (outcome, _, _) = plan::solve(instance, options, 128).map_err(|e| e.to_string())?;
+	let end_to_end_ms = start.elapsed().as_secs_f64() * 1e3;
+	for plan in &outcome.plans {
+		plan::check_plan(instance, plan, 128)
+			.map_err(|e| format!("{name}: a plan would be refused: {e:?}"))?;
+	}
+
+	let (lp_ms, same_objective) = if instance.channels.len() <= lp_up_to {
+		let start = Instant::now();
+		let optimum = lp::optimum(network.nodes, &network.arcs, None)?;
+		(Some(start.elapsed().as_secs_f64() * 1e3), Some(optimum == circulation.cost))
+	} else {
+		(None, None)
+	};
+	Ok(Row {
+		name: name.to_string(),
+		nodes: instance.nodes,
+		channels: instance.channels.len(),
+		arcs: network.arcs.len(),
+		solve_ms,
+		end_to_end_ms,
+		lp_ms,
+		same_objective,
+		plans: outcome.plans.len(),
+		stats: outcome.stats,
+	})
+}

@@ -1,0 +1,80 @@
+// The off-chain payloads of docs/protocol.md §2, encoded and signed in JavaScript from that page
+// alone: signing_message = TAG ‖ SCALE(payload), SCALE integers little-endian, fixed-size arrays
+// as they are. Nothing here reads Rust code or hand-written type definitions.
+
+import { bnToU8a, hexToU8a, stringToU8a, u8aConcat, u8aToHex, u8aWrapBytes } from '@polkadot/util';
+import { decodeAddress } from '@polkadot/util-crypto';
+
+export const TAGS = {
+  balanceProof: 'paychan:balance-proof:v1',
+  withdrawProof: 'paychan:withdraw-proof:v1',
+  cooperativeClose: 'paychan:cooperative-close:v1',
+  fundingConsent: 'paychan:funding-consent:v1',
+};
+
+const u32 = (value) => bnToU8a(value, { bitLength: 32, isLe: true });
+const u64 = (value) => bnToU8a(value, { bitLength: 64, isLe: true });
+const u128 = (value) => bnToU8a(value, { bitLength: 128, isLe: true });
+const account = (address) => decodeAddress(address);
+
+function hashBytes(genesisHash) {
+  const bytes = typeof genesisHash === 'string' ? hexToU8a(genesisHash) : genesisHash;
+  if (bytes.length !== 32) throw new Error('a genesis hash is 32 bytes');
+  return bytes;
+}
+
+/** §2.1: what a payer signs with every payment (88 bytes). */
+export function balanceProofMessage({ genesisHash, channelId, nonce, transferred }) {
+  return u8aConcat(stringToU8a(TAGS.balanceProof), hashBytes(genesisHash), u64(channelId), u64(nonce), u128(transferred));
+}
+
+/** §2.2: the non-withdrawing participant's consent to a splice-out (117 bytes). */
+export function withdrawProofMessage({ genesisHash, channelId, participant, totalWithdrawn, expiresAt }) {
+  return u8aConcat(
+    stringToU8a(TAGS.withdrawProof),
+    hashBytes(genesisHash),
+    u64(channelId),
+    account(participant),
+    u128(totalWithdrawn),
+    u32(expiresAt),
+  );
+}
+
+/** §2.3: the final split both participants sign (100 bytes). */
+export function cooperativeCloseMessage({ genesisHash, channelId, payoutOpener, payoutCounterparty }) {
+  return u8aConcat(
+    stringToU8a(TAGS.cooperativeClose),
+    hashBytes(genesisHash),
+    u64(channelId),
+    u128(payoutOpener),
+    u128(payoutCounterparty),
+  );
+}
+
+/** §2.4: the counterparty's consent to fund at open (122 bytes). */
+export function fundingConsentMessage({ genesisHash, channelId, opener, amount, challengePeriod, expiresAt }) {
+  return u8aConcat(
+    stringToU8a(TAGS.fundingConsent),
+    hashBytes(genesisHash),
+    u64(channelId),
+    account(opener),
+    u128(amount),
+    u32(challengePeriod),
+    u32(expiresAt),
+  );
+}
+
+/**
+ * Signs a message with a keyring pair as the chain expects it, as a `MultiSignature` object.
+ * `wrapped` signs `<Bytes>message</Bytes>` instead, as a polkadot.js wallet's signRaw does.
+ */
+export function sign(pair, message, { wrapped = false } = {}) {
+  const signature = pair.sign(wrapped ? u8aWrapBytes(message) : message);
+  const variant = { sr25519: 'Sr25519', ed25519: 'Ed25519', ecdsa: 'Ecdsa' }[pair.type];
+  return { [variant]: u8aToHex(signature) };
+}
+
+/** `Signed<Payload>` (§2.5) as polkadot.js takes it in a call argument. */
+export function signed(payload, pair, message, options) {
+  return { payload, signer: pair.address, signature: sign(pair, message, options) };
+}
