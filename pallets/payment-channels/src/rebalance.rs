@@ -1,7 +1,10 @@
 //! Rebalancing: declared requests, circulation plans and own-channel shifts.
 
 use crate::{pallet::*, types::*, weights::WeightInfo};
-use alloc::collections::{btree_map::BTreeMap, btree_set::BTreeSet};
+use alloc::collections::{
+	btree_map::{BTreeMap, Entry},
+	btree_set::BTreeSet,
+};
 use codec::Encode;
 use frame_support::{
 	ensure,
@@ -32,23 +35,25 @@ impl<T: Config> Pallet<T> {
 		for edge in edges {
 			ensure!(!edge.amount.is_zero(), Error::<T>::ZeroAmount);
 			ensure!(seen.insert((edge.channel_id, edge.from.clone())), Error::<T>::DuplicateEdge);
-			if !channels.contains_key(&edge.channel_id) {
-				channels.insert(edge.channel_id, Self::channel(edge.channel_id)?);
-			}
-			let channel = channels.get_mut(&edge.channel_id).expect("inserted above; qed");
+			let channel = match channels.entry(edge.channel_id) {
+				Entry::Occupied(entry) => entry.into_mut(),
+				Entry::Vacant(entry) => entry.insert(Self::channel(edge.channel_id)?),
+			};
 			ensure!(channel.is_open(), Error::<T>::ChannelNotOpen);
 			let from = channel.side_of(&edge.from).ok_or(Error::<T>::EdgeNotInChannel)?;
 			let to = other(from);
 			let receiver = channel.participants[to].clone();
 
 			for (who, sending) in [(&edge.from, true), (&receiver, false)] {
-				if !requests.contains_key(who) {
-					let request =
-						RebalanceRequests::<T>::get(who).ok_or(Error::<T>::NoRebalanceRequest)?;
-					ensure!(now <= request.expires_at, Error::<T>::RebalanceRequestExpired);
-					requests.insert(who.clone(), request);
-				}
-				let request = requests.get_mut(who).expect("inserted above; qed");
+				let request = match requests.entry(who.clone()) {
+					Entry::Occupied(entry) => entry.into_mut(),
+					Entry::Vacant(entry) => {
+						let request = RebalanceRequests::<T>::get(who)
+							.ok_or(Error::<T>::NoRebalanceRequest)?;
+						ensure!(now <= request.expires_at, Error::<T>::RebalanceRequestExpired);
+						entry.insert(request)
+					}
+				};
 				let entry = request
 					.entries
 					.iter_mut()
