@@ -51,7 +51,12 @@ test('requests and a three-channel plan rebalance a depleted cycle', async () =>
     const { events } = await submit(api, api.tx.paymentChannels.requestRebalance(entries, 0, expiresAt), who);
     const [requested] = eventsOf(api, events, 'paymentChannels', 'RebalanceRequested');
     assert.equal(requested.who.toString(), who.address);
-    assert.equal(requested.entries.length, 2);
+    // Positional: `entries` on event data is the Array method of that name.
+    const [declarer, declared, maxFee, expiry] = requested;
+    assert.equal(declarer.toString(), who.address);
+    assert.equal(declared.length, 2);
+    assert.equal(maxFee.toBigInt(), 0n);
+    assert.equal(expiry.toNumber(), expiresAt);
     assert.equal(await held(api, who.address, 'RequestRecord'), requestDeposit);
   }
   // A solver reads every open request with one runtime call.
