@@ -2,7 +2,7 @@
 
 use clap::{Args, Parser, Subcommand};
 use paychan_rebalancer::{
-	certificate, lp, plan, simplex,
+	certificate, lp, plan, primal_dual,
 	workload::{self, Graph, Skew},
 	Instance, Options,
 };
@@ -50,6 +50,9 @@ enum Command {
 		/// Also solve with the LP baseline (up to this many channels).
 		#[arg(long, default_value_t = 0)]
 		lp_up_to: usize,
+		/// Stop the LP baseline after this many seconds (reported as "> limit").
+		#[arg(long, default_value_t = 300.0)]
+		lp_time_limit: f64,
 		/// Weigh all imbalance equally instead of favouring depleted channels.
 		#[arg(long)]
 		flat: bool,
@@ -119,7 +122,7 @@ fn run(cli: Cli) -> Result<(), String> {
 			);
 			Ok(())
 		}
-		Command::Bench { graphs, ba, m, skew, seed, runs, lp_up_to, flat, csv } => {
+		Command::Bench { graphs, ba, m, skew, seed, runs, lp_up_to, lp_time_limit, flat, csv } => {
 			let options = Options { piecewise: !flat };
 			let mut workloads: Vec<(String, Graph)> = Vec::new();
 			for path in graphs {
@@ -135,13 +138,14 @@ fn run(cli: Cli) -> Result<(), String> {
 			let mut rows = Vec::new();
 			println!(
 				"| workload | nodes | channels | arcs | exact solve ms (median of {runs}) | \
-				 build+solve+plan ms | LP baseline ms | speed-up | same objective | \
+				 phases | build+solve+plan ms | LP baseline ms | speed-up | same objective | \
 				 depleted before → after | moved / requested | cycles | longest cycle | plans |"
 			);
-			println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+			println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
 			for (name, graph) in workloads {
 				let instance = workload::instance(&graph, skew, seed);
-				let row = bench_one(&name, &instance, options, runs.max(1), lp_up_to)?;
+				let row =
+					bench_one(&name, &instance, options, runs.max(1), lp_up_to, lp_time_limit)?;
 				println!("{}", row.markdown());
 				rows.push(row);
 			}
@@ -185,8 +189,11 @@ struct Row {
 	channels: usize,
 	arcs: usize,
 	solve_ms: f64,
+	pivots: u64,
 	end_to_end_ms: f64,
 	lp_ms: Option<f64>,
+	/// The LP baseline ran and was stopped at this limit (seconds) without an answer.
+	lp_stopped: Option<f64>,
 	same_objective: Option<bool>,
 	stats: plan::Stats,
 	plans: usize,
@@ -196,6 +203,14 @@ impl Row {
 	fn markdown(&self) -> String {
 		let s = &self.stats;
 		let (lp, speedup, same) = match (self.lp_ms, self.same_objective) {
+			_ if self.lp_stopped.is_some() => {
+				let limit = self.lp_stopped.unwrap_or_default();
+				(
+					format!("> {:.0} (stopped)", limit * 1e3),
+					format!("> {:.0}×", limit * 1e3 / self.solve_ms),
+					"–".to_string(),
+				)
+			}
 			(Some(lp), Some(same)) => (
 				format!("{lp:.1}"),
 				format!("{:.0}×", lp / self.solve_ms),
@@ -209,12 +224,13 @@ impl Row {
 			0.0
 		};
 		format!(
-			"| {} | {} | {} | {} | {:.1} | {:.1} | {} | {} | {} | {:.1}% → {:.1}% | {:.1}% | {} | {} | {} |",
+			"| {} | {} | {} | {} | {:.1} | {} | {:.1} | {} | {} | {} | {:.1}% → {:.1}% | {:.1}% | {} | {} | {} |",
 			self.name,
 			self.nodes,
 			self.channels,
 			self.arcs,
 			self.solve_ms,
+			self.pivots,
 			self.end_to_end_ms,
 			lp,
 			speedup,
@@ -235,13 +251,14 @@ fn bench_one(
 	options: Options,
 	runs: usize,
 	lp_up_to: usize,
+	lp_time_limit: f64,
 ) -> Result<Row, String> {
 	let network = instance.network(options);
 	let mut times = Vec::with_capacity(runs);
 	let mut circulation = None;
 	for _ in 0..runs {
 		let start = Instant::now();
-		let solved = simplex::solve(network.nodes, &network.arcs);
+		let solved = primal_dual::solve(network.nodes, &network.arcs);
 		times.push(start.elapsed().as_secs_f64() * 1e3);
 		circulation = Some(solved);
 	}
@@ -265,21 +282,31 @@ fn bench_one(
 			.map_err(|e| format!("{name}: a plan would be refused: {e:?}"))?;
 	}
 
-	let (lp_ms, same_objective) = if instance.channels.len() <= lp_up_to {
+	let (mut lp_ms, mut same_objective, mut lp_stopped) = (None, None, None);
+	if instance.channels.len() <= lp_up_to {
 		let start = Instant::now();
-		let optimum = lp::optimum(network.nodes, &network.arcs, None)?;
-		(Some(start.elapsed().as_secs_f64() * 1e3), Some(optimum == circulation.cost))
-	} else {
-		(None, None)
-	};
+		let optimum = lp::optimum(network.nodes, &network.arcs, Some(lp_time_limit));
+		let elapsed = start.elapsed().as_secs_f64();
+		match optimum {
+			// A solve that hit the limit may return its best point so far: not an optimum.
+			Ok(_) | Err(_) if elapsed >= lp_time_limit => lp_stopped = Some(lp_time_limit),
+			Ok(optimum) => {
+				lp_ms = Some(elapsed * 1e3);
+				same_objective = Some(optimum == circulation.cost);
+			}
+			Err(error) => return Err(format!("{name}: the LP baseline failed: {error}")),
+		}
+	}
 	Ok(Row {
 		name: name.to_string(),
 		nodes: instance.nodes,
 		channels: instance.channels.len(),
 		arcs: network.arcs.len(),
 		solve_ms,
+		pivots: circulation.pivots,
 		end_to_end_ms,
 		lp_ms,
+		lp_stopped,
 		same_objective,
 		plans: outcome.plans.len(),
 		stats: outcome.stats,

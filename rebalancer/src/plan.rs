@@ -5,10 +5,14 @@
 use crate::{
 	certificate,
 	model::{Instance, Network, NodeId, Options},
-	simplex,
+	primal_dual, simplex,
 };
 use paychan_primitives::PlanEdge;
 use serde::{Deserialize, Serialize};
+use std::{
+	collections::HashMap,
+	hash::{BuildHasherDefault, Hasher},
+};
 
 /// One plan edge as the solver emits it: the sender is a participant number of the instance.
 pub type Edge = PlanEdge<NodeId, u128>;
@@ -61,7 +65,7 @@ pub fn solve(
 ) -> Result<(Outcome, simplex::Circulation, Network), crate::model::InstanceError> {
 	instance.validate()?;
 	let network = instance.network(options);
-	let circulation = simplex::solve(network.nodes, &network.arcs);
+	let circulation = primal_dual::solve(network.nodes, &network.arcs);
 	debug_assert_eq!(
 		certificate::check(
 			network.nodes,
@@ -193,9 +197,41 @@ pub fn decompose(instance: &Instance, moved: &[i64]) -> Vec<Cycle> {
 	cycles
 }
 
+/// Where each channel sits in a plan's edges. Keys are channel indices, so a multiplicative
+/// hash is enough (the default SipHash dominated packing time).
+type ChannelIndex = HashMap<u32, usize, BuildHasherDefault<ChannelHasher>>;
+
+#[derive(Default)]
+struct ChannelHasher(u64);
+
+impl Hasher for ChannelHasher {
+	fn finish(&self) -> u64 {
+		self.0
+	}
+
+	fn write(&mut self, bytes: &[u8]) {
+		for &byte in bytes {
+			self.write_u64(byte as u64);
+		}
+	}
+
+	fn write_u32(&mut self, value: u32) {
+		self.write_u64(value as u64);
+	}
+
+	fn write_u64(&mut self, value: u64) {
+		self.0 = (self.0.rotate_left(5) ^ value).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+	}
+}
+
+/// How many of the most recently opened plans with room left a cycle is tried against before
+/// it opens a new plan. Bounds packing to linear time; cycles come largest first, so a plan that
+/// falls out of this window is nearly full anyway.
+const PACKING_WINDOW: usize = 16;
+
 /// Packs whole cycles into plans of at most `max_edges` distinct edges, largest cycles first
-/// (first fit). Returns the plans, the net moves they make, and how many cycles did not fit in
-/// any plan (longer than `max_edges`).
+/// (first fit over the last [`PACKING_WINDOW`] plans with room). Returns the plans, the net
+/// moves they make, and how many cycles did not fit in any plan (longer than `max_edges`).
 pub fn pack(
 	instance: &Instance,
 	cycles: &[Cycle],
@@ -204,22 +240,27 @@ pub fn pack(
 	let mut order: Vec<&Cycle> = cycles.iter().collect();
 	order.sort_by_key(|cycle| std::cmp::Reverse(cycle.moves.len()));
 	// Each plan: its edges, and where each channel sits in them.
-	let mut plans: Vec<(Vec<Edge>, std::collections::HashMap<u32, usize>)> = Vec::new();
+	let mut plans: Vec<(Vec<Edge>, ChannelIndex)> = Vec::new();
 	let mut planned = vec![0i64; instance.channels.len()];
 	let mut dropped = 0;
+	let mut open: Vec<usize> = Vec::new();
 	for cycle in order {
 		if cycle.moves.len() > max_edges {
 			dropped += 1;
 			continue;
 		}
-		let fits = |plan: &(Vec<Edge>, std::collections::HashMap<u32, usize>)| {
+		let fits = |plan: &(Vec<Edge>, ChannelIndex)| {
 			let new = cycle.moves.iter().filter(|(c, _)| !plan.1.contains_key(c)).count();
 			plan.0.len() + new <= max_edges
 		};
-		let slot = match plans.iter().position(fits) {
+		// Plans with room for at least a two-edge cycle, oldest first.
+		open.retain(|&slot: &usize| plans[slot].0.len() + 2 <= max_edges);
+		let window = open.len().saturating_sub(PACKING_WINDOW);
+		let slot = match open[window..].iter().copied().find(|&slot| fits(&plans[slot])) {
 			Some(slot) => slot,
 			None => {
 				plans.push((Vec::new(), Default::default()));
+				open.push(plans.len() - 1);
 				plans.len() - 1
 			}
 		};

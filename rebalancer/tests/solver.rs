@@ -52,6 +52,17 @@ fn exact_optimum_equals_the_lp_oracle_on_300_random_rounds() {
 
 		let oracle = lp::optimum(network.nodes, &network.arcs, None).unwrap();
 		assert_eq!(circulation.cost, oracle, "round {round}: exact optimum equals the LP's");
+		// The network simplex, an independent exact solver, agrees and proves its own optimum.
+		let by_simplex = simplex::solve(network.nodes, &network.arcs);
+		assert_eq!(by_simplex.cost, oracle, "round {round}: network simplex equals the LP");
+		certificate::check(
+			network.nodes,
+			&network.arcs,
+			&by_simplex.flow,
+			&by_simplex.potential,
+			by_simplex.cost,
+		)
+		.unwrap_or_else(|e| panic!("round {round}: simplex certificate rejected: {e:?}"));
 		certificate::check(
 			network.nodes,
 			&network.arcs,
