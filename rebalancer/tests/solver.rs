@@ -5,7 +5,7 @@ use paychan_rebalancer::{
 	lp,
 	model::Channel,
 	plan::{self, check_plan},
-	simplex,
+	primal_dual, simplex,
 	workload::{self, Skew},
 	Instance, Options,
 };
@@ -52,17 +52,21 @@ fn exact_optimum_equals_the_lp_oracle_on_300_random_rounds() {
 
 		let oracle = lp::optimum(network.nodes, &network.arcs, None).unwrap();
 		assert_eq!(circulation.cost, oracle, "round {round}: exact optimum equals the LP's");
-		// The network simplex, an independent exact solver, agrees and proves its own optimum.
-		let by_simplex = simplex::solve(network.nodes, &network.arcs);
-		assert_eq!(by_simplex.cost, oracle, "round {round}: network simplex equals the LP");
-		certificate::check(
-			network.nodes,
-			&network.arcs,
-			&by_simplex.flow,
-			&by_simplex.potential,
-			by_simplex.cost,
-		)
-		.unwrap_or_else(|e| panic!("round {round}: simplex certificate rejected: {e:?}"));
+		// The two independent exact solvers agree and each proves its own optimum.
+		for (name, other) in [
+			("network simplex", simplex::solve(network.nodes, &network.arcs)),
+			("primal-dual", primal_dual::solve(network.nodes, &network.arcs)),
+		] {
+			assert_eq!(other.cost, oracle, "round {round}: {name} equals the LP");
+			certificate::check(
+				network.nodes,
+				&network.arcs,
+				&other.flow,
+				&other.potential,
+				other.cost,
+			)
+			.unwrap_or_else(|e| panic!("round {round}: {name} certificate rejected: {e:?}"));
+		}
 		certificate::check(
 			network.nodes,
 			&network.arcs,
