@@ -39,14 +39,16 @@ pub fn solve(nodes: usize, arcs: &[Arc]) -> Circulation {
 	}
 	let mut solver = Solver::new(nodes, arcs);
 	let phases = solver.run();
+	for (index, flow) in solver.flow.iter_mut().enumerate() {
+		*flow = solver.edge_room[2 * index + 1];
+	}
 	let cost = arcs.iter().zip(&solver.flow).map(|(arc, &x)| arc.cost as i128 * x as i128).sum();
 	Circulation { flow: solver.flow, potential: solver.potential, cost, pivots: phases }
 }
 
 /// The residual network: residual edge `2 * arc` runs along the arc (room `capacity - flow`,
 /// cost `cost`), edge `2 * arc + 1` against it (room `flow`, cost `-cost`).
-struct Solver<'a> {
-	arcs: &'a [Arc],
+struct Solver {
 	flow: Vec<i64>,
 	potential: Vec<i64>,
 	/// What flows into each node less what flows out.
@@ -54,6 +56,11 @@ struct Solver<'a> {
 	/// Residual edges leaving node `v`: `out_edges[first_out[v]..first_out[v + 1]]`.
 	first_out: Vec<u32>,
 	out_edges: Vec<u32>,
+	/// Per residual edge: its head, its cost and the room left on it, stored contiguously
+	/// because every search reads them for each edge it scans.
+	edge_head: Vec<u32>,
+	edge_cost: Vec<i64>,
+	edge_room: Vec<i64>,
 	// Per-phase scratch.
 	distance: Vec<i64>,
 	settled: Vec<bool>,
@@ -64,8 +71,8 @@ struct Solver<'a> {
 	touched: Vec<u32>,
 }
 
-impl<'a> Solver<'a> {
-	fn new(nodes: usize, arcs: &'a [Arc]) -> Self {
+impl Solver {
+	fn new(nodes: usize, arcs: &[Arc]) -> Self {
 		let mut flow = vec![0i64; arcs.len()];
 		let mut excess = vec![0i128; nodes];
 		let mut degree = vec![0u32; nodes + 1];
@@ -84,20 +91,31 @@ impl<'a> Solver<'a> {
 		let first_out = degree;
 		let mut fill = first_out.clone();
 		let mut out_edges = vec![0u32; 2 * arcs.len()];
+		let mut edge_head = vec![0u32; 2 * arcs.len()];
+		let mut edge_cost = vec![0i64; 2 * arcs.len()];
+		let mut edge_room = vec![0i64; 2 * arcs.len()];
 		for (index, arc) in arcs.iter().enumerate() {
-			let forward = 2 * index as u32;
-			out_edges[fill[arc.source as usize] as usize] = forward;
+			let forward = 2 * index;
+			out_edges[fill[arc.source as usize] as usize] = forward as u32;
 			fill[arc.source as usize] += 1;
-			out_edges[fill[arc.target as usize] as usize] = forward + 1;
+			out_edges[fill[arc.target as usize] as usize] = forward as u32 + 1;
 			fill[arc.target as usize] += 1;
+			edge_head[forward] = arc.target;
+			edge_head[forward + 1] = arc.source;
+			edge_cost[forward] = arc.cost;
+			edge_cost[forward + 1] = -arc.cost;
+			edge_room[forward] = arc.capacity - flow[index];
+			edge_room[forward + 1] = flow[index];
 		}
 		Solver {
-			arcs,
 			flow,
 			potential: vec![0; nodes],
 			excess,
 			first_out,
 			out_edges,
+			edge_head,
+			edge_cost,
+			edge_room,
 			distance: vec![UNREACHED; nodes],
 			settled: vec![false; nodes],
 			level: vec![u32::MAX; nodes],
@@ -109,49 +127,25 @@ impl<'a> Solver<'a> {
 	}
 
 	fn head(&self, edge: u32) -> usize {
-		let arc = &self.arcs[(edge >> 1) as usize];
-		if edge & 1 == 0 {
-			arc.target as usize
-		} else {
-			arc.source as usize
-		}
+		self.edge_head[edge as usize] as usize
 	}
 
 	fn tail(&self, edge: u32) -> usize {
-		let arc = &self.arcs[(edge >> 1) as usize];
-		if edge & 1 == 0 {
-			arc.source as usize
-		} else {
-			arc.target as usize
-		}
+		self.edge_head[(edge ^ 1) as usize] as usize
 	}
 
 	fn room(&self, edge: u32) -> i64 {
-		let index = (edge >> 1) as usize;
-		if edge & 1 == 0 {
-			self.arcs[index].capacity - self.flow[index]
-		} else {
-			self.flow[index]
-		}
+		self.edge_room[edge as usize]
 	}
 
 	fn reduced_cost(&self, edge: u32) -> i64 {
-		let arc = &self.arcs[(edge >> 1) as usize];
-		let (cost, from, to) = if edge & 1 == 0 {
-			(arc.cost, arc.source, arc.target)
-		} else {
-			(-arc.cost, arc.target, arc.source)
-		};
-		cost + self.potential[from as usize] - self.potential[to as usize]
+		self.edge_cost[edge as usize] + self.potential[self.tail(edge)]
+			- self.potential[self.head(edge)]
 	}
 
 	fn push(&mut self, edge: u32, amount: i64) {
-		let index = (edge >> 1) as usize;
-		if edge & 1 == 0 {
-			self.flow[index] += amount;
-		} else {
-			self.flow[index] -= amount;
-		}
+		self.edge_room[edge as usize] -= amount;
+		self.edge_room[(edge ^ 1) as usize] += amount;
 	}
 
 	fn run(&mut self) -> u64 {
