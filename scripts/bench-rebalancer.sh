@@ -14,6 +14,7 @@ graphs="${LN_GRAPHS:-$PAYCHAN_ROOT/../shared/data/ln-graphs}"
 runs="${RUNS:-3}"
 # The LP baseline is stopped after this many seconds per graph and reported as "> limit".
 lp_limit="${LP_LIMIT:-120}"
+flat_lp_limit="${FLAT_LP_LIMIT:-400}"
 ba_sizes="${BA_SIZES:-10000,31623,100000}"
 out="$CARGO_TARGET_DIR/rebalancer-bench"
 mkdir -p "$out"
@@ -25,9 +26,9 @@ bin="$CARGO_TARGET_DIR/release/paychan-rebalance"
 log "Lightning graphs, heavy depletion: exact solver and LP baseline"
 "$bin" bench --graph "$graphs/lnd_dec28_2018.edgelist" --graph "$graphs/lnd_july15_2019.edgelist" \
 	--skew heavy --seed 7 --runs "$runs" --lp-up-to 100000 --lp-time-limit "$lp_limit"
-log "Lightning graphs, heavy depletion, flat weights (no preference for depleted channels)"
+log "Lightning graphs, heavy depletion, flat weights (Revive's objective), exact solver and LP"
 "$bin" bench --graph "$graphs/lnd_dec28_2018.edgelist" --graph "$graphs/lnd_july15_2019.edgelist" \
-	--skew heavy --seed 7 --runs "$runs" --flat
+	--skew heavy --seed 7 --runs "$runs" --flat --lp-up-to 100000 --lp-time-limit "$flat_lp_limit"
 
 for m in 4 8; do
 	log "Barabási–Albert m=$m, heavy depletion"
@@ -35,10 +36,14 @@ for m in 4 8; do
 		--runs 1 --csv "$out/ba-m$m.csv"
 done
 
+log "Barabási–Albert m=4, heavy depletion, flat weights"
+"$bin" bench --ba "$ba_sizes" --m 4 --skew heavy --seed 7 --runs 1 --flat --csv "$out/ba-flat-m4.csv"
+
 log "plotting docs/rebalancer-scaling.png"
 venv="$HOME/.cache/paychan/venv"
 if [ ! -x "$venv/bin/python" ]; then
 	python3 -m venv "$venv"
 fi
 "$venv/bin/pip" install --quiet matplotlib
-"$venv/bin/python" scripts/plot_scaling.py "$out/ba-m4.csv" "$out/ba-m8.csv" docs/rebalancer-scaling.png
+"$venv/bin/python" scripts/plot_scaling.py "$out/ba-m4.csv" "$out/ba-m8.csv" "$out/ba-flat-m4.csv" \
+	docs/rebalancer-scaling.png

@@ -19,6 +19,7 @@ def main() -> None:
             rows = list(csv.DictReader(f))
         channels = [int(r["channels"]) for r in rows]
         label = rows[0]["workload"].rsplit(" ", 1)[0] if rows else path
+        label += " flat (Revive)" if "flat" in path else " piecewise"
         ax.plot(channels, [float(r["solve_ms"]) for r in rows], "o-", label=f"{label}: exact solve")
         ax.plot(channels, [float(r["end_to_end_ms"]) for r in rows], "s--", alpha=0.6,
                 label=f"{label}: build + solve + plan")
