@@ -37,13 +37,8 @@ enum Command {
 		/// Barabási–Albert sizes to run, in channels (comma separated).
 		#[arg(long, value_delimiter = ',')]
 		ba: Vec<usize>,
-		/// Channels each new Barabási–Albert node opens.
-		#[arg(long, default_value_t = 4)]
-		m: usize,
-		#[arg(long, value_enum, default_value_t = Skew::Heavy)]
-		skew: Skew,
-		#[arg(long, default_value_t = 7)]
-		seed: u64,
+		#[command(flatten)]
+		round: RoundOptions,
 		/// Timed runs of the exact solver per workload (the median is reported).
 		#[arg(long, default_value_t = 5)]
 		runs: usize,
@@ -53,9 +48,6 @@ enum Command {
 		/// Stop the LP baseline after this many seconds (reported as "> limit").
 		#[arg(long, default_value_t = 300.0)]
 		lp_time_limit: f64,
-		/// Weigh all imbalance equally instead of favouring depleted channels.
-		#[arg(long)]
-		flat: bool,
 		/// Also write the rows as CSV here.
 		#[arg(long)]
 		csv: Option<PathBuf>,
@@ -73,6 +65,18 @@ struct Source {
 	/// A Barabási–Albert graph with this many channels.
 	#[arg(long)]
 	ba: Option<usize>,
+	#[command(flatten)]
+	round: RoundOptions,
+	/// Most edges per plan (the runtime's `MaxPlanEdges`).
+	#[arg(long, default_value_t = MAX_PLAN_EDGES)]
+	max_edges: usize,
+}
+
+/// How a round is generated from a graph and how the solver values moves; `plan` and `bench`
+/// share them.
+#[derive(Args)]
+struct RoundOptions {
+	/// Channels each new Barabási–Albert node opens.
 	#[arg(long, default_value_t = 4)]
 	m: usize,
 	/// How graph capacities are split between the two ends.
@@ -83,10 +87,16 @@ struct Source {
 	/// Weigh all imbalance equally instead of favouring depleted channels.
 	#[arg(long)]
 	flat: bool,
-	/// Most edges per plan (the runtime's `MaxPlanEdges`).
-	#[arg(long, default_value_t = 128)]
-	max_edges: usize,
 }
+
+impl RoundOptions {
+	fn solver_options(&self) -> Options {
+		Options { piecewise: !self.flat }
+	}
+}
+
+/// The Paychan runtime's `MaxPlanEdges`.
+const MAX_PLAN_EDGES: usize = 128;
 
 fn main() -> ExitCode {
 	match run(Cli::parse()) {
@@ -102,7 +112,7 @@ fn run(cli: Cli) -> Result<(), String> {
 	match cli.command {
 		Command::Plan { source, out } => {
 			let instance = load(&source)?;
-			let options = Options { piecewise: !source.flat };
+			let options = source.round.solver_options();
 			let (outcome, _, _) =
 				plan::solve(&instance, options, source.max_edges).map_err(|e| e.to_string())?;
 			let json = serde_json::to_string_pretty(&outcome).map_err(|e| e.to_string())?;
@@ -122,8 +132,9 @@ fn run(cli: Cli) -> Result<(), String> {
 			);
 			Ok(())
 		}
-		Command::Bench { graphs, ba, m, skew, seed, runs, lp_up_to, lp_time_limit, flat, csv } => {
-			let options = Options { piecewise: !flat };
+		Command::Bench { graphs, ba, round, runs, lp_up_to, lp_time_limit, csv } => {
+			let options = round.solver_options();
+			let RoundOptions { m, skew, seed, .. } = round;
 			let mut workloads: Vec<(String, Graph)> = Vec::new();
 			for path in graphs {
 				let name = path.file_stem().map(|s| s.to_string_lossy().into_owned());
@@ -160,7 +171,10 @@ fn run(cli: Cli) -> Result<(), String> {
 						row.arcs,
 						row.solve_ms,
 						row.end_to_end_ms,
-						row.lp_ms.map(|t| format!("{t:.3}")).unwrap_or_default()
+						match row.baseline {
+							Baseline::Solved { ms, .. } => format!("{ms:.3}"),
+							_ => String::new(),
+						}
 					));
 				}
 				std::fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))?;
@@ -177,10 +191,12 @@ fn load(source: &Source) -> Result<Instance, String> {
 	}
 	let graph = match (&source.graph, source.ba) {
 		(Some(path), _) => workload::load_edgelist(path)?,
-		(None, Some(channels)) => workload::barabasi_albert(channels, source.m, source.seed),
+		(None, Some(channels)) => {
+			workload::barabasi_albert(channels, source.round.m, source.round.seed)
+		}
 		(None, None) => return Err("give --instance, --graph or --ba".into()),
 	};
-	Ok(workload::instance(&graph, source.skew, source.seed))
+	Ok(workload::instance(&graph, source.round.skew, source.round.seed))
 }
 
 struct Row {
@@ -191,32 +207,36 @@ struct Row {
 	solve_ms: f64,
 	pivots: u64,
 	end_to_end_ms: f64,
-	lp_ms: Option<f64>,
-	/// The LP baseline ran and was stopped at this limit (seconds) without an answer.
-	lp_stopped: Option<f64>,
-	same_objective: Option<bool>,
+	baseline: Baseline,
 	stats: plan::Stats,
 	plans: usize,
+}
+
+/// What the LP baseline did on a workload.
+enum Baseline {
+	/// Not run (the workload is above `--lp-up-to`).
+	Skipped,
+	/// Stopped at the time limit (seconds) without an optimum.
+	Stopped { limit_seconds: f64 },
+	/// Solved in `ms`; whether its optimum equals the exact solver's.
+	Solved { ms: f64, same_objective: bool },
 }
 
 impl Row {
 	fn markdown(&self) -> String {
 		let s = &self.stats;
-		let (lp, speedup, same) = match (self.lp_ms, self.same_objective) {
-			_ if self.lp_stopped.is_some() => {
-				let limit = self.lp_stopped.unwrap_or_default();
-				(
-					format!("> {:.0} (stopped)", limit * 1e3),
-					format!("> {:.0}×", limit * 1e3 / self.solve_ms),
-					"–".to_string(),
-				)
-			}
-			(Some(lp), Some(same)) => (
-				format!("{lp:.1}"),
-				format!("{:.0}×", lp / self.solve_ms),
-				if same { "yes".to_string() } else { "NO".to_string() },
+		let (lp, speedup, same) = match self.baseline {
+			Baseline::Skipped => ("–".into(), "–".into(), "–".into()),
+			Baseline::Stopped { limit_seconds } => (
+				format!("> {:.0} (stopped)", limit_seconds * 1e3),
+				format!("> {:.0}×", limit_seconds * 1e3 / self.solve_ms),
+				"–".to_string(),
 			),
-			_ => ("–".into(), "–".into(), "–".into()),
+			Baseline::Solved { ms, same_objective } => (
+				format!("{ms:.1}"),
+				format!("{:.0}×", ms / self.solve_ms),
+				if same_objective { "yes".to_string() } else { "NO".to_string() },
+			),
 		};
 		let share = if s.requested_volume > 0 {
 			100.0 * s.moved_toward_target as f64 / s.requested_volume as f64
@@ -275,28 +295,29 @@ fn bench_one(
 	let solve_ms = times[times.len() / 2];
 
 	let start = Instant::now();
-	let (outcome, _, _) = plan::solve(instance, options, 128).map_err(|e| e.to_string())?;
+	let (outcome, _, _) =
+		plan::solve(instance, options, MAX_PLAN_EDGES).map_err(|e| e.to_string())?;
 	let end_to_end_ms = start.elapsed().as_secs_f64() * 1e3;
 	for plan in &outcome.plans {
-		plan::check_plan(instance, plan, 128)
+		plan::check_plan(instance, plan, MAX_PLAN_EDGES)
 			.map_err(|e| format!("{name}: a plan would be refused: {e:?}"))?;
 	}
 
-	let (mut lp_ms, mut same_objective, mut lp_stopped) = (None, None, None);
-	if instance.channels.len() <= lp_up_to {
+	let baseline = if instance.channels.len() > lp_up_to {
+		Baseline::Skipped
+	} else {
 		let start = Instant::now();
 		let optimum = lp::optimum(network.nodes, &network.arcs, Some(lp_time_limit));
 		let elapsed = start.elapsed().as_secs_f64();
-		match optimum {
+		if elapsed >= lp_time_limit {
 			// A solve that hit the limit may return its best point so far: not an optimum.
-			Ok(_) | Err(_) if elapsed >= lp_time_limit => lp_stopped = Some(lp_time_limit),
-			Ok(optimum) => {
-				lp_ms = Some(elapsed * 1e3);
-				same_objective = Some(optimum == circulation.cost);
-			}
-			Err(error) => return Err(format!("{name}: the LP baseline failed: {error}")),
+			Baseline::Stopped { limit_seconds: lp_time_limit }
+		} else {
+			let optimum =
+				optimum.map_err(|error| format!("{name}: the LP baseline failed: {error}"))?;
+			Baseline::Solved { ms: elapsed * 1e3, same_objective: optimum == circulation.cost }
 		}
-	}
+	};
 	Ok(Row {
 		name: name.to_string(),
 		nodes: instance.nodes,
@@ -305,9 +326,7 @@ fn bench_one(
 		solve_ms,
 		pivots: circulation.pivots,
 		end_to_end_ms,
-		lp_ms,
-		lp_stopped,
-		same_objective,
+		baseline,
 		plans: outcome.plans.len(),
 		stats: outcome.stats,
 	})

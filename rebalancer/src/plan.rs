@@ -243,6 +243,7 @@ pub fn pack(
 	let mut plans: Vec<(Vec<Edge>, ChannelIndex)> = Vec::new();
 	let mut planned = vec![0i64; instance.channels.len()];
 	let mut dropped = 0;
+	// Plans with room for at least a two-edge cycle, oldest first.
 	let mut open: Vec<usize> = Vec::new();
 	for cycle in order {
 		if cycle.moves.len() > max_edges {
@@ -253,8 +254,6 @@ pub fn pack(
 			let new = cycle.moves.iter().filter(|(c, _)| !plan.1.contains_key(c)).count();
 			plan.0.len() + new <= max_edges
 		};
-		// Plans with room for at least a two-edge cycle, oldest first.
-		open.retain(|&slot: &usize| plans[slot].0.len() + 2 <= max_edges);
 		let window = open.len().saturating_sub(PACKING_WINDOW);
 		let slot = match open[window..].iter().copied().find(|&slot| fits(&plans[slot])) {
 			Some(slot) => slot,
@@ -280,6 +279,11 @@ pub fn pack(
 					});
 				}
 			}
+		}
+		// Only the plan just filled can have run out of room.
+		if edges.len() + 2 > max_edges {
+			let position = open.iter().rposition(|&open_slot| open_slot == slot);
+			open.remove(position.expect("the slot came from `open` or was just pushed to it"));
 		}
 	}
 	(plans.into_iter().map(|(edges, _)| edges).collect(), planned, dropped)

@@ -18,7 +18,7 @@
 //! [`crate::model`]). [`crate::simplex`] solves the same problem by network simplex and serves as
 //! an independent cross-check in the tests.
 
-use crate::simplex::{Arc, Circulation};
+use crate::simplex::{assert_well_formed, cost_of, Arc, Circulation};
 use std::{cmp::Reverse, collections::BinaryHeap};
 
 /// Distances of nodes the search has not reached.
@@ -30,26 +30,18 @@ const UNREACHED: i64 = i64::MAX;
 /// # Panics
 /// If an arc has a negative capacity or an endpoint out of range.
 pub fn solve(nodes: usize, arcs: &[Arc]) -> Circulation {
-	for arc in arcs {
-		assert!(arc.capacity >= 0, "capacities are non-negative");
-		assert!(
-			(arc.source as usize) < nodes && (arc.target as usize) < nodes,
-			"endpoint in range"
-		);
-	}
+	assert_well_formed(nodes, arcs);
 	let mut solver = Solver::new(nodes, arcs);
 	let phases = solver.run();
-	for (index, flow) in solver.flow.iter_mut().enumerate() {
-		*flow = solver.edge_room[2 * index + 1];
-	}
-	let cost = arcs.iter().zip(&solver.flow).map(|(arc, &x)| arc.cost as i128 * x as i128).sum();
-	Circulation { flow: solver.flow, potential: solver.potential, cost, pivots: phases }
+	// An arc's flow is the room on its backward residual edge.
+	let flow: Vec<i64> = solver.edge_room.iter().skip(1).step_by(2).copied().collect();
+	let cost = cost_of(arcs, &flow);
+	Circulation { flow, potential: solver.potential, cost, pivots: phases }
 }
 
 /// The residual network: residual edge `2 * arc` runs along the arc (room `capacity - flow`,
 /// cost `cost`), edge `2 * arc + 1` against it (room `flow`, cost `-cost`).
 struct Solver {
-	flow: Vec<i64>,
 	potential: Vec<i64>,
 	/// What flows into each node less what flows out.
 	excess: Vec<i128>,
@@ -73,15 +65,8 @@ struct Solver {
 
 impl Solver {
 	fn new(nodes: usize, arcs: &[Arc]) -> Self {
-		let mut flow = vec![0i64; arcs.len()];
-		let mut excess = vec![0i128; nodes];
 		let mut degree = vec![0u32; nodes + 1];
-		for (index, arc) in arcs.iter().enumerate() {
-			if arc.cost < 0 {
-				flow[index] = arc.capacity;
-				excess[arc.source as usize] -= arc.capacity as i128;
-				excess[arc.target as usize] += arc.capacity as i128;
-			}
+		for arc in arcs {
 			degree[arc.source as usize + 1] += 1;
 			degree[arc.target as usize + 1] += 1;
 		}
@@ -94,6 +79,7 @@ impl Solver {
 		let mut edge_head = vec![0u32; 2 * arcs.len()];
 		let mut edge_cost = vec![0i64; 2 * arcs.len()];
 		let mut edge_room = vec![0i64; 2 * arcs.len()];
+		let mut excess = vec![0i128; nodes];
 		for (index, arc) in arcs.iter().enumerate() {
 			let forward = 2 * index;
 			out_edges[fill[arc.source as usize] as usize] = forward as u32;
@@ -104,11 +90,14 @@ impl Solver {
 			edge_head[forward + 1] = arc.source;
 			edge_cost[forward] = arc.cost;
 			edge_cost[forward + 1] = -arc.cost;
-			edge_room[forward] = arc.capacity - flow[index];
-			edge_room[forward + 1] = flow[index];
+			// Start with every negative-cost arc saturated.
+			let flow = if arc.cost < 0 { arc.capacity } else { 0 };
+			edge_room[forward] = arc.capacity - flow;
+			edge_room[forward + 1] = flow;
+			excess[arc.source as usize] -= flow as i128;
+			excess[arc.target as usize] += flow as i128;
 		}
 		Solver {
-			flow,
 			potential: vec![0; nodes],
 			excess,
 			first_out,

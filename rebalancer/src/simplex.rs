@@ -103,12 +103,11 @@ struct Solver<'a> {
 	preorder: Vec<usize>,
 }
 
-/// Solves the min-cost circulation over `arcs` on nodes `0..nodes`. Capacities must be
-/// non-negative and every endpoint below `nodes`.
+/// The checks every solver makes of its input: capacities non-negative, endpoints below `nodes`.
 ///
 /// # Panics
-/// If an arc has a negative capacity or an endpoint out of range.
-pub fn solve(nodes: usize, arcs: &[Arc]) -> Circulation {
+/// If an arc breaks either.
+pub(crate) fn assert_well_formed(nodes: usize, arcs: &[Arc]) {
 	for arc in arcs {
 		assert!(arc.capacity >= 0, "capacities are non-negative");
 		assert!(
@@ -116,11 +115,25 @@ pub fn solve(nodes: usize, arcs: &[Arc]) -> Circulation {
 			"endpoint in range"
 		);
 	}
+}
+
+/// The cost of `flow` over `arcs`, exactly.
+pub(crate) fn cost_of(arcs: &[Arc], flow: &[i64]) -> i128 {
+	arcs.iter().zip(flow).map(|(arc, &x)| arc.cost as i128 * x as i128).sum()
+}
+
+/// Solves the min-cost circulation over `arcs` on nodes `0..nodes`. Capacities must be
+/// non-negative and every endpoint below `nodes`.
+///
+/// # Panics
+/// If an arc has a negative capacity or an endpoint out of range.
+pub fn solve(nodes: usize, arcs: &[Arc]) -> Circulation {
+	assert_well_formed(nodes, arcs);
 	let mut solver = Solver::new(nodes, arcs);
 	let pivots = solver.run();
 	let flow = solver.flow[..arcs.len()].to_vec();
 	debug_assert!(solver.flow[arcs.len()..].iter().all(|&f| f == 0));
-	let cost = arcs.iter().zip(&flow).map(|(arc, &x)| arc.cost as i128 * x as i128).sum();
+	let cost = cost_of(arcs, &flow);
 	solver.potential.truncate(nodes);
 	Circulation { flow, potential: solver.potential, cost, pivots }
 }
