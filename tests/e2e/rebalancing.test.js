@@ -66,6 +66,13 @@ test('requests and a three-channel plan rebalance a depleted cycle', async () =>
     [alice, bob, charlie].map((p) => p.address).sort(),
   );
 
+  // The circulation A -> B -> C -> A: each participant sends `amount` in the channel it opened.
+  const cycle = (amount) => [
+    { channelId: ab, from: alice.address, amount },
+    { channelId: bc, from: bob.address, amount },
+    { channelId: ca, from: charlie.address, amount },
+  ];
+
   // A plan that does not balance (Alice only sends) is refused whole.
   await expectFailure(
     api,
@@ -76,11 +83,7 @@ test('requests and a three-channel plan rebalance a depleted cycle', async () =>
   // One over a declared bound is refused too.
   await expectFailure(
     api,
-    api.tx.paymentChannels.submitPlan([
-      { channelId: ab, from: alice.address, amount: 4n * UNIT },
-      { channelId: bc, from: bob.address, amount: 4n * UNIT },
-      { channelId: ca, from: charlie.address, amount: 4n * UNIT },
-    ]),
+    api.tx.paymentChannels.submitPlan(cycle(4n * UNIT)),
     dave,
     'paymentChannels.ExceedsDeclaredBound',
   );
@@ -89,11 +92,7 @@ test('requests and a three-channel plan rebalance a depleted cycle', async () =>
   const fundsBefore = await Promise.all([alice, bob, charlie].map((p) => held(api, p.address, 'ChannelFunds')));
   const { events } = await submit(
     api,
-    api.tx.paymentChannels.submitPlan([
-      { channelId: ab, from: alice.address, amount: 3n * UNIT },
-      { channelId: bc, from: bob.address, amount: 3n * UNIT },
-      { channelId: ca, from: charlie.address, amount: 3n * UNIT },
-    ]),
+    api.tx.paymentChannels.submitPlan(cycle(3n * UNIT)),
     dave,
   );
   const moved = eventsOf(api, events, 'paymentChannels', 'ChannelRebalanced');
@@ -114,11 +113,7 @@ test('requests and a three-channel plan rebalance a depleted cycle', async () =>
   // The pledges are used up: the same plan again exceeds what is left of them.
   await expectFailure(
     api,
-    api.tx.paymentChannels.submitPlan([
-      { channelId: ab, from: alice.address, amount: 1n * UNIT },
-      { channelId: bc, from: bob.address, amount: 1n * UNIT },
-      { channelId: ca, from: charlie.address, amount: 1n * UNIT },
-    ]),
+    api.tx.paymentChannels.submitPlan(cycle(1n * UNIT)),
     dave,
     'paymentChannels.ExceedsDeclaredBound',
   );
