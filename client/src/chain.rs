@@ -1,0 +1,226 @@
+//! Chain access over subxt, typed by the runtime metadata in `client/metadata/paychan.scale`
+//! (refreshed by `scripts/refresh-metadata.sh`): extrinsics, the `PaymentChannelsApi` runtime
+//! API, balances and block streams.
+
+use anyhow::{anyhow, bail, Context, Result};
+use indicatif::{ProgressBar, ProgressStyle};
+use std::time::Duration;
+use subxt::{
+	config::polkadot::PolkadotConfig, transactions::Payload, utils::AccountId32, OnlineClient,
+};
+
+use crate::keys::Keys;
+
+#[subxt::subxt(runtime_metadata_path = "metadata/paychan.scale")]
+pub mod runtime {}
+
+use runtime::runtime_types::{
+	pallet_payment_channels::types::{Channel as RuntimeChannel, ChannelStatus},
+	sp_runtime::MultiSignature,
+};
+pub use runtime::runtime_types::paychan_primitives as payloads;
+
+/// One participant's on-chain totals in a channel (see the pallet's `Side`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SideView {
+	pub deposited: u128,
+	pub withdrawn: u128,
+	pub transferred: u128,
+	pub nonce: u64,
+	pub rebalanced_in: u128,
+	pub rebalanced_out: u128,
+}
+
+impl SideView {
+	/// What the participant owns in the channel before off-chain payments.
+	pub fn net_funding(&self) -> i128 {
+		self.deposited as i128 - self.withdrawn as i128 + self.rebalanced_in as i128
+			- self.rebalanced_out as i128
+	}
+}
+
+/// A channel as the chain has it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChannelView {
+	pub id: u64,
+	pub participants: [[u8; 32]; 2],
+	pub sides: [SideView; 2],
+	pub challenge_period: u32,
+	/// `Some((closer, deadline))` once a unilateral close started.
+	pub closing: Option<([u8; 32], u32)>,
+}
+
+impl ChannelView {
+	/// The index (0 opener, 1 counterparty) of `who`, if it participates.
+	pub fn side_of(&self, who: &[u8; 32]) -> Option<usize> {
+		self.participants.iter().position(|p| p == who)
+	}
+
+	fn from_runtime(id: u64, channel: RuntimeChannel<AccountId32, u128, u32>) -> ChannelView {
+		let side = |s: &runtime::runtime_types::pallet_payment_channels::types::Side<u128>| {
+			SideView {
+				deposited: s.deposited,
+				withdrawn: s.withdrawn,
+				transferred: s.transferred,
+				nonce: s.nonce,
+				rebalanced_in: s.rebalanced_in,
+				rebalanced_out: s.rebalanced_out,
+			}
+		};
+		ChannelView {
+			id,
+			participants: [channel.participants[0].0, channel.participants[1].0],
+			sides: [side(&channel.sides[0]), side(&channel.sides[1])],
+			challenge_period: channel.challenge_period,
+			closing: match channel.status {
+				ChannelStatus::Open => None,
+				ChannelStatus::Closing { closer, deadline } => Some((closer.0, deadline)),
+			},
+		}
+	}
+}
+
+/// What an included extrinsic did.
+pub struct Receipt {
+	pub events: subxt::extrinsics::ExtrinsicEvents<PolkadotConfig>,
+	/// The fee the signer paid (`TransactionFeePaid`).
+	pub fee: u128,
+}
+
+impl Receipt {
+	/// The first event of type `E`.
+	pub fn event<E: subxt::events::DecodeAsEvent>(&self) -> Result<E> {
+		self.events
+			.find_first::<E>()
+			.ok_or_else(|| anyhow!("the extrinsic emitted no {} event", std::any::type_name::<E>()))?
+			.map_err(|error| anyhow!("cannot decode an event: {error}"))
+	}
+}
+
+/// A connection to a Paychan node.
+#[derive(Clone)]
+pub struct Chain {
+	pub api: OnlineClient<PolkadotConfig>,
+	pub genesis_hash: [u8; 32],
+	/// Show progress bars for long waits.
+	pub progress: bool,
+}
+
+/// An sr25519 signature as the runtime's `MultiSignature`.
+pub fn sr25519(signature: [u8; 64]) -> MultiSignature {
+	MultiSignature::Sr25519(signature)
+}
+
+impl Chain {
+	/// Connects to the node at `url` (`ws://…`).
+	pub async fn connect(url: &str, progress: bool) -> Result<Chain> {
+		let api = OnlineClient::<PolkadotConfig>::from_insecure_url(url)
+			.await
+			.with_context(|| format!("cannot reach the node at {url}"))?;
+		let genesis_hash = api.genesis_hash().0;
+		Ok(Chain { api, genesis_hash, progress })
+	}
+
+	fn spinner(&self, message: String) -> ProgressBar {
+		let bar = if self.progress { ProgressBar::new_spinner() } else { ProgressBar::hidden() };
+		bar.set_style(ProgressStyle::with_template("{spinner} {msg} ({elapsed})").expect("valid"));
+		bar.set_message(message);
+		bar.enable_steady_tick(Duration::from_millis(120));
+		bar
+	}
+
+	/// Signs `call` with `keys`, submits it and waits until it is in a finalized block and
+	/// succeeded; a dispatch error becomes an error naming the pallet error.
+	pub async fn submit<Call: Payload>(&self, what: &str, call: &Call, keys: &Keys) -> Result<Receipt> {
+		let bar = self.spinner(format!("{what}: waiting for inclusion"));
+		let result = async {
+			let progress = self
+				.api
+				.transactions()
+				.await?
+				.sign_and_submit_then_watch_default(call, keys.signer())
+				.await?;
+			let events = progress.wait_for_finalized_success().await?;
+			anyhow::Ok(events)
+		}
+		.await;
+		bar.finish_and_clear();
+		let events = result.map_err(|error| anyhow!("{what} failed: {error}"))?;
+		let who = keys.account();
+		let fee = events
+			.find::<runtime::transaction_payment::events::TransactionFeePaid>()
+			.filter_map(|event| event.ok())
+			.filter(|event| event.who == who)
+			.map(|event| event.actual_fee)
+			.sum();
+		Ok(Receipt { events, fee })
+	}
+
+	/// The number of the newest finalized block.
+	pub async fn block_number(&self) -> Result<u32> {
+		Ok(self.api.at_current_block().await?.block_number() as u32)
+	}
+
+	/// A channel, if it is open or closing.
+	pub async fn channel(&self, channel_id: u64) -> Result<Option<ChannelView>> {
+		let call = runtime::runtime_apis().payment_channels_api().channel(channel_id);
+		let channel = self.api.at_current_block().await?.runtime_apis().call(call).await?;
+		Ok(channel.map(|channel| ChannelView::from_runtime(channel_id, channel)))
+	}
+
+	/// A channel that must exist.
+	pub async fn existing_channel(&self, channel_id: u64) -> Result<ChannelView> {
+		self.channel(channel_id)
+			.await?
+			.ok_or_else(|| anyhow!("channel {channel_id} does not exist on chain (never opened, or settled)"))
+	}
+
+	/// The channels `who` participates in.
+	pub async fn channels_of(&self, who: &AccountId32) -> Result<Vec<u64>> {
+		let call = runtime::runtime_apis().payment_channels_api().channels_of(who.clone());
+		Ok(self.api.at_current_block().await?.runtime_apis().call(call).await?)
+	}
+
+	/// What each participant would receive if the channel settled now.
+	pub async fn settlement_preview(&self, channel_id: u64) -> Result<Option<[u128; 2]>> {
+		let call = runtime::runtime_apis().payment_channels_api().settlement_preview(channel_id);
+		Ok(self.api.at_current_block().await?.runtime_apis().call(call).await?)
+	}
+
+	/// Every open rebalance request: `(declarer, request)`.
+	pub async fn open_requests(
+		&self,
+	) -> Result<
+		Vec<(
+			AccountId32,
+			runtime::runtime_types::pallet_payment_channels::types::RebalanceRequest<u128, u32>,
+		)>,
+	> {
+		let call = runtime::runtime_apis().payment_channels_api().open_requests();
+		Ok(self.api.at_current_block().await?.runtime_apis().call(call).await?)
+	}
+
+	/// The free balance of `who`.
+	pub async fn free_balance(&self, who: &AccountId32) -> Result<u128> {
+		let at = self.api.at_current_block().await?;
+		let entry = at.storage().entry(runtime::storage().system().account())?;
+		let account = entry.fetch((who.clone(),)).await?.decode()?;
+		Ok(account.data.free)
+	}
+
+	/// Waits (with a progress bar) until the finalized chain has passed block `number`.
+	pub async fn wait_past(&self, number: u32, what: &str) -> Result<()> {
+		let bar = self.spinner(format!("{what}: waiting for block {}", number + 1));
+		let mut blocks = self.api.stream_blocks().await?;
+		let mut now = self.block_number().await?;
+		while now <= number {
+			bar.set_message(format!("{what}: block {now}, waiting for block {}", number + 1));
+			let Some(block) = futures::StreamExt::next(&mut blocks).await else {
+				bail!("the node stopped sending blocks");
+			};
+			now = block?.number() as u32;
+		}
+		bar.finish_and_clear();
+		Ok(())
+	}
+}

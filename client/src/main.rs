@@ -1,0 +1,514 @@
+//! `paychan`: the Paychan off-chain client.
+//!
+//! Every command that touches the chain waits for finality (instant on a `--sealing instant`
+//! dev node) and prints one line, or one JSON object with `--json`; errors are one line on
+//! stderr and exit code 1.
+
+use anyhow::{anyhow, bail, Context, Result};
+use clap::{Args, Parser, Subcommand};
+use paychan_client::{
+	chain::{payloads, runtime, sr25519, Chain, Receipt},
+	keys::Keys,
+	planner,
+	session::{self, Listener, Party},
+	store::{Durability, Store},
+	watchtower,
+};
+use serde_json::json;
+use std::{path::PathBuf, str::FromStr, sync::Arc};
+use subxt::utils::{AccountId32, MultiAddress, H256};
+use tokio::{net::TcpListener, sync::mpsc};
+
+#[derive(Parser)]
+#[command(name = "paychan", version, about = "Off-chain payments over Paychan channels")]
+struct Cli {
+	/// The node's WebSocket RPC endpoint.
+	#[arg(long, global = true, default_value = "ws://127.0.0.1:9944")]
+	url: String,
+	/// The key file to sign with (see `paychan key`).
+	#[arg(long, global = true, conflicts_with = "dev")]
+	key: Option<PathBuf>,
+	/// Sign with a well-known development key instead: alice, bob, charlie, dave, eve, ferdie.
+	#[arg(long, global = true)]
+	dev: Option<String>,
+	/// Where the store lives (default: ~/.paychan/<account>).
+	#[arg(long, global = true)]
+	data: Option<PathBuf>,
+	/// Print results as JSON.
+	#[arg(long, global = true)]
+	json: bool,
+	#[command(subcommand)]
+	command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+	/// Create or import a key file.
+	#[command(subcommand)]
+	Key(KeyCommand),
+	/// Print the account of the key in use.
+	Address,
+	/// Open a channel with a counterparty, funded by the caller.
+	Open {
+		/// The counterparty's account (SS58).
+		#[arg(long)]
+		counterparty: String,
+		/// What the caller locks in the channel (planck).
+		#[arg(long)]
+		deposit: u128,
+		/// Blocks the counterparty has to dispute a unilateral close.
+		#[arg(long, default_value_t = 20)]
+		challenge_period: u32,
+	},
+	/// Add funds to the caller's side of an open channel (splice-in).
+	Deposit {
+		#[arg(long)]
+		channel: u64,
+		#[arg(long)]
+		amount: u128,
+	},
+	/// Pay the counterparty off chain: one payment, or a stream of `--count`.
+	Pay(PayArgs),
+	/// Receive payments (and answer close and withdrawal requests) on a TCP address.
+	Listen {
+		#[arg(long, default_value = "127.0.0.1:9735")]
+		listen: String,
+		/// Hand every received proof to this watchtower.
+		#[arg(long)]
+		watchtower: Option<String>,
+		/// `none` only to measure what durability costs: acknowledged payments may be lost.
+		#[arg(long, value_enum, default_value = "immediate")]
+		durability: Durability,
+	},
+	/// Show free balance and each channel's balances.
+	Balance {
+		#[arg(long)]
+		channel: Option<u64>,
+	},
+	/// Take funds out of an open channel with the counterparty's consent (splice-out).
+	Withdraw {
+		#[arg(long)]
+		channel: u64,
+		/// Where the counterparty listens.
+		#[arg(long)]
+		peer: String,
+		#[arg(long)]
+		amount: u128,
+	},
+	/// Close a channel: cooperatively if the counterparty answers, otherwise unilaterally.
+	Close {
+		#[arg(long)]
+		channel: u64,
+		/// Where the counterparty listens (omit to close unilaterally at once).
+		#[arg(long)]
+		peer: Option<String>,
+	},
+	/// Wait for a closing channel's challenge period to end and pay it out.
+	Settle {
+		#[arg(long)]
+		channel: u64,
+	},
+	/// Run a watchtower that disputes stale closes for the users who hand it proofs.
+	Watch {
+		#[arg(long, default_value = "127.0.0.1:9736")]
+		listen: String,
+	},
+	/// Rebalancing: declare a request, or solve a round and submit the plans.
+	#[command(subcommand)]
+	Rebalance(RebalanceCommand),
+}
+
+#[derive(Subcommand)]
+enum KeyCommand {
+	/// Write a new random key to a key file (mode 0600).
+	Generate {
+		#[arg(long)]
+		out: PathBuf,
+	},
+	/// Write a key file from a secret URI read from standard input (a phrase, `0x` seed or
+	/// `//Dev` name), so it never appears in the shell history.
+	Import {
+		#[arg(long)]
+		out: PathBuf,
+	},
+}
+
+#[derive(Subcommand)]
+enum RebalanceCommand {
+	/// Declare what the caller may move: `--entry CHANNEL:MAX_SEND:MAX_RECEIVE`, repeatable.
+	Request {
+		#[arg(long = "entry", required = true, value_parser = parse_entry)]
+		entries: Vec<planner::Entry>,
+		#[arg(long, default_value_t = 0)]
+		max_fee: u128,
+		/// Blocks until the request expires.
+		#[arg(long, default_value_t = 100)]
+		expires_in: u32,
+	},
+	/// Solve the open requests exactly and submit the plans.
+	Solve {
+		/// Print the plans' size without submitting them.
+		#[arg(long)]
+		dry_run: bool,
+	},
+}
+
+#[derive(Args)]
+struct PayArgs {
+	#[arg(long)]
+	channel: u64,
+	/// Where the counterparty listens.
+	#[arg(long)]
+	peer: String,
+	/// Each payment's amount (planck).
+	#[arg(long)]
+	amount: u128,
+	#[arg(long, default_value_t = 1)]
+	count: u64,
+	/// Most payments in flight before an acknowledgement.
+	#[arg(long, default_value_t = 4096)]
+	window: u64,
+}
+
+fn parse_entry(text: &str) -> Result<planner::Entry, String> {
+	let parts: Vec<&str> = text.split(':').collect();
+	let [channel, send, receive] = parts[..] else {
+		return Err("expected CHANNEL:MAX_SEND:MAX_RECEIVE".into());
+	};
+	let number = |s: &str| s.parse::<u128>().map_err(|e| format!("{s}: {e}"));
+	Ok((channel.parse::<u64>().map_err(|e| e.to_string())?, number(send)?, number(receive)?))
+}
+
+#[tokio::main]
+async fn main() {
+	let cli = Cli::parse();
+	if let Err(error) = run(cli).await {
+		eprintln!("error: {error:#}");
+		std::process::exit(1);
+	}
+}
+
+fn load_keys(cli: &Cli) -> Result<Keys> {
+	match (&cli.key, &cli.dev) {
+		(Some(path), _) => Keys::load(path),
+		(None, Some(name)) => {
+			let mut chars = name.chars();
+			let first = chars.next().context("empty dev name")?.to_uppercase();
+			Keys::from_uri(&format!("//{first}{}", chars.as_str()))
+		}
+		(None, None) => bail!("choose a key with --key FILE or --dev NAME"),
+	}
+}
+
+fn output(cli: &Cli, value: serde_json::Value, line: String) {
+	if cli.json {
+		println!("{value}");
+	} else {
+		println!("{line}");
+	}
+}
+
+async fn run(cli: Cli) -> Result<()> {
+	if let Command::Key(command) = &cli.command {
+		let keys = match command {
+			KeyCommand::Generate { out } => Keys::generate(out)?,
+			KeyCommand::Import { out } => {
+				let mut uri = String::new();
+				std::io::stdin().read_line(&mut uri)?;
+				Keys::save(uri.trim(), out)?
+			}
+		};
+		output(&cli, json!({ "account": keys.account().to_string() }), keys.account().to_string());
+		return Ok(());
+	}
+	let keys = load_keys(&cli)?;
+	if let Command::Address = &cli.command {
+		output(&cli, json!({ "account": keys.account().to_string() }), keys.account().to_string());
+		return Ok(());
+	}
+
+	let chain = Chain::connect(&cli.url, !cli.json).await?;
+	let data = match &cli.data {
+		Some(data) => data.clone(),
+		None => std::env::var_os("HOME")
+			.map(PathBuf::from)
+			.context("HOME is not set; give --data")?
+			.join(".paychan")
+			.join(keys.account().to_string()),
+	};
+	let durability = match &cli.command {
+		Command::Listen { durability, .. } => *durability,
+		_ => Durability::Immediate,
+	};
+	let store = Arc::new(Store::open(&data.join("store.redb"), durability)?);
+	let party = Party { keys: keys.clone(), chain: chain.clone(), store };
+
+	match &cli.command {
+		Command::Key(_) | Command::Address => unreachable!("handled above"),
+		Command::Open { counterparty, deposit, challenge_period } => {
+			let counterparty = AccountId32::from_str(counterparty)
+				.map_err(|_| anyhow!("{counterparty} is not an SS58 account"))?;
+			let call = runtime::tx().payment_channels().open_channel(
+				MultiAddress::Id(counterparty),
+				*deposit,
+				*challenge_period,
+				None,
+			);
+			let receipt = chain.submit("open", &call, &keys).await?;
+			let opened =
+				receipt.event::<runtime::payment_channels::events::ChannelOpened>()?;
+			output(
+				&cli,
+				json!({ "channel_id": opened.channel_id, "fee": receipt.fee.to_string() }),
+				format!("opened channel {} (fee {})", opened.channel_id, receipt.fee),
+			);
+		}
+		Command::Deposit { channel, amount } => {
+			let call = runtime::tx().payment_channels().deposit(*channel, *amount);
+			let receipt = chain.submit("deposit", &call, &keys).await?;
+			report_fee(&cli, "deposited", &receipt);
+		}
+		Command::Pay(args) => {
+			let report = session::pay(
+				&party,
+				args.channel,
+				&args.peer,
+				args.amount,
+				args.count,
+				args.window,
+			)
+			.await?;
+			let failed = report.error.clone();
+			output(
+				&cli,
+				serde_json::to_value(&report)?,
+				format!(
+					"{} payments acknowledged in {:.2} s ({:.0}/s, p50 {} µs, p99 {} µs); paid {} in total",
+					report.acknowledged,
+					report.seconds,
+					report.payments_per_second,
+					report.latency_p50_us,
+					report.latency_p99_us,
+					report.paid_total
+				),
+			);
+			if let Some(error) = failed {
+				bail!("the payment stream stopped: {error}");
+			}
+		}
+		Command::Listen { listen, watchtower: tower, .. } => {
+			let listener = TcpListener::bind(listen)
+				.await
+				.with_context(|| format!("cannot listen on {listen}"))?;
+			let (queue, pusher) = match tower {
+				Some(address) => {
+					let (tx, rx) = mpsc::unbounded_channel();
+					let pusher = tokio::spawn(watchtower::push(keys.clone(), address.clone(), rx));
+					(Some(tx), Some(pusher))
+				}
+				None => (None, None),
+			};
+			let server = Listener::new(party.clone(), queue);
+			eprintln!("listening on {listen} as {}", keys.account());
+			let mut sessions = tokio::task::JoinSet::new();
+			let mut terminate =
+				tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+			loop {
+				tokio::select! {
+					accepted = listener.accept() => {
+						let (stream, _) = accepted?;
+						let server = server.clone();
+						sessions.spawn(async move {
+							if let Err(error) = server.serve(stream).await {
+								eprintln!("session ended: {error:#}");
+							}
+						});
+					}
+					_ = tokio::signal::ctrl_c() => break,
+					_ = terminate.recv() => break,
+				}
+			}
+			// Hand the watchtower everything received before stopping.
+			sessions.shutdown().await;
+			drop(server);
+			if let Some(pusher) = pusher {
+				pusher.await??;
+			}
+		}
+		Command::Balance { channel } => {
+			let free = chain.free_balance(&keys.account()).await?;
+			let ids = match channel {
+				Some(id) => vec![*id],
+				None => chain.channels_of(&keys.account()).await?,
+			};
+			let mut channels = Vec::new();
+			let mut lines = vec![format!("free {free}")];
+			for id in ids {
+				let ledger = party.ledger(id).await?;
+				let balances = ledger.balances();
+				let status = match ledger.view.closing {
+					None => "open".to_string(),
+					Some((_, deadline)) => format!("closing (deadline {deadline})"),
+				};
+				lines.push(format!(
+					"channel {id}: mine {} theirs {} ({status}; paid {}, received {})",
+					balances[ledger.me],
+					balances[ledger.other()],
+					ledger.paid(),
+					ledger.earned()
+				));
+				channels.push(json!({
+					"channel_id": id,
+					"mine": balances[ledger.me].to_string(),
+					"theirs": balances[ledger.other()].to_string(),
+					"paid": ledger.paid().to_string(),
+					"received": ledger.earned().to_string(),
+					"received_nonce": ledger.record.received.as_ref().map_or(0, |p| p.nonce),
+					"sent_nonce": ledger.record.sent.as_ref().map_or(0, |p| p.nonce),
+					"closing": ledger.view.closing.is_some(),
+				}));
+			}
+			output(&cli, json!({ "free": free.to_string(), "channels": channels }), lines.join("\n"));
+		}
+		Command::Withdraw { channel, peer, amount } => {
+			let (total_withdrawn, expires_at, signature) =
+				session::request_withdrawal(&party, *channel, peer, *amount).await?;
+			let call = runtime::tx().payment_channels().withdraw(
+				payloads::WithdrawProof {
+					genesis_hash: H256(chain.genesis_hash),
+					channel_id: *channel,
+					participant: keys.account(),
+					total_withdrawn,
+					expires_at,
+				},
+				sr25519(signature),
+			);
+			let receipt = chain.submit("withdraw", &call, &keys).await?;
+			report_fee(&cli, "withdrawn", &receipt);
+		}
+		Command::Close { channel, peer } => {
+			let cooperative = match peer {
+				Some(peer) => match session::request_close(&party, *channel, peer).await {
+					Ok(signed) => Some(signed),
+					Err(error) => {
+						eprintln!("cooperative close failed ({error:#}); closing unilaterally");
+						None
+					}
+				},
+				None => None,
+			};
+			match cooperative {
+				Some((payouts, signatures)) => {
+					let call = runtime::tx().payment_channels().cooperative_close(
+						payloads::CooperativeClose {
+							genesis_hash: H256(chain.genesis_hash),
+							channel_id: *channel,
+							payout_opener: payouts[0],
+							payout_counterparty: payouts[1],
+						},
+						sr25519(signatures[0]),
+						sr25519(signatures[1]),
+					);
+					let receipt = chain.submit("cooperative close", &call, &keys).await?;
+					output(
+						&cli,
+						json!({ "closed": "cooperatively", "payouts": [payouts[0].to_string(), payouts[1].to_string()], "fee": receipt.fee.to_string() }),
+						format!("closed cooperatively: opener {} counterparty {} (fee {})", payouts[0], payouts[1], receipt.fee),
+					);
+				}
+				None => {
+					let ledger = party.ledger(*channel).await?;
+					let proof = ledger.record.received.as_ref().map(|proof| payloads::Signed {
+						payload: payloads::BalanceProof {
+							genesis_hash: H256(chain.genesis_hash),
+							channel_id: *channel,
+							nonce: proof.nonce,
+							transferred: proof.transferred,
+						},
+						signer: AccountId32(ledger.counterparty()),
+						signature: sr25519(proof.signature),
+					});
+					let call = runtime::tx().payment_channels().close(*channel, proof);
+					let receipt = chain.submit("close", &call, &keys).await?;
+					let started =
+						receipt.event::<runtime::payment_channels::events::CloseStarted>()?;
+					output(
+						&cli,
+						json!({ "closed": "unilaterally", "deadline": started.deadline, "fee": receipt.fee.to_string() }),
+						format!("close started; the challenge period ends at block {} (fee {})", started.deadline, receipt.fee),
+					);
+				}
+			}
+		}
+		Command::Settle { channel } => {
+			let view = chain.existing_channel(*channel).await?;
+			let Some((_, deadline)) = view.closing else {
+				bail!("channel {channel} is not closing; close it first");
+			};
+			chain.wait_past(deadline, "challenge period").await?;
+			// The runtime settles expired channels by itself at the start of a block.
+			if chain.channel(*channel).await?.is_none() {
+				output(
+					&cli,
+					json!({ "settled": "by the chain", "fee": "0" }),
+					format!("channel {channel} was settled by the chain after block {deadline}"),
+				);
+			} else {
+				let call = runtime::tx().payment_channels().settle(*channel);
+				let receipt = chain.submit("settle", &call, &keys).await?;
+				output(
+					&cli,
+					json!({ "settled": "by this call", "fee": receipt.fee.to_string() }),
+					format!("channel {channel} settled (fee {})", receipt.fee),
+				);
+			}
+		}
+		Command::Watch { listen } => {
+			eprintln!("watchtower on {listen} as {}", keys.account());
+			let json_output = cli.json;
+			watchtower::run(party, listen, |dispute| {
+				if json_output {
+					println!("{}", serde_json::to_string(dispute).expect("serializable"));
+				} else {
+					println!(
+						"disputed channel {}: {}'s proof {} (transferred {}), fee {}",
+						dispute.channel_id,
+						dispute.signer,
+						dispute.nonce,
+						dispute.transferred,
+						dispute.fee
+					);
+				}
+			})
+			.await?;
+		}
+		Command::Rebalance(RebalanceCommand::Request { entries, max_fee, expires_in }) => {
+			let receipt = planner::request(&chain, &keys, entries, *max_fee, *expires_in).await?;
+			report_fee(&cli, "rebalance request declared", &receipt);
+		}
+		Command::Rebalance(RebalanceCommand::Solve { dry_run }) => {
+			let report = planner::solve(&chain, &keys, *dry_run).await?;
+			output(
+				&cli,
+				serde_json::to_value(&report)?,
+				format!(
+					"{} channels: {} plans, {} edges, volume {}{}",
+					report.channels,
+					report.plans,
+					report.edges,
+					report.volume,
+					if *dry_run { " (not submitted)" } else { "" }
+				),
+			);
+		}
+	}
+	Ok(())
+}
+
+fn report_fee(cli: &Cli, what: &str, receipt: &Receipt) {
+	output(
+		cli,
+		json!({ "done": what, "fee": receipt.fee.to_string() }),
+		format!("{what} (fee {})", receipt.fee),
+	);
+}

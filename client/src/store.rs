@@ -1,0 +1,194 @@
+//! The client's durable store: an embedded ACID database (redb) with one record per channel.
+//!
+//! A payment is acknowledged only after the transaction holding its proof has committed, and a
+//! commit with [`Durability::Immediate`] returns only once the data is on disk, so every payment
+//! a peer saw acknowledged survives a crash. Many payments share one commit (group commit): the
+//! receiver commits whatever arrived while the previous commit was being written.
+
+use anyhow::{Context, Result};
+use codec::{Decode, Encode};
+use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
+use std::path::Path;
+
+use crate::wire::ProofState;
+
+/// Channel records by channel id.
+const CHANNELS: TableDefinition<u64, &[u8]> = TableDefinition::new("channels");
+/// Watched proofs (watchtower) by channel id and signer.
+const WATCHED: TableDefinition<(u64, [u8; 32]), &[u8]> = TableDefinition::new("watched");
+
+/// Whether commits wait for the disk.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Durability {
+	/// A commit returns once the data is on disk (fsync); the default.
+	Immediate,
+	/// A commit returns before the data is on disk: only for measuring what durability costs.
+	None,
+}
+
+/// What a party keeps about one of its channels.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Encode, Decode)]
+pub struct ChannelRecord {
+	/// The newest proof this party signed and the counterparty acknowledged (what it paid).
+	pub sent: Option<ProofState>,
+	/// The newest valid proof from the counterparty (what this party was paid).
+	pub received: Option<ProofState>,
+	/// The highest withdrawn total this party consented to for the counterparty; counted as
+	/// withdrawn until the chain shows more, because the consent may be used at any time before
+	/// it expires.
+	pub consented_withdrawal: u128,
+}
+
+impl ChannelRecord {
+	/// What this party has paid (0 before its first payment).
+	pub fn paid(&self) -> u128 {
+		self.sent.as_ref().map_or(0, |proof| proof.transferred)
+	}
+
+	/// What this party has been paid.
+	pub fn earned(&self) -> u128 {
+		self.received.as_ref().map_or(0, |proof| proof.transferred)
+	}
+}
+
+/// The store of one party (or one watchtower).
+pub struct Store {
+	db: Database,
+	durability: redb::Durability,
+}
+
+impl Store {
+	/// Opens the store at `path`, creating it if needed.
+	pub fn open(path: &Path, durability: Durability) -> Result<Store> {
+		if let Some(parent) = path.parent() {
+			std::fs::create_dir_all(parent)?;
+		}
+		let db = Database::create(path)
+			.with_context(|| format!("cannot open the store {}", path.display()))?;
+		let txn = db.begin_write()?;
+		txn.open_table(CHANNELS)?;
+		txn.open_table(WATCHED)?;
+		txn.commit()?;
+		let durability = match durability {
+			Durability::Immediate => redb::Durability::Immediate,
+			Durability::None => redb::Durability::None,
+		};
+		Ok(Store { db, durability })
+	}
+
+	/// The record of `channel_id` (empty if none was stored).
+	pub fn channel(&self, channel_id: u64) -> Result<ChannelRecord> {
+		let txn = self.db.begin_read()?;
+		let table = txn.open_table(CHANNELS)?;
+		Ok(match table.get(channel_id)? {
+			Some(bytes) => ChannelRecord::decode(&mut bytes.value())
+				.context("a channel record in the store is corrupt")?,
+			None => ChannelRecord::default(),
+		})
+	}
+
+	/// Every stored channel record.
+	pub fn channels(&self) -> Result<Vec<(u64, ChannelRecord)>> {
+		let txn = self.db.begin_read()?;
+		let table = txn.open_table(CHANNELS)?;
+		let mut out = Vec::new();
+		for entry in table.iter()? {
+			let (id, bytes) = entry?;
+			let record = ChannelRecord::decode(&mut bytes.value())
+				.context("a channel record in the store is corrupt")?;
+			out.push((id.value(), record));
+		}
+		Ok(out)
+	}
+
+	/// Writes `record` and returns once it is durable (as configured).
+	pub fn put_channel(&self, channel_id: u64, record: &ChannelRecord) -> Result<()> {
+		let mut txn = self.db.begin_write()?;
+		txn.set_durability(self.durability)?;
+		{
+			let mut table = txn.open_table(CHANNELS)?;
+			table.insert(channel_id, record.encode().as_slice())?;
+		}
+		txn.commit()?;
+		Ok(())
+	}
+
+	/// Stores `proof` from `signer` for a watched channel if it is newer than the one stored.
+	/// Returns whether it was newer.
+	pub fn watch(&self, channel_id: u64, signer: [u8; 32], proof: &ProofState) -> Result<bool> {
+		let mut txn = self.db.begin_write()?;
+		txn.set_durability(self.durability)?;
+		let newer = {
+			let mut table = txn.open_table(WATCHED)?;
+			let stored = match table.get((channel_id, signer))? {
+				Some(bytes) => Some(ProofState::decode(&mut bytes.value())?.nonce),
+				None => None,
+			};
+			let newer = stored.is_none_or(|nonce| nonce < proof.nonce);
+			if newer {
+				table.insert((channel_id, signer), proof.encode().as_slice())?;
+			}
+			newer
+		};
+		txn.commit()?;
+		Ok(newer)
+	}
+
+	/// Every watched proof: `(channel id, signer, proof)`.
+	pub fn watched(&self) -> Result<Vec<(u64, [u8; 32], ProofState)>> {
+		let txn = self.db.begin_read()?;
+		let table = txn.open_table(WATCHED)?;
+		let mut out = Vec::new();
+		for entry in table.iter()? {
+			let (key, bytes) = entry?;
+			let (channel_id, signer) = key.value();
+			out.push((channel_id, signer, ProofState::decode(&mut bytes.value())?));
+		}
+		Ok(out)
+	}
+
+	/// Forgets the watched proofs of a channel that no longer exists on chain.
+	pub fn unwatch(&self, channel_id: u64) -> Result<()> {
+		let txn = self.db.begin_write()?;
+		{
+			let mut table = txn.open_table(WATCHED)?;
+			table.retain(|(id, _), _| id != channel_id)?;
+		}
+		txn.commit()?;
+		Ok(())
+	}
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	fn proof(nonce: u64) -> ProofState {
+		ProofState { nonce, transferred: nonce as u128 * 10, signature: [1; 64] }
+	}
+
+	#[test]
+	fn records_survive_reopening() {
+		let path = std::env::temp_dir().join(format!("paychan-store-{}.redb", std::process::id()));
+		let _ = std::fs::remove_file(&path);
+		{
+			let store = Store::open(&path, Durability::Immediate).unwrap();
+			let record = ChannelRecord {
+				sent: Some(proof(3)),
+				received: Some(proof(9)),
+				consented_withdrawal: 5,
+			};
+			store.put_channel(7, &record).unwrap();
+			assert!(store.watch(7, [2; 32], &proof(4)).unwrap());
+			assert!(!store.watch(7, [2; 32], &proof(4)).unwrap(), "same nonce is not newer");
+			assert!(!store.watch(7, [2; 32], &proof(2)).unwrap(), "older is not newer");
+		}
+		let store = Store::open(&path, Durability::Immediate).unwrap();
+		assert_eq!(store.channel(7).unwrap().received, Some(proof(9)));
+		assert_eq!(store.channel(8).unwrap(), ChannelRecord::default());
+		assert_eq!(store.watched().unwrap(), vec![(7, [2; 32], proof(4))]);
+		store.unwatch(7).unwrap();
+		assert!(store.watched().unwrap().is_empty());
+		std::fs::remove_file(&path).unwrap();
+	}
+}

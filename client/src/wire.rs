@@ -1,0 +1,379 @@
+//! The peer protocol: versioned SCALE messages inside Noise-encrypted frames over TCP.
+//!
+//! A link starts with a Noise `XX` handshake (X25519, ChaCha20-Poly1305, BLAKE2s), as
+//! Lightning's BOLT 8 uses Noise. Noise's static keys here are fresh per connection; what
+//! authenticates a party is its sr25519 channel key: each side's first transport message is an
+//! [`Auth`] whose signature covers the handshake hash and the side's role, so the link is bound to
+//! the key that signs the channel's balance proofs, and a recorded `Auth` is useless in any other
+//! session.
+//!
+//! On the wire a frame is a 2-byte big-endian length and one Noise message (at most 65 535
+//! bytes). Its plaintext is one version byte ([`WIRE_VERSION`]) and a SCALE `Vec<Message>`, so a
+//! sender can put hundreds of payments in one frame.
+
+use anyhow::{anyhow, bail, ensure, Context, Result};
+use codec::{Decode, Encode};
+use std::sync::Arc;
+use tokio::{
+	io::{AsyncReadExt, AsyncWriteExt, BufReader, BufWriter},
+	net::{
+		tcp::{OwnedReadHalf, OwnedWriteHalf},
+		TcpStream,
+	},
+};
+
+use crate::keys::{self, Keys};
+
+/// The plaintext format version; a peer that sends another is refused.
+pub const WIRE_VERSION: u8 = 1;
+/// The Noise protocol of every link.
+pub const NOISE_PARAMS: &str = "Noise_XX_25519_ChaChaPoly_BLAKE2s";
+/// Domain tag of the link authentication signature.
+pub const LINK_AUTH_TAG: &[u8] = b"paychan:link-auth:v1";
+/// Largest Noise message.
+const MAX_NOISE_MESSAGE: usize = 65_535;
+/// Noise's authentication tag on every transport message.
+const NOISE_TAG_LEN: usize = 16;
+/// Plaintext a sender fills a frame up to before it starts a new one.
+pub const FRAME_BUDGET: usize = 60_000;
+
+/// A counterparty's signed balance proof as it travels between parties: the payload fields
+/// that vary (the genesis hash and channel id are fixed by the session) and the signature.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+pub struct ProofState {
+	pub nonce: u64,
+	pub transferred: u128,
+	pub signature: [u8; 64],
+}
+
+/// Proves which channel key is at the other end of a link.
+#[derive(Clone, Debug, Encode, Decode)]
+pub struct Auth {
+	pub account: [u8; 32],
+	pub signature: [u8; 64],
+}
+
+/// Everything parties and watchtowers say to each other.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+pub enum Message {
+	/// First message of a payment session, from the party that connected.
+	Hello { genesis_hash: [u8; 32], channel_id: u64 },
+	/// The answer to `Hello`: the newest proof the listener holds from the connecting party (where
+	/// its payments resume) and the newest the listener has signed itself.
+	Welcome { held_from_you: Option<ProofState>, signed_by_me: Option<ProofState> },
+	/// A payment: the sender's new cumulative balance proof.
+	Pay(ProofState),
+	/// Every payment up to this nonce is durable at the receiver.
+	Ack { nonce: u64 },
+	/// The receiver refused the payments from this nonce on; the session ends.
+	Refused { nonce: u64, reason: String },
+	/// A cooperative close: the proposed payouts and the proposer's signature over them.
+	CloseRequest { payout_opener: u128, payout_counterparty: u128, signature: [u8; 64] },
+	/// The other participant's signature over the proposed close.
+	CloseSigned { signature: [u8; 64] },
+	/// Ask the other participant to consent to a withdrawal of `amount` from the channel.
+	WithdrawRequest { amount: u128 },
+	/// The consent: a withdraw proof's variable fields and its signature.
+	WithdrawSigned { total_withdrawn: u128, expires_at: u32, signature: [u8; 64] },
+	/// Hands a watchtower a counterparty's proof to enforce if the counterparty closes.
+	Watch { channel_id: u64, signer: [u8; 32], proof: ProofState },
+	/// The watchtower stored every proof up to this one.
+	Watching { channel_id: u64, nonce: u64 },
+	/// A request could not be served; the text says why.
+	Error(String),
+}
+
+/// Which end of the handshake a party was.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Role {
+	Initiator,
+	Responder,
+}
+
+fn auth_message(handshake_hash: &[u8], role: Role) -> Vec<u8> {
+	let mut message = LINK_AUTH_TAG.to_vec();
+	message.push(match role {
+		Role::Initiator => 0,
+		Role::Responder => 1,
+	});
+	message.extend_from_slice(handshake_hash);
+	message
+}
+
+/// The receiving half of an authenticated link.
+pub struct LinkReader {
+	stream: BufReader<OwnedReadHalf>,
+	noise: Arc<snow::StatelessTransportState>,
+	nonce: u64,
+	ciphertext: Vec<u8>,
+	plaintext: Vec<u8>,
+}
+
+/// The sending half of an authenticated link.
+pub struct LinkWriter {
+	stream: BufWriter<OwnedWriteHalf>,
+	noise: Arc<snow::StatelessTransportState>,
+	nonce: u64,
+	pending: Vec<Message>,
+	pending_size: usize,
+	ciphertext: Vec<u8>,
+}
+
+/// An authenticated, encrypted link to a peer whose channel key is `peer`.
+pub struct Link {
+	pub reader: LinkReader,
+	pub writer: LinkWriter,
+	pub peer: [u8; 32],
+}
+
+async fn read_raw(stream: &mut BufReader<OwnedReadHalf>, into: &mut Vec<u8>) -> Result<()> {
+	let len = stream.read_u16().await.context("the peer closed the link")? as usize;
+	into.resize(len, 0);
+	stream.read_exact(into).await.context("the peer closed the link mid-frame")?;
+	Ok(())
+}
+
+async fn write_raw(stream: &mut BufWriter<OwnedWriteHalf>, bytes: &[u8]) -> Result<()> {
+	stream.write_u16(bytes.len() as u16).await?;
+	stream.write_all(bytes).await?;
+	Ok(())
+}
+
+impl Link {
+	/// Connects to `address` and authenticates; `expected_peer`, when given, must be the key
+	/// at the other end.
+	pub async fn connect(
+		address: &str,
+		keys: &Keys,
+		expected_peer: Option<[u8; 32]>,
+	) -> Result<Link> {
+		let stream = TcpStream::connect(address)
+			.await
+			.with_context(|| format!("cannot connect to peer at {address}"))?;
+		Self::handshake(stream, keys, Role::Initiator, expected_peer).await
+	}
+
+	/// Authenticates an accepted connection.
+	pub async fn accept(stream: TcpStream, keys: &Keys) -> Result<Link> {
+		Self::handshake(stream, keys, Role::Responder, None).await
+	}
+
+	async fn handshake(
+		stream: TcpStream,
+		keys: &Keys,
+		role: Role,
+		expected_peer: Option<[u8; 32]>,
+	) -> Result<Link> {
+		stream.set_nodelay(true)?;
+		let (read, write) = stream.into_split();
+		let mut reader = BufReader::with_capacity(1 << 17, read);
+		let mut writer = BufWriter::with_capacity(1 << 17, write);
+
+		let builder = snow::Builder::new(NOISE_PARAMS.parse()?);
+		let static_key = builder.generate_keypair()?;
+		let builder = builder.local_private_key(&static_key.private);
+		let mut noise = match role {
+			Role::Initiator => builder.build_initiator()?,
+			Role::Responder => builder.build_responder()?,
+		};
+		let mut buffer = vec![0u8; MAX_NOISE_MESSAGE];
+		let mut incoming = Vec::new();
+		// XX: -> e; <- e, ee, s, es; -> s, se.
+		let initiator_writes = [true, false, true];
+		for initiator_turn in initiator_writes {
+			if initiator_turn == (role == Role::Initiator) {
+				let len = noise.write_message(&[], &mut buffer)?;
+				write_raw(&mut writer, &buffer[..len]).await?;
+				writer.flush().await?;
+			} else {
+				read_raw(&mut reader, &mut incoming).await?;
+				noise.read_message(&incoming, &mut buffer).context("Noise handshake failed")?;
+			}
+		}
+		let handshake_hash = noise.get_handshake_hash().to_vec();
+		let noise = Arc::new(noise.into_stateless_transport_mode()?);
+
+		let mut link_reader = LinkReader {
+			stream: reader,
+			noise: noise.clone(),
+			nonce: 0,
+			ciphertext: Vec::new(),
+			plaintext: Vec::new(),
+		};
+		let mut link_writer = LinkWriter {
+			stream: writer,
+			noise,
+			nonce: 0,
+			pending: Vec::new(),
+			pending_size: 0,
+			ciphertext: vec![0u8; MAX_NOISE_MESSAGE],
+		};
+
+		let auth = Auth {
+			account: keys.public(),
+			signature: keys.sign(&auth_message(&handshake_hash, role)),
+		};
+		link_writer.send_bytes(&auth.encode()).await?;
+		link_writer.flush().await?;
+		let peer_auth = Auth::decode(&mut &link_reader.receive_bytes().await?[..])
+			.map_err(|_| anyhow!("the peer sent a malformed authentication"))?;
+		let peer_role = match role {
+			Role::Initiator => Role::Responder,
+			Role::Responder => Role::Initiator,
+		};
+		ensure!(
+			keys::verify(
+				&peer_auth.account,
+				&auth_message(&handshake_hash, peer_role),
+				&peer_auth.signature
+			),
+			"the peer's link authentication signature is invalid"
+		);
+		if let Some(expected) = expected_peer {
+			ensure!(
+				expected == peer_auth.account,
+				"the peer authenticated as {} instead of the expected {}",
+				keys::hex(&peer_auth.account),
+				keys::hex(&expected)
+			);
+		}
+		Ok(Link { reader: link_reader, writer: link_writer, peer: peer_auth.account })
+	}
+}
+
+impl LinkReader {
+	async fn receive_bytes(&mut self) -> Result<&[u8]> {
+		read_raw(&mut self.stream, &mut self.ciphertext).await?;
+		self.plaintext.resize(self.ciphertext.len(), 0);
+		let len = self
+			.noise
+			.read_message(self.nonce, &self.ciphertext, &mut self.plaintext)
+			.map_err(|_| anyhow!("a frame from the peer failed authentication"))?;
+		self.nonce += 1;
+		Ok(&self.plaintext[..len])
+	}
+
+	/// The messages of the next frame.
+	pub async fn receive(&mut self) -> Result<Vec<Message>> {
+		let plaintext = self.receive_bytes().await?;
+		let Some((&version, mut body)) = plaintext.split_first() else {
+			bail!("the peer sent an empty frame");
+		};
+		ensure!(version == WIRE_VERSION, "the peer speaks wire version {version}, not {WIRE_VERSION}");
+		let messages = Vec::<Message>::decode(&mut body)
+			.map_err(|_| anyhow!("the peer sent a malformed frame"))?;
+		ensure!(body.is_empty(), "the peer sent trailing bytes in a frame");
+		Ok(messages)
+	}
+
+	/// The next message, if it is the only one in its frame (request/answer exchanges).
+	pub async fn receive_one(&mut self) -> Result<Message> {
+		let mut messages = self.receive().await?;
+		ensure!(messages.len() == 1, "expected one message, the peer sent {}", messages.len());
+		Ok(messages.pop().expect("length checked"))
+	}
+}
+
+impl LinkWriter {
+	async fn send_bytes(&mut self, plaintext: &[u8]) -> Result<()> {
+		ensure!(plaintext.len() + NOISE_TAG_LEN <= MAX_NOISE_MESSAGE, "frame too large");
+		let len = self.noise.write_message(self.nonce, plaintext, &mut self.ciphertext)?;
+		self.nonce += 1;
+		write_raw(&mut self.stream, &self.ciphertext[..len]).await
+	}
+
+	/// Queues `message`; a full frame is encrypted and written at once.
+	pub async fn push(&mut self, message: Message) -> Result<()> {
+		let size = message.size_hint();
+		if self.pending_size + size > FRAME_BUDGET {
+			self.seal_frame().await?;
+		}
+		self.pending_size += size;
+		self.pending.push(message);
+		Ok(())
+	}
+
+	async fn seal_frame(&mut self) -> Result<()> {
+		if self.pending.is_empty() {
+			return Ok(());
+		}
+		let mut plaintext = Vec::with_capacity(self.pending_size + 8);
+		plaintext.push(WIRE_VERSION);
+		self.pending.encode_to(&mut plaintext);
+		self.pending.clear();
+		self.pending_size = 0;
+		self.send_bytes(&plaintext).await
+	}
+
+	/// Sends everything queued.
+	pub async fn flush(&mut self) -> Result<()> {
+		self.seal_frame().await?;
+		self.stream.flush().await?;
+		Ok(())
+	}
+
+	/// Sends one message at once.
+	pub async fn send(&mut self, message: Message) -> Result<()> {
+		self.push(message).await?;
+		self.flush().await
+	}
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+	use tokio::net::TcpListener;
+
+	async fn pair(
+		listener_keys: Keys,
+		connector_keys: Keys,
+		expected: Option<[u8; 32]>,
+	) -> (Result<Link>, Result<Link>) {
+		let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+		let address = listener.local_addr().unwrap().to_string();
+		let accept = tokio::spawn(async move {
+			let (stream, _) = listener.accept().await.unwrap();
+			Link::accept(stream, &listener_keys).await
+		});
+		let connected = Link::connect(&address, &connector_keys, expected).await;
+		(accept.await.unwrap(), connected)
+	}
+
+	#[tokio::test]
+	async fn both_ends_learn_the_other_key_and_exchange_messages() {
+		let alice = Keys::from_uri("//Alice").unwrap();
+		let bob = Keys::from_uri("//Bob").unwrap();
+		let (accepted, connected) = pair(bob.clone(), alice.clone(), Some(bob.public())).await;
+		let (mut accepted, mut connected) = (accepted.unwrap(), connected.unwrap());
+		assert_eq!(accepted.peer, alice.public());
+		assert_eq!(connected.peer, bob.public());
+
+		// Many payments in few frames, and the answer the other way.
+		for nonce in 1..=2000u64 {
+			let proof = ProofState { nonce, transferred: nonce as u128, signature: [7; 64] };
+			connected.writer.push(Message::Pay(proof)).await.unwrap();
+		}
+		connected.writer.flush().await.unwrap();
+		let mut received = Vec::new();
+		while received.len() < 2000 {
+			received.extend(accepted.reader.receive().await.unwrap());
+		}
+		assert_eq!(received.last(), Some(&Message::Pay(ProofState {
+			nonce: 2000,
+			transferred: 2000,
+			signature: [7; 64]
+		})));
+		accepted.writer.send(Message::Ack { nonce: 2000 }).await.unwrap();
+		assert_eq!(connected.reader.receive_one().await.unwrap(), Message::Ack { nonce: 2000 });
+	}
+
+	#[tokio::test]
+	async fn a_connector_expecting_another_key_refuses_the_link() {
+		let alice = Keys::from_uri("//Alice").unwrap();
+		let bob = Keys::from_uri("//Bob").unwrap();
+		let charlie = Keys::from_uri("//Charlie").unwrap();
+		let (_, connected) = pair(charlie, alice, Some(bob.public())).await;
+		let error = connected.err().expect("the link must be refused").to_string();
+		assert!(error.contains("instead of the expected"), "{error}");
+	}
+}
