@@ -175,6 +175,12 @@ impl Chain {
 			.ok_or_else(|| anyhow!("channel {channel_id} does not exist on chain (never opened, or settled)"))
 	}
 
+	/// The id the next opened channel will get; every lower id was opened once.
+	pub async fn next_channel_id(&self) -> Result<u64> {
+		let call = runtime::runtime_apis().payment_channels_api().next_channel_id();
+		Ok(self.api.at_current_block().await?.runtime_apis().call(call).await?)
+	}
+
 	/// The channels `who` participates in.
 	pub async fn channels_of(&self, who: &AccountId32) -> Result<Vec<u64>> {
 		let call = runtime::runtime_apis().payment_channels_api().channels_of(who.clone());

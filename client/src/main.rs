@@ -240,7 +240,12 @@ async fn run(cli: Cli) -> Result<()> {
 		Command::Listen { durability, .. } => *durability,
 		_ => Durability::Immediate,
 	};
-	let store = Arc::new(Store::open(&data.join("store.redb"), durability)?);
+	let store_path = data.join("store.redb");
+	let store = Arc::new(match &cli.command {
+		// Reads beside a running listener of the same party.
+		Command::Balance { .. } => Store::open_read_only(&store_path)?,
+		_ => Store::open(&store_path, durability)?,
+	});
 	let party = Party { keys: keys.clone(), chain: chain.clone(), store };
 
 	match &cli.command {
@@ -311,8 +316,8 @@ async fn run(cli: Cli) -> Result<()> {
 			let server = Listener::new(party.clone(), queue);
 			eprintln!("listening on {listen} as {}", keys.account());
 			let mut sessions = tokio::task::JoinSet::new();
-			let mut terminate =
-				tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+			let stop = shutdown_signal();
+			tokio::pin!(stop);
 			loop {
 				tokio::select! {
 					accepted = listener.accept() => {
@@ -324,8 +329,7 @@ async fn run(cli: Cli) -> Result<()> {
 							}
 						});
 					}
-					_ = tokio::signal::ctrl_c() => break,
-					_ = terminate.recv() => break,
+					stopped = &mut stop => { stopped?; break }
 				}
 			}
 			// Hand the watchtower everything received before stopping.
@@ -441,6 +445,15 @@ async fn run(cli: Cli) -> Result<()> {
 			}
 		}
 		Command::Settle { channel } => {
+			if chain.channel(*channel).await?.is_none() && *channel < chain.next_channel_id().await? {
+				// Ids are never reused: this one was opened and has been paid out.
+				output(
+					&cli,
+					json!({ "settled": "already", "fee": "0" }),
+					format!("channel {channel} is already settled"),
+				);
+				return Ok(());
+			}
 			let view = chain.existing_channel(*channel).await?;
 			let Some((_, deadline)) = view.closing else {
 				bail!("channel {channel} is not closing; close it first");
@@ -466,7 +479,7 @@ async fn run(cli: Cli) -> Result<()> {
 		Command::Watch { listen } => {
 			eprintln!("watchtower on {listen} as {}", keys.account());
 			let json_output = cli.json;
-			watchtower::run(party, listen, |dispute| {
+			let tower = watchtower::run(party, listen, |dispute| {
 				if json_output {
 					println!("{}", serde_json::to_string(dispute).expect("serializable"));
 				} else {
@@ -479,8 +492,11 @@ async fn run(cli: Cli) -> Result<()> {
 						dispute.fee
 					);
 				}
-			})
-			.await?;
+			});
+			tokio::select! {
+				result = tower => result?,
+				stopped = shutdown_signal() => stopped?,
+			}
 		}
 		Command::Rebalance(RebalanceCommand::Request { entries, max_fee, expires_in }) => {
 			let receipt = planner::request(&chain, &keys, entries, *max_fee, *expires_in).await?;
@@ -501,6 +517,16 @@ async fn run(cli: Cli) -> Result<()> {
 				),
 			);
 		}
+	}
+	Ok(())
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+async fn shutdown_signal() -> Result<()> {
+	let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+	tokio::select! {
+		result = tokio::signal::ctrl_c() => result?,
+		_ = terminate.recv() => {}
 	}
 	Ok(())
 }

@@ -7,7 +7,10 @@
 
 use anyhow::{Context, Result};
 use codec::{Decode, Encode};
-use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
+use redb::{
+	ConcurrencyMode, Database, ReadOnlyDatabase, ReadTransaction, ReadableDatabase, ReadableTable,
+	TableDefinition, WriteTransaction,
+};
 use std::path::Path;
 
 use crate::wire::ProofState;
@@ -53,8 +56,14 @@ impl ChannelRecord {
 
 /// The store of one party (or one watchtower).
 pub struct Store {
-	db: Database,
+	db: Handle,
 	durability: redb::Durability,
+}
+
+/// One process writes a store; others (`paychan balance` beside a running listener) may read it.
+enum Handle {
+	Writer(Database),
+	Reader(Option<ReadOnlyDatabase>),
 }
 
 impl Store {
@@ -63,7 +72,9 @@ impl Store {
 		if let Some(parent) = path.parent() {
 			std::fs::create_dir_all(parent)?;
 		}
-		let db = Database::create(path)
+		let db = Database::builder()
+			.set_concurrency_mode(ConcurrencyMode::SingleWriter)
+			.create(path)
 			.with_context(|| format!("cannot open the store {}", path.display()))?;
 		let txn = db.begin_write()?;
 		txn.open_table(CHANNELS)?;
@@ -73,12 +84,45 @@ impl Store {
 			Durability::Immediate => redb::Durability::Immediate,
 			Durability::None => redb::Durability::None,
 		};
-		Ok(Store { db, durability })
+		Ok(Store { db: Handle::Writer(db), durability })
+	}
+
+	/// Opens the store at `path` for reading beside the process that writes it. A store that
+	/// does not exist yet reads as empty.
+	pub fn open_read_only(path: &Path) -> Result<Store> {
+		let db = if path.exists() {
+			Some(
+				Database::builder()
+					.set_concurrency_mode(ConcurrencyMode::SingleWriter)
+					.open_read_only(path)
+					.with_context(|| format!("cannot read the store {}", path.display()))?,
+			)
+		} else {
+			None
+		};
+		Ok(Store { db: Handle::Reader(db), durability: redb::Durability::Immediate })
+	}
+
+	fn begin_read(&self) -> Result<Option<ReadTransaction>> {
+		Ok(match &self.db {
+			Handle::Writer(db) => Some(db.begin_read()?),
+			Handle::Reader(Some(db)) => Some(db.begin_read()?),
+			Handle::Reader(None) => None,
+		})
+	}
+
+	fn begin_write(&self) -> Result<WriteTransaction> {
+		let Handle::Writer(db) = &self.db else {
+			anyhow::bail!("the store is open read-only (another process writes it)");
+		};
+		let mut txn = db.begin_write()?;
+		txn.set_durability(self.durability)?;
+		Ok(txn)
 	}
 
 	/// The record of `channel_id` (empty if none was stored).
 	pub fn channel(&self, channel_id: u64) -> Result<ChannelRecord> {
-		let txn = self.db.begin_read()?;
+		let Some(txn) = self.begin_read()? else { return Ok(ChannelRecord::default()) };
 		let table = txn.open_table(CHANNELS)?;
 		Ok(match table.get(channel_id)? {
 			Some(bytes) => ChannelRecord::decode(&mut bytes.value())
@@ -89,9 +133,9 @@ impl Store {
 
 	/// Every stored channel record.
 	pub fn channels(&self) -> Result<Vec<(u64, ChannelRecord)>> {
-		let txn = self.db.begin_read()?;
-		let table = txn.open_table(CHANNELS)?;
 		let mut out = Vec::new();
+		let Some(txn) = self.begin_read()? else { return Ok(out) };
+		let table = txn.open_table(CHANNELS)?;
 		for entry in table.iter()? {
 			let (id, bytes) = entry?;
 			let record = ChannelRecord::decode(&mut bytes.value())
@@ -103,8 +147,7 @@ impl Store {
 
 	/// Writes `record` and returns once it is durable (as configured).
 	pub fn put_channel(&self, channel_id: u64, record: &ChannelRecord) -> Result<()> {
-		let mut txn = self.db.begin_write()?;
-		txn.set_durability(self.durability)?;
+		let txn = self.begin_write()?;
 		{
 			let mut table = txn.open_table(CHANNELS)?;
 			table.insert(channel_id, record.encode().as_slice())?;
@@ -116,8 +159,7 @@ impl Store {
 	/// Stores `proof` from `signer` for a watched channel if it is newer than the one stored.
 	/// Returns whether it was newer.
 	pub fn watch(&self, channel_id: u64, signer: [u8; 32], proof: &ProofState) -> Result<bool> {
-		let mut txn = self.db.begin_write()?;
-		txn.set_durability(self.durability)?;
+		let txn = self.begin_write()?;
 		let newer = {
 			let mut table = txn.open_table(WATCHED)?;
 			let stored = match table.get((channel_id, signer))? {
@@ -136,9 +178,9 @@ impl Store {
 
 	/// Every watched proof: `(channel id, signer, proof)`.
 	pub fn watched(&self) -> Result<Vec<(u64, [u8; 32], ProofState)>> {
-		let txn = self.db.begin_read()?;
-		let table = txn.open_table(WATCHED)?;
 		let mut out = Vec::new();
+		let Some(txn) = self.begin_read()? else { return Ok(out) };
+		let table = txn.open_table(WATCHED)?;
 		for entry in table.iter()? {
 			let (key, bytes) = entry?;
 			let (channel_id, signer) = key.value();
@@ -149,7 +191,7 @@ impl Store {
 
 	/// Forgets the watched proofs of a channel that no longer exists on chain.
 	pub fn unwatch(&self, channel_id: u64) -> Result<()> {
-		let txn = self.db.begin_write()?;
+		let txn = self.begin_write()?;
 		{
 			let mut table = txn.open_table(WATCHED)?;
 			table.retain(|(id, _), _| id != channel_id)?;

@@ -1,0 +1,307 @@
+//! Test harness: a dev node with instant sealing and `paychan` processes, as a user runs them.
+
+#![allow(dead_code)]
+
+use serde_json::Value;
+use std::{
+	io::{Read, Write},
+	net::{TcpListener, TcpStream},
+	path::PathBuf,
+	process::{Child, Command, Output, Stdio},
+	sync::{Mutex, MutexGuard},
+	time::{Duration, Instant},
+};
+
+/// The tests start nodes and payment streams; one at a time keeps a 2-core machine steady.
+static SERIAL: Mutex<()> = Mutex::new(());
+
+pub fn serial() -> MutexGuard<'static, ()> {
+	SERIAL.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+pub const UNIT: u128 = 1_000_000_000_000;
+
+/// A port nothing listens on now.
+pub fn free_port() -> u16 {
+	TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn paychan_binary() -> PathBuf {
+	PathBuf::from(env!("CARGO_BIN_EXE_paychan"))
+}
+
+fn node_binary() -> PathBuf {
+	if let Some(path) = std::env::var_os("PAYCHAN_NODE") {
+		return PathBuf::from(path);
+	}
+	let beside = paychan_binary().with_file_name("paychan-node");
+	if beside.exists() {
+		return beside;
+	}
+	let release = paychan_binary().parent().unwrap().parent().unwrap().join("release/paychan-node");
+	assert!(
+		release.exists(),
+		"paychan-node is not built: run ./scripts/build.sh or set PAYCHAN_NODE (looked beside {} and at {})",
+		beside.display(),
+		release.display()
+	);
+	release
+}
+
+/// A fresh directory under the system temp dir.
+pub fn temp_dir(name: &str) -> PathBuf {
+	let dir = std::env::temp_dir()
+		.join(format!("paychan-test-{}-{}-{name}", std::process::id(), free_port()));
+	let _ = std::fs::remove_dir_all(&dir);
+	std::fs::create_dir_all(&dir).unwrap();
+	dir
+}
+
+/// A dev node (`--dev --tmp --sealing instant`), killed when dropped.
+pub struct Node {
+	child: Child,
+	pub port: u16,
+	pub dir: PathBuf,
+}
+
+impl Node {
+	pub fn start(name: &str) -> Node {
+		let port = free_port();
+		let dir = temp_dir(name);
+		let log = std::fs::File::create(dir.join("node.log")).unwrap();
+		let child = Command::new(node_binary())
+			.args(["--dev", "--tmp", "--sealing", "instant", "--no-prometheus", "--no-telemetry"])
+			.args(["--rpc-port", &port.to_string(), "--port", &free_port().to_string()])
+			.stdout(Stdio::null())
+			.stderr(log)
+			.spawn()
+			.expect("start paychan-node");
+		let node = Node { child, port, dir };
+		let started = Instant::now();
+		while node.rpc("system_health", "[]").is_err() {
+			assert!(started.elapsed() < Duration::from_secs(60), "the node did not answer RPC");
+			std::thread::sleep(Duration::from_millis(200));
+		}
+		node
+	}
+
+	pub fn url(&self) -> String {
+		format!("ws://127.0.0.1:{}", self.port)
+	}
+
+	/// A JSON-RPC call over plain HTTP.
+	pub fn rpc(&self, method: &str, params: &str) -> std::io::Result<Value> {
+		let body = format!(r#"{{"jsonrpc":"2.0","id":1,"method":"{method}","params":{params}}}"#);
+		let mut stream = TcpStream::connect(("127.0.0.1", self.port))?;
+		write!(
+			stream,
+			"POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+			body.len()
+		)?;
+		let mut response = String::new();
+		stream.read_to_string(&mut response)?;
+		let json = response.split("\r\n\r\n").nth(1).unwrap_or_default();
+		serde_json::from_str(json).map_err(|e| std::io::Error::other(e.to_string()))
+	}
+
+	/// Seals `count` empty blocks.
+	pub fn make_blocks(&self, count: u32) {
+		for _ in 0..count {
+			let answer = self.rpc("engine_createBlock", "[true, true, null]").unwrap();
+			assert!(answer.get("result").is_some(), "engine_createBlock failed: {answer}");
+		}
+	}
+}
+
+impl Drop for Node {
+	fn drop(&mut self) {
+		let _ = self.child.kill();
+		let _ = self.child.wait();
+	}
+}
+
+/// One party: a dev key, its own store, talking to `node`.
+pub struct Party {
+	pub name: String,
+	pub url: String,
+	pub data: PathBuf,
+}
+
+impl Party {
+	pub fn new(node: &Node, name: &str) -> Party {
+		Party { name: name.into(), url: node.url(), data: node.dir.join(name) }
+	}
+
+	pub fn command(&self, args: &[&str]) -> Command {
+		let mut command = Command::new(paychan_binary());
+		command
+			.args(["--url", &self.url, "--dev", &self.name, "--data"])
+			.arg(&self.data)
+			.arg("--json")
+			.args(args);
+		command
+	}
+
+	/// Runs a command that must succeed; its JSON output.
+	pub fn run(&self, args: &[&str]) -> Value {
+		let output = self.command(args).output().unwrap();
+		assert!(
+			output.status.success(),
+			"paychan {args:?} as {} failed: {}",
+			self.name,
+			String::from_utf8_lossy(&output.stderr)
+		);
+		last_json(&output)
+	}
+
+	/// Runs a command that must fail; its error line.
+	pub fn fail(&self, args: &[&str]) -> String {
+		let output = self.command(args).output().unwrap();
+		assert!(!output.status.success(), "paychan {args:?} as {} should have failed", self.name);
+		String::from_utf8_lossy(&output.stderr).into_owned()
+	}
+
+	pub fn address(&self) -> String {
+		self.run(&["address"])["account"].as_str().unwrap().to_owned()
+	}
+
+	pub fn free(&self) -> u128 {
+		number(&self.run(&["balance"])["free"])
+	}
+
+	/// This party's view of one channel (`balance --channel`).
+	pub fn channel(&self, id: u64) -> Value {
+		self.run(&["balance", "--channel", &id.to_string()])["channels"][0].clone()
+	}
+
+	/// Opens a channel to `counterparty`; `(channel id, fee)`.
+	pub fn open(&self, counterparty: &Party, deposit: u128, challenge_period: u32) -> (u64, u128) {
+		let out = self.run(&[
+			"open",
+			"--counterparty",
+			&counterparty.address(),
+			"--deposit",
+			&deposit.to_string(),
+			"--challenge-period",
+			&challenge_period.to_string(),
+		]);
+		(out["channel_id"].as_u64().unwrap(), number(&out["fee"]))
+	}
+
+	/// Starts `paychan listen` on a free port; waits until it accepts connections.
+	pub fn listen(&self, extra: &[&str]) -> Listener {
+		let port = free_port();
+		let address = format!("127.0.0.1:{port}");
+		let mut args = vec!["listen", "--listen", &address];
+		args.extend_from_slice(extra);
+		self.spawn_server(&args, port, address.clone())
+	}
+
+	/// Starts `paychan watch` (a watchtower) on a free port.
+	pub fn watch(&self) -> Listener {
+		let port = free_port();
+		let address = format!("127.0.0.1:{port}");
+		self.spawn_server(&["watch", "--listen", &address], port, address.clone())
+	}
+
+	fn spawn_server(&self, args: &[&str], port: u16, address: String) -> Listener {
+		std::fs::create_dir_all(&self.data).unwrap();
+		let out = self.data.join(format!("{}-{port}.out", args[0]));
+		let err = self.data.join(format!("{}-{port}.err", args[0]));
+		let child = self
+			.command(args)
+			.stdout(std::fs::File::create(&out).unwrap())
+			.stderr(std::fs::File::create(&err).unwrap())
+			.spawn()
+			.unwrap();
+		wait_for_port(port);
+		Listener { child, address, out, err }
+	}
+
+	pub fn pay(&self, channel: u64, peer: &str, amount: u128, count: u64) -> Value {
+		self.run(&[
+			"pay",
+			"--channel",
+			&channel.to_string(),
+			"--peer",
+			peer,
+			"--amount",
+			&amount.to_string(),
+			"--count",
+			&count.to_string(),
+		])
+	}
+}
+
+/// A running `paychan listen` (or `watch`).
+pub struct Listener {
+	pub child: Child,
+	pub address: String,
+	/// Where its standard output and error go.
+	pub out: PathBuf,
+	pub err: PathBuf,
+}
+
+impl Listener {
+	/// Stops it with SIGTERM, as a user's Ctrl-C would, and waits for it to exit cleanly.
+	pub fn stop(mut self) {
+		sigterm(self.child.id());
+		let status = self.child.wait().unwrap();
+		assert!(status.success(), "{} exited with {status}: {}", self.address, self.errors());
+	}
+
+	/// What it printed on standard output so far.
+	pub fn output(&self) -> String {
+		std::fs::read_to_string(&self.out).unwrap_or_default()
+	}
+
+	/// What it printed on standard error so far.
+	pub fn errors(&self) -> String {
+		std::fs::read_to_string(&self.err).unwrap_or_default()
+	}
+
+	/// Kills it with SIGKILL: no chance to flush or clean up.
+	pub fn kill(mut self) {
+		self.child.kill().unwrap();
+		self.child.wait().unwrap();
+	}
+}
+
+impl Drop for Listener {
+	fn drop(&mut self) {
+		let _ = self.child.kill();
+		let _ = self.child.wait();
+	}
+}
+
+/// Sends SIGTERM through `kill(1)`, so the tests need no libc binding.
+fn sigterm(pid: u32) {
+	let status = Command::new("kill").args(["-TERM", &pid.to_string()]).status().unwrap();
+	assert!(status.success());
+}
+
+pub fn wait_for_port(port: u16) {
+	let started = Instant::now();
+	while TcpStream::connect(("127.0.0.1", port)).is_err() {
+		assert!(started.elapsed() < Duration::from_secs(30), "nothing listens on {port}");
+		std::thread::sleep(Duration::from_millis(50));
+	}
+}
+
+/// The last JSON object a command printed.
+pub fn last_json(output: &Output) -> Value {
+	let stdout = String::from_utf8_lossy(&output.stdout);
+	let line = stdout.lines().rev().find(|line| line.starts_with('{')).unwrap_or_else(|| {
+		panic!("no JSON in output: {stdout}\nstderr: {}", String::from_utf8_lossy(&output.stderr))
+	});
+	serde_json::from_str(line).unwrap()
+}
+
+/// A number the client printed (as a JSON string for u128 values, or a JSON number).
+pub fn number(value: &Value) -> u128 {
+	match value {
+		Value::String(s) => s.parse().unwrap(),
+		Value::Number(n) => n.as_u64().unwrap() as u128,
+		other => panic!("not a number: {other}"),
+	}
+}
