@@ -14,11 +14,11 @@ use crate::keys::Keys;
 #[subxt::subxt(runtime_metadata_path = "metadata/paychan.scale")]
 pub mod runtime {}
 
+pub use runtime::runtime_types::paychan_primitives as payloads;
 use runtime::runtime_types::{
 	pallet_payment_channels::types::{Channel as RuntimeChannel, ChannelStatus},
 	sp_runtime::MultiSignature,
 };
-pub use runtime::runtime_types::paychan_primitives as payloads;
 
 /// One participant's on-chain totals in a channel (see the pallet's `Side`).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -57,16 +57,15 @@ impl ChannelView {
 	}
 
 	fn from_runtime(id: u64, channel: RuntimeChannel<AccountId32, u128, u32>) -> ChannelView {
-		let side = |s: &runtime::runtime_types::pallet_payment_channels::types::Side<u128>| {
-			SideView {
+		let side =
+			|s: &runtime::runtime_types::pallet_payment_channels::types::Side<u128>| SideView {
 				deposited: s.deposited,
 				withdrawn: s.withdrawn,
 				transferred: s.transferred,
 				nonce: s.nonce,
 				rebalanced_in: s.rebalanced_in,
 				rebalanced_out: s.rebalanced_out,
-			}
-		};
+			};
 		ChannelView {
 			id,
 			participants: [channel.participants[0].0, channel.participants[1].0],
@@ -92,7 +91,9 @@ impl Receipt {
 	pub fn event<E: subxt::events::DecodeAsEvent>(&self) -> Result<E> {
 		self.events
 			.find_first::<E>()
-			.ok_or_else(|| anyhow!("the extrinsic emitted no {} event", std::any::type_name::<E>()))?
+			.ok_or_else(|| {
+				anyhow!("the extrinsic emitted no {} event", std::any::type_name::<E>())
+			})?
 			.map_err(|error| anyhow!("cannot decode an event: {error}"))
 	}
 }
@@ -131,7 +132,12 @@ impl Chain {
 
 	/// Signs `call` with `keys`, submits it and waits until it is in a finalized block and
 	/// succeeded; a dispatch error becomes an error naming the pallet error.
-	pub async fn submit<Call: Payload>(&self, what: &str, call: &Call, keys: &Keys) -> Result<Receipt> {
+	pub async fn submit<Call: Payload>(
+		&self,
+		what: &str,
+		call: &Call,
+		keys: &Keys,
+	) -> Result<Receipt> {
 		let bar = self.spinner(format!("{what}: waiting for inclusion"));
 		let result = async {
 			let progress = self
@@ -170,9 +176,9 @@ impl Chain {
 
 	/// A channel that must exist.
 	pub async fn existing_channel(&self, channel_id: u64) -> Result<ChannelView> {
-		self.channel(channel_id)
-			.await?
-			.ok_or_else(|| anyhow!("channel {channel_id} does not exist on chain (never opened, or settled)"))
+		self.channel(channel_id).await?.ok_or_else(|| {
+			anyhow!("channel {channel_id} does not exist on chain (never opened, or settled)")
+		})
 	}
 
 	/// The id the next opened channel will get; every lower id was opened once.
@@ -183,7 +189,7 @@ impl Chain {
 
 	/// The channels `who` participates in.
 	pub async fn channels_of(&self, who: &AccountId32) -> Result<Vec<u64>> {
-		let call = runtime::runtime_apis().payment_channels_api().channels_of(who.clone());
+		let call = runtime::runtime_apis().payment_channels_api().channels_of(*who);
 		Ok(self.api.at_current_block().await?.runtime_apis().call(call).await?)
 	}
 
@@ -210,7 +216,7 @@ impl Chain {
 	pub async fn free_balance(&self, who: &AccountId32) -> Result<u128> {
 		let at = self.api.at_current_block().await?;
 		let entry = at.storage().entry(runtime::storage().system().account())?;
-		let account = entry.fetch((who.clone(),)).await?.decode()?;
+		let account = entry.fetch((*who,)).await?.decode()?;
 		Ok(account.data.free)
 	}
 

@@ -114,10 +114,7 @@ mod tests {
 	#[test]
 	fn dev_name_gives_the_well_known_account() {
 		let alice = Keys::from_uri("//Alice").unwrap();
-		assert_eq!(
-			alice.account().to_string(),
-			"5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY"
-		);
+		assert_eq!(alice.account().to_string(), "5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY");
 	}
 
 	#[test]

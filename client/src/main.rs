@@ -260,8 +260,7 @@ async fn run(cli: Cli) -> Result<()> {
 				None,
 			);
 			let receipt = chain.submit("open", &call, &keys).await?;
-			let opened =
-				receipt.event::<runtime::payment_channels::events::ChannelOpened>()?;
+			let opened = receipt.event::<runtime::payment_channels::events::ChannelOpened>()?;
 			output(
 				&cli,
 				json!({ "channel_id": opened.channel_id, "fee": receipt.fee.to_string() }),
@@ -372,7 +371,11 @@ async fn run(cli: Cli) -> Result<()> {
 					"closing": ledger.view.closing.is_some(),
 				}));
 			}
-			output(&cli, json!({ "free": free.to_string(), "channels": channels }), lines.join("\n"));
+			output(
+				&cli,
+				json!({ "free": free.to_string(), "channels": channels }),
+				lines.join("\n"),
+			);
 		}
 		Command::Withdraw { channel, peer, amount } => {
 			let (total_withdrawn, expires_at, signature) =
@@ -417,7 +420,10 @@ async fn run(cli: Cli) -> Result<()> {
 					output(
 						&cli,
 						json!({ "closed": "cooperatively", "payouts": [payouts[0].to_string(), payouts[1].to_string()], "fee": receipt.fee.to_string() }),
-						format!("closed cooperatively: opener {} counterparty {} (fee {})", payouts[0], payouts[1], receipt.fee),
+						format!(
+							"closed cooperatively: opener {} counterparty {} (fee {})",
+							payouts[0], payouts[1], receipt.fee
+						),
 					);
 				}
 				None => {
@@ -439,13 +445,18 @@ async fn run(cli: Cli) -> Result<()> {
 					output(
 						&cli,
 						json!({ "closed": "unilaterally", "deadline": started.deadline, "fee": receipt.fee.to_string() }),
-						format!("close started; the challenge period ends at block {} (fee {})", started.deadline, receipt.fee),
+						format!(
+							"close started; the challenge period ends at block {} (fee {})",
+							started.deadline, receipt.fee
+						),
 					);
 				}
 			}
 		}
 		Command::Settle { channel } => {
-			if chain.channel(*channel).await?.is_none() && *channel < chain.next_channel_id().await? {
+			if chain.channel(*channel).await?.is_none()
+				&& *channel < chain.next_channel_id().await?
+			{
 				// Ids are never reused: this one was opened and has been paid out.
 				output(
 					&cli,

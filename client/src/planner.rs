@@ -62,7 +62,7 @@ pub async fn round(chain: &Chain) -> Result<Round> {
 	let mut bounds: BTreeMap<(u64, AccountId32), (u128, u128)> = BTreeMap::new();
 	for (who, request) in &requests {
 		for entry in &request.entries.0 {
-			bounds.insert((entry.channel_id, who.clone()), (entry.max_send, entry.max_receive));
+			bounds.insert((entry.channel_id, *who), (entry.max_send, entry.max_receive));
 		}
 	}
 	let mut accounts: Vec<AccountId32> = Vec::new();
@@ -70,7 +70,7 @@ pub async fn round(chain: &Chain) -> Result<Round> {
 		match accounts.iter().position(|a| a == who) {
 			Some(i) => i as u32,
 			None => {
-				accounts.push(who.clone());
+				accounts.push(*who);
 				(accounts.len() - 1) as u32
 			}
 		}
@@ -84,12 +84,13 @@ pub async fn round(chain: &Chain) -> Result<Round> {
 		}
 		let ends = view.participants.map(AccountId32);
 		let (Some(&first), Some(&second)) =
-			(bounds.get(&(channel_id, ends[0].clone())), bounds.get(&(channel_id, ends[1].clone())))
+			(bounds.get(&(channel_id, ends[0])), bounds.get(&(channel_id, ends[1])))
 		else {
 			continue;
 		};
 		let amount = |value: u128| -> Result<i64> {
-			let value = i64::try_from(value).ok().filter(|&v| v <= paychan_rebalancer::model::MAX_AMOUNT);
+			let value =
+				i64::try_from(value).ok().filter(|&v| v <= paychan_rebalancer::model::MAX_AMOUNT);
 			value.context("a request amount is too large for the exact solver")
 		};
 		let max_send = [amount(first.0)?, amount(second.0)?];
@@ -139,7 +140,7 @@ pub async fn solve(chain: &Chain, keys: &Keys, dry_run: bool) -> Result<SolveRep
 			.iter()
 			.map(|edge| payloads::PlanEdge {
 				channel_id: edge.channel_id,
-				from: round.accounts[edge.from as usize].clone(),
+				from: round.accounts[edge.from as usize],
 				amount: edge.amount,
 			})
 			.collect();

@@ -118,7 +118,11 @@ impl Party {
 			let newer = ledger.record.sent.as_ref().is_none_or(|sent| sent.nonce < held.nonce);
 			if newer {
 				ensure!(
-					keys::verify(&self.keys.public(), &proof_message(genesis, channel_id, &held), &held.signature),
+					keys::verify(
+						&self.keys.public(),
+						&proof_message(genesis, channel_id, &held),
+						&held.signature
+					),
 					"the peer claims a proof of ours that we never signed"
 				);
 				ledger.record.sent = Some(held);
@@ -126,11 +130,18 @@ impl Party {
 			}
 		}
 		if let Some(theirs) = signed_by_me {
-			let newer =
-				ledger.record.received.as_ref().is_none_or(|received| received.nonce < theirs.nonce);
+			let newer = ledger
+				.record
+				.received
+				.as_ref()
+				.is_none_or(|received| received.nonce < theirs.nonce);
 			if newer {
 				ensure!(
-					keys::verify(&ledger.counterparty(), &proof_message(genesis, channel_id, &theirs), &theirs.signature),
+					keys::verify(
+						&ledger.counterparty(),
+						&proof_message(genesis, channel_id, &theirs),
+						&theirs.signature
+					),
 					"the peer's newest proof has an invalid signature"
 				);
 				ledger.record.received = Some(theirs);
@@ -203,6 +214,7 @@ pub async fn pay(
 					Message::Refused { nonce, reason } => {
 						Err(anyhow!("the receiver refused payment {nonce}: {reason}"))
 					}
+					Message::Error(reason) => Err(anyhow!("the receiver failed: {reason}")),
 					other => Err(anyhow!("unexpected message during payments: {other:?}")),
 				};
 				let stop = item.is_err();
@@ -282,7 +294,12 @@ pub async fn pay(
 	ack_task.abort();
 	let seconds = started.elapsed().as_secs_f64();
 	latencies.sort_unstable();
-	let percentile = |p: usize| latencies.get((latencies.len() * p / 100).min(latencies.len().saturating_sub(1))).copied().unwrap_or(0);
+	let percentile = |p: usize| {
+		latencies
+			.get((latencies.len() * p / 100).min(latencies.len().saturating_sub(1)))
+			.copied()
+			.unwrap_or(0)
+	};
 	Ok(PayReport {
 		channel_id,
 		acknowledged: acked - start_nonce,
@@ -420,6 +437,10 @@ impl Listener {
 		}
 		let result = self.session(channel_id, &mut ledger, reader, &mut writer).await;
 		self.busy.lock().expect("not poisoned").remove(&channel_id);
+		if let Err(error) = &result {
+			// Best effort: the peer may already be gone.
+			let _ = writer.send(Message::Error(format!("{error:#}"))).await;
+		}
 		result
 	}
 
@@ -495,10 +516,13 @@ impl Listener {
 	) -> Result<()> {
 		let Some(newest) = payments.last().cloned() else { return Ok(()) };
 		let refuse = |reason: String| Message::Refused { nonce: payments[0].nonce, reason };
-		let mut previous = ledger.record.received.clone().map_or((0, 0), |p| (p.nonce, p.transferred));
+		let mut previous =
+			ledger.record.received.clone().map_or((0, 0), |p| (p.nonce, p.transferred));
 		for proof in &payments {
 			if proof.nonce <= previous.0 || proof.transferred < previous.1 {
-				writer.send(refuse("nonces must increase and amounts must not fall".into())).await?;
+				writer
+					.send(refuse("nonces must increase and amounts must not fall".into()))
+					.await?;
 				bail!("channel {channel_id}: out-of-order payment {}", proof.nonce);
 			}
 			previous = (proof.nonce, proof.transferred);
@@ -575,7 +599,9 @@ impl Listener {
 					expires_at,
 				);
 				let signature = self.party.keys.sign(&message);
-				writer.send(Message::WithdrawSigned { total_withdrawn, expires_at, signature }).await
+				writer
+					.send(Message::WithdrawSigned { total_withdrawn, expires_at, signature })
+					.await
 			}
 			other => {
 				writer.send(Message::Error(format!("unexpected message {other:?}"))).await?;

@@ -72,8 +72,14 @@ impl Store {
 		if let Some(parent) = path.parent() {
 			std::fs::create_dir_all(parent)?;
 		}
+		// Durable stores admit readers from other processes (`paychan balance` beside a running
+		// listener); redb allows non-durable commits only to a process that has the file alone.
+		let mode = match durability {
+			Durability::Immediate => ConcurrencyMode::SingleWriter,
+			Durability::None => ConcurrencyMode::ExclusiveWriter,
+		};
 		let db = Database::builder()
-			.set_concurrency_mode(ConcurrencyMode::SingleWriter)
+			.set_concurrency_mode(mode)
 			.create(path)
 			.with_context(|| format!("cannot open the store {}", path.display()))?;
 		let txn = db.begin_write()?;

@@ -31,9 +31,8 @@ pub struct Dispute {
 /// Runs the watchtower: serves users on `address` and checks the watched channels at every
 /// finalized block. `on_dispute` is told of every dispute made.
 pub async fn run(party: Party, address: &str, on_dispute: impl Fn(&Dispute)) -> Result<()> {
-	let listener = TcpListener::bind(address)
-		.await
-		.with_context(|| format!("cannot listen on {address}"))?;
+	let listener =
+		TcpListener::bind(address).await.with_context(|| format!("cannot listen on {address}"))?;
 	let serving = party.clone();
 	tokio::spawn(async move {
 		while let Ok((stream, _)) = listener.accept().await {
@@ -175,7 +174,9 @@ pub async fn push(
 			}
 			let link = link.as_mut().expect("connected above");
 			for (&(channel_id, signer), proof) in &pending {
-				link.writer.push(Message::Watch { channel_id, signer, proof: proof.clone() }).await?;
+				link.writer
+					.push(Message::Watch { channel_id, signer, proof: proof.clone() })
+					.await?;
 			}
 			link.writer.flush().await?;
 			let mut answered = 0;

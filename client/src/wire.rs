@@ -259,7 +259,10 @@ impl LinkReader {
 		let Some((&version, mut body)) = plaintext.split_first() else {
 			bail!("the peer sent an empty frame");
 		};
-		ensure!(version == WIRE_VERSION, "the peer speaks wire version {version}, not {WIRE_VERSION}");
+		ensure!(
+			version == WIRE_VERSION,
+			"the peer speaks wire version {version}, not {WIRE_VERSION}"
+		);
 		let messages = Vec::<Message>::decode(&mut body)
 			.map_err(|_| anyhow!("the peer sent a malformed frame"))?;
 		ensure!(body.is_empty(), "the peer sent trailing bytes in a frame");
@@ -358,11 +361,10 @@ mod tests {
 		while received.len() < 2000 {
 			received.extend(accepted.reader.receive().await.unwrap());
 		}
-		assert_eq!(received.last(), Some(&Message::Pay(ProofState {
-			nonce: 2000,
-			transferred: 2000,
-			signature: [7; 64]
-		})));
+		assert_eq!(
+			received.last(),
+			Some(&Message::Pay(ProofState { nonce: 2000, transferred: 2000, signature: [7; 64] }))
+		);
 		accepted.writer.send(Message::Ack { nonce: 2000 }).await.unwrap();
 		assert_eq!(connected.reader.receive_one().await.unwrap(), Message::Ack { nonce: 2000 });
 	}

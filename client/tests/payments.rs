@@ -29,7 +29,8 @@ fn ten_thousand_payments_then_cooperative_close() {
 	assert_eq!(bob_view["received_nonce"], 10_000);
 	assert_eq!(number(&bob_view["mine"]), paid);
 
-	let closed = alice.run(&["close", "--channel", &channel.to_string(), "--peer", &listener.address]);
+	let closed =
+		alice.run(&["close", "--channel", &channel.to_string(), "--peer", &listener.address]);
 	assert_eq!(closed["closed"], "cooperatively");
 	let close_fee = number(&closed["fee"]);
 	assert_eq!(number(&closed["payouts"][0]), 100 * UNIT - paid);
@@ -83,7 +84,10 @@ fn watchtower_disputes_a_stale_close() {
 	assert_eq!(number(&dispute["transferred"]), 120 * amount);
 
 	// After the challenge period the chain settles by the newest proofs.
-	let now = node.rpc("chain_getHeader", "[]").unwrap()["result"]["number"].as_str().map(|n| u32::from_str_radix(n.trim_start_matches("0x"), 16).unwrap()).unwrap();
+	let now = node.rpc("chain_getHeader", "[]").unwrap()["result"]["number"]
+		.as_str()
+		.map(|n| u32::from_str_radix(n.trim_start_matches("0x"), 16).unwrap())
+		.unwrap();
 	node.make_blocks(deadline + 1 - now);
 	let settled = alice.run(&["settle", "--channel", &channel.to_string()]);
 	assert!(settled["settled"].is_string());
@@ -141,7 +145,8 @@ fn receiver_crash_loses_no_acknowledged_payment() {
 	let more = alice.pay(channel, &listener.address, amount, 1000);
 	assert_eq!(more["acknowledged_nonce"].as_u64().unwrap(), held + 1000);
 	let total = (held + 1000) as u128 * amount;
-	let closed = alice.run(&["close", "--channel", &channel.to_string(), "--peer", &listener.address]);
+	let closed =
+		alice.run(&["close", "--channel", &channel.to_string(), "--peer", &listener.address]);
 	assert_eq!(closed["closed"], "cooperatively");
 	assert_eq!(number(&closed["payouts"][1]), total);
 	listener.stop();
@@ -207,7 +212,8 @@ fn three_party_cycle_is_rebalanced_through_requests_and_a_plan() {
 	// The rebalanced channel keeps working off chain, and closes by the new books.
 	let paid = alice.pay(ab, &bob_listener.address, UNIT, 1);
 	assert_eq!(paid["acknowledged"], 1);
-	let closed = alice.run(&["close", "--channel", &ab.to_string(), "--peer", &bob_listener.address]);
+	let closed =
+		alice.run(&["close", "--channel", &ab.to_string(), "--peer", &bob_listener.address]);
 	assert_eq!(number(&closed["payouts"][0]), half - UNIT);
 	assert_eq!(number(&closed["payouts"][1]), half + UNIT);
 	bob_listener.stop();

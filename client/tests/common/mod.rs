@@ -50,8 +50,11 @@ fn node_binary() -> PathBuf {
 
 /// A fresh directory under the system temp dir.
 pub fn temp_dir(name: &str) -> PathBuf {
-	let dir = std::env::temp_dir()
-		.join(format!("paychan-test-{}-{}-{name}", std::process::id(), free_port()));
+	let dir = std::env::temp_dir().join(format!(
+		"paychan-test-{}-{}-{name}",
+		std::process::id(),
+		free_port()
+	));
 	let _ = std::fs::remove_dir_all(&dir);
 	std::fs::create_dir_all(&dir).unwrap();
 	dir
