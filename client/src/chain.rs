@@ -79,6 +79,9 @@ impl ChannelView {
 	}
 }
 
+/// The chain's state at one block.
+pub type AtBlock = subxt::OnlineClientAtBlock<PolkadotConfig>;
+
 /// What an included extrinsic did.
 pub struct Receipt {
 	pub events: subxt::extrinsics::ExtrinsicEvents<PolkadotConfig>,
@@ -167,10 +170,17 @@ impl Chain {
 		Ok(self.api.at_current_block().await?.block_number() as u32)
 	}
 
-	/// A channel, if it is open or closing.
+	/// A channel, if it is open or closing at the newest finalized block.
 	pub async fn channel(&self, channel_id: u64) -> Result<Option<ChannelView>> {
+		let at = self.api.at_current_block().await?;
+		Self::channel_at(&at, channel_id).await
+	}
+
+	/// A channel, if it is open or closing at block `at` (which may be a best, not yet
+	/// finalized, block).
+	pub async fn channel_at(at: &AtBlock, channel_id: u64) -> Result<Option<ChannelView>> {
 		let call = runtime::runtime_apis().payment_channels_api().channel(channel_id);
-		let channel = self.api.at_current_block().await?.runtime_apis().call(call).await?;
+		let channel = at.runtime_apis().call(call).await?;
 		Ok(channel.map(|channel| ChannelView::from_runtime(channel_id, channel)))
 	}
 

@@ -12,7 +12,7 @@ use subxt::utils::{AccountId32, H256};
 use tokio::{net::TcpListener, sync::mpsc};
 
 use crate::{
-	chain::{payloads, runtime, sr25519},
+	chain::{payloads, runtime, sr25519, AtBlock, Chain},
 	keys::{self, Keys},
 	session::{proof_message, Party},
 	wire::{Link, Message, ProofState},
@@ -28,8 +28,8 @@ pub struct Dispute {
 	pub fee: u128,
 }
 
-/// Runs the watchtower: serves users on `address` and checks the watched channels at every
-/// finalized block. `on_dispute` is told of every dispute made.
+/// Runs the watchtower: serves users on `address` and checks the watched channels at every new
+/// best block, so a close is disputed as soon as it is in a block, not only once final. `on_dispute` is told of every dispute made.
 pub async fn run(party: Party, address: &str, on_dispute: impl Fn(&Dispute)) -> Result<()> {
 	let listener =
 		TcpListener::bind(address).await.with_context(|| format!("cannot listen on {address}"))?;
@@ -45,17 +45,17 @@ pub async fn run(party: Party, address: &str, on_dispute: impl Fn(&Dispute)) -> 
 		}
 	});
 
-	let mut blocks = party.chain.api.stream_blocks().await?;
-	loop {
-		for dispute in enforce(&party).await? {
-			on_dispute(&dispute);
-		}
-		match futures::StreamExt::next(&mut blocks).await {
-			Some(Ok(_)) => {}
-			Some(Err(error)) => return Err(error.into()),
-			None => anyhow::bail!("the node stopped sending blocks"),
+	let mut blocks = party.chain.api.stream_best_blocks().await?;
+	while let Some(block) = futures::StreamExt::next(&mut blocks).await {
+		let block = block?;
+		let at = block.at().await?;
+		match enforce(&party, &at, block.number() as u32).await {
+			Ok(disputes) => disputes.iter().for_each(&on_dispute),
+			// A node hiccup or a dispute someone else made first; the next block retries.
+			Err(error) => eprintln!("watchtower: block {}: {error:#}", block.number()),
 		}
 	}
+	anyhow::bail!("the node stopped sending blocks")
 }
 
 async fn serve_user(party: &Party, stream: tokio::net::TcpStream) -> Result<()> {
@@ -84,17 +84,21 @@ async fn serve_user(party: &Party, stream: tokio::net::TcpStream) -> Result<()> 
 	}
 }
 
-/// Disputes every close that counts less than a watched proof; forgets settled channels.
-pub async fn enforce(party: &Party) -> Result<Vec<Dispute>> {
+/// Disputes every close that counts less than a watched proof, as of block `at` (number
+/// `now`); forgets settled channels.
+pub async fn enforce(party: &Party, at: &AtBlock, now: u32) -> Result<Vec<Dispute>> {
 	let mut by_channel: BTreeMap<u64, Vec<([u8; 32], ProofState)>> = BTreeMap::new();
 	for (channel_id, signer, proof) in party.store.watched()? {
 		by_channel.entry(channel_id).or_default().push((signer, proof));
 	}
 	let mut disputes = Vec::new();
-	let now = party.chain.block_number().await?;
 	for (channel_id, proofs) in by_channel {
-		let Some(view) = party.chain.channel(channel_id).await? else {
-			party.store.unwatch(channel_id)?;
+		let Some(view) = Chain::channel_at(at, channel_id).await? else {
+			// Settled (ids are never reused); a best block could still be retracted, so only
+			// a finalized absence removes the proofs.
+			if party.chain.channel(channel_id).await?.is_none() {
+				party.store.unwatch(channel_id)?;
+			}
 			continue;
 		};
 		let Some((_, deadline)) = view.closing else { continue };
@@ -119,7 +123,14 @@ pub async fn enforce(party: &Party) -> Result<Vec<Dispute>> {
 					signature: sr25519(proof.signature),
 				},
 			);
-			let receipt = party.chain.submit("dispute", &call, &party.keys).await?;
+			// One failed dispute (say, a newer proof got there first) must not stop the others.
+			let receipt = match party.chain.submit("dispute", &call, &party.keys).await {
+				Ok(receipt) => receipt,
+				Err(error) => {
+					eprintln!("watchtower: channel {channel_id}: {error:#}");
+					continue;
+				}
+			};
 			disputes.push(Dispute {
 				channel_id,
 				signer: AccountId32(signer).to_string(),
