@@ -29,18 +29,50 @@ fn ten_thousand_payments_then_cooperative_close() {
 	assert_eq!(bob_view["received_nonce"], 10_000);
 	assert_eq!(number(&bob_view["mine"]), paid);
 
+	// Splice in and out without closing; the withdrawal needs Bob's consent over the link.
+	let deposit = alice.run(&[
+		"deposit",
+		"--channel",
+		&channel.to_string(),
+		"--amount",
+		&(5 * UNIT).to_string(),
+	]);
+	let deposit_fee = number(&deposit["fee"]);
+	let withdraw = alice.run(&[
+		"withdraw",
+		"--channel",
+		&channel.to_string(),
+		"--peer",
+		&listener.address,
+		"--amount",
+		&(7 * UNIT).to_string(),
+	]);
+	let withdraw_fee = number(&withdraw["fee"]);
+	// Bob does not consent to Alice taking out more than she has left.
+	let refused = alice.fail(&[
+		"withdraw",
+		"--channel",
+		&channel.to_string(),
+		"--peer",
+		&listener.address,
+		"--amount",
+		&(98 * UNIT).to_string(),
+	]);
+	assert!(refused.contains("can be withdrawn"), "{refused}");
+
 	let closed =
 		alice.run(&["close", "--channel", &channel.to_string(), "--peer", &listener.address]);
 	assert_eq!(closed["closed"], "cooperatively");
 	let close_fee = number(&closed["fee"]);
-	assert_eq!(number(&closed["payouts"][0]), 100 * UNIT - paid);
+	assert_eq!(number(&closed["payouts"][0]), 100 * UNIT + 5 * UNIT - 7 * UNIT - paid);
 	assert_eq!(number(&closed["payouts"][1]), paid);
 	listener.stop();
 
-	// Bob paid nothing on chain; Alice paid the payments and two fees, and got the record
+	// Bob paid nothing on chain; Alice paid the payments and four fees, and got the record
 	// deposit back.
 	assert_eq!(bob.free(), bob_before + paid);
-	assert_eq!(alice.free(), alice_before - paid - open_fee - close_fee);
+	let fees = open_fee + deposit_fee + withdraw_fee + close_fee;
+	assert_eq!(alice.free(), alice_before - paid - fees);
 }
 
 /// Alice closes with a stale state (none of her payments to Bob) while Bob's client is stopped;
@@ -61,10 +93,12 @@ fn watchtower_disputes_a_stale_close() {
 	let report = alice.pay(channel, &listener.address, amount, 120);
 	assert_eq!(report["acknowledged"], 120);
 	// Bob stops; on the way out his client hands the newest proof to the watchtower.
+	let bob_address = listener.address.clone();
 	listener.stop();
 
-	// Alice closes unilaterally, submitting nothing of hers: on chain she paid Bob nothing.
-	let closed = alice.run(&["close", "--channel", &channel.to_string()]);
+	// Alice closes: Bob does not answer, so her client falls back to a unilateral close, which
+	// submits nothing of hers: on chain she paid Bob nothing.
+	let closed = alice.run(&["close", "--channel", &channel.to_string(), "--peer", &bob_address]);
 	assert_eq!(closed["closed"], "unilaterally");
 	let deadline = closed["deadline"].as_u64().unwrap() as u32;
 
