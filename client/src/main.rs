@@ -4,7 +4,7 @@
 //! dev node) and prints one line, or one JSON object with `--json`; errors are one line on
 //! stderr and exit code 1.
 
-use anyhow::{anyhow, bail, Context, Result};
+use anyhow::{anyhow, bail, ensure, Context, Result};
 use clap::{Args, Parser, Subcommand};
 use paychan_client::{
 	chain::{payloads, runtime, sr25519, Chain, Receipt},
@@ -13,6 +13,7 @@ use paychan_client::{
 	session::{self, Listener, Party},
 	store::{Durability, Store},
 	watchtower,
+	wire::ProofState,
 };
 use serde_json::json;
 use std::{path::PathBuf, str::FromStr, sync::Arc};
@@ -102,6 +103,12 @@ enum Command {
 		/// Where the counterparty listens (omit to close unilaterally at once).
 		#[arg(long)]
 		peer: Option<String>,
+	},
+	/// Dispute a unilateral close: submit the counterparty's newest proof this party holds, if
+	/// the chain has an older one (a watchtower does this for a party that is offline).
+	Dispute {
+		#[arg(long)]
+		channel: u64,
 	},
 	/// Wait for a closing channel's challenge period to end and pay it out.
 	Settle {
@@ -242,8 +249,14 @@ async fn run(cli: Cli) -> Result<()> {
 	};
 	let store_path = data.join("store.redb");
 	let store = Arc::new(match &cli.command {
-		// Reads beside a running listener of the same party.
-		Command::Balance { .. } => Store::open_read_only(&store_path)?,
+		// Commands that only read the store run beside a listener of the same party.
+		Command::Balance { .. }
+		| Command::Dispute { .. }
+		| Command::Settle { .. }
+		| Command::Open { .. }
+		| Command::Deposit { .. }
+		| Command::Rebalance(_)
+		| Command::Close { peer: None, .. } => Store::open_read_only(&store_path)?,
 		_ => Store::open(&store_path, durability)?,
 	});
 	let party = Party { keys: keys.clone(), chain: chain.clone(), store };
@@ -369,6 +382,7 @@ async fn run(cli: Cli) -> Result<()> {
 					"received_nonce": ledger.record.received.as_ref().map_or(0, |p| p.nonce),
 					"sent_nonce": ledger.record.sent.as_ref().map_or(0, |p| p.nonce),
 					"closing": ledger.view.closing.is_some(),
+					"deadline": ledger.view.closing.map(|(_, deadline)| deadline),
 				}));
 			}
 			output(
@@ -428,16 +442,10 @@ async fn run(cli: Cli) -> Result<()> {
 				}
 				None => {
 					let ledger = party.ledger(*channel).await?;
-					let proof = ledger.record.received.as_ref().map(|proof| payloads::Signed {
-						payload: payloads::BalanceProof {
-							genesis_hash: H256(chain.genesis_hash),
-							channel_id: *channel,
-							nonce: proof.nonce,
-							transferred: proof.transferred,
-						},
-						signer: AccountId32(ledger.counterparty()),
-						signature: sr25519(proof.signature),
-					});
+					let proof =
+						ledger.record.received.as_ref().map(|proof| {
+							signed_proof(&chain, *channel, ledger.counterparty(), proof)
+						});
 					let call = runtime::tx().payment_channels().close(*channel, proof);
 					let receipt = chain.submit("close", &call, &keys).await?;
 					let started =
@@ -452,6 +460,32 @@ async fn run(cli: Cli) -> Result<()> {
 					);
 				}
 			}
+		}
+		Command::Dispute { channel } => {
+			let ledger = party.ledger(*channel).await?;
+			ensure!(ledger.view.closing.is_some(), "channel {channel} is not closing");
+			let Some(proof) = ledger.record.received.clone() else {
+				bail!("there is no proof from the counterparty to submit");
+			};
+			let recorded = ledger.view.sides[ledger.other()].nonce;
+			if recorded >= proof.nonce {
+				output(
+					&cli,
+					json!({ "disputed": false, "fee": "0" }),
+					format!("the chain already has the counterparty's proof {recorded}; nothing to dispute"),
+				);
+				return Ok(());
+			}
+			let call = runtime::tx().payment_channels().update_balance_proof(
+				*channel,
+				signed_proof(&chain, *channel, ledger.counterparty(), &proof),
+			);
+			let receipt = chain.submit("dispute", &call, &keys).await?;
+			output(
+				&cli,
+				json!({ "disputed": true, "nonce": proof.nonce, "fee": receipt.fee.to_string() }),
+				format!("submitted the counterparty's proof {} (fee {})", proof.nonce, receipt.fee),
+			);
 		}
 		Command::Settle { channel } => {
 			if chain.channel(*channel).await?.is_none()
@@ -530,6 +564,29 @@ async fn run(cli: Cli) -> Result<()> {
 		}
 	}
 	Ok(())
+}
+
+/// A balance proof as the chain takes it.
+fn signed_proof(
+	chain: &Chain,
+	channel_id: u64,
+	signer: [u8; 32],
+	proof: &ProofState,
+) -> payloads::Signed<
+	payloads::BalanceProof<H256, u128>,
+	AccountId32,
+	paychan_client::chain::runtime::runtime_types::sp_runtime::MultiSignature,
+> {
+	payloads::Signed {
+		payload: payloads::BalanceProof {
+			genesis_hash: H256(chain.genesis_hash),
+			channel_id,
+			nonce: proof.nonce,
+			transferred: proof.transferred,
+		},
+		signer: AccountId32(signer),
+		signature: sr25519(proof.signature),
+	}
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

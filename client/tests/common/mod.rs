@@ -68,18 +68,29 @@ pub struct Node {
 }
 
 impl Node {
+	/// A dev node with temporary state.
 	pub fn start(name: &str) -> Node {
-		let port = free_port();
 		let dir = temp_dir(name);
-		let log = std::fs::File::create(dir.join("node.log")).unwrap();
+		Self::spawn(&dir, &["--dev", "--tmp", "--sealing", "instant"], "node")
+	}
+
+	/// A node started with `args` (which name the chain and where it keeps state); its log is
+	/// `dir/<log>.log`, appended to across restarts.
+	pub fn spawn(dir: &std::path::Path, args: &[&str], log: &str) -> Node {
+		let port = free_port();
+		let log = std::fs::OpenOptions::new()
+			.create(true)
+			.append(true)
+			.open(dir.join(format!("{log}.log")))
+			.unwrap();
 		let child = Command::new(node_binary())
-			.args(["--dev", "--tmp", "--sealing", "instant", "--no-prometheus", "--no-telemetry"])
-			.args(["--rpc-port", &port.to_string(), "--port", &free_port().to_string()])
+			.args(args)
+			.args(["--no-prometheus", "--no-telemetry", "--rpc-port", &port.to_string()])
 			.stdout(Stdio::null())
 			.stderr(log)
 			.spawn()
 			.expect("start paychan-node");
-		let node = Node { child, port, dir };
+		let node = Node { child, port, dir: dir.to_owned() };
 		let started = Instant::now();
 		while node.rpc("system_health", "[]").is_err() {
 			assert!(started.elapsed() < Duration::from_secs(60), "the node did not answer RPC");
@@ -88,17 +99,52 @@ impl Node {
 		node
 	}
 
+	/// Kills the node with SIGKILL: no clean shutdown, no flush.
+	pub fn kill(mut self) {
+		self.child.kill().unwrap();
+		self.child.wait().unwrap();
+	}
+
+	/// The best or finalized block number.
+	pub fn block_number(&self, finalized: bool) -> u32 {
+		let params = if finalized {
+			let head = self.rpc("chain_getFinalizedHead", "[]").unwrap();
+			format!("[{}]", head["result"])
+		} else {
+			"[]".to_owned()
+		};
+		let header = self.rpc("chain_getHeader", &params).unwrap();
+		let number = header["result"]["number"].as_str().unwrap();
+		u32::from_str_radix(number.trim_start_matches("0x"), 16).unwrap()
+	}
+
+	/// Waits until the (best or finalized) chain reaches block `number`.
+	pub fn wait_for_block(&self, number: u32, finalized: bool, within: Duration) {
+		let started = Instant::now();
+		while self.block_number(finalized) < number {
+			assert!(
+				started.elapsed() < within,
+				"block {number} ({}) not reached in {within:?}; at {}",
+				if finalized { "finalized" } else { "best" },
+				self.block_number(finalized)
+			);
+			std::thread::sleep(Duration::from_millis(250));
+		}
+	}
+
 	pub fn url(&self) -> String {
 		format!("ws://127.0.0.1:{}", self.port)
 	}
 
-	/// A JSON-RPC call over plain HTTP.
+	/// A JSON-RPC call over plain HTTP (the Host header carries the port: nodes not in `--dev`
+	/// mode filter hosts).
 	pub fn rpc(&self, method: &str, params: &str) -> std::io::Result<Value> {
 		let body = format!(r#"{{"jsonrpc":"2.0","id":1,"method":"{method}","params":{params}}}"#);
 		let mut stream = TcpStream::connect(("127.0.0.1", self.port))?;
 		write!(
 			stream,
-			"POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+			"POST / HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+			self.port,
 			body.len()
 		)?;
 		let mut response = String::new();
