@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Every test of the project: formatting, clippy, the Rust tests (pallet on its mock runtime,
-# primitives, runtime), and the end-to-end suite against a running node.
+# primitives, rebalancer, and the client against real nodes, node faults included), the
+# end-to-end suite against a running node, a short bounded load run, and a short fuzz pass.
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
 cd "$PAYCHAN_ROOT"
@@ -27,3 +28,9 @@ log "two-validator local network reaches finality"
 
 log "end-to-end suite against $PAYCHAN_NODE"
 (cd tests/e2e && npm test)
+
+log "bounded load: every valid operation included, every invalid one refused, nothing lost"
+COUNT=400 SENDERS=8 "$PAYCHAN_ROOT/scripts/bench-load.sh" >/dev/null
+
+log "fuzzing: a minute per target"
+"$PAYCHAN_ROOT/scripts/fuzz.sh" 60

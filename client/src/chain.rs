@@ -6,10 +6,13 @@ use anyhow::{anyhow, bail, Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::time::Duration;
 use subxt::{
-	config::polkadot::PolkadotConfig, transactions::Payload, utils::AccountId32, OnlineClient,
+	config::polkadot::PolkadotConfig,
+	transactions::Payload,
+	utils::{AccountId32, H256},
+	OnlineClient,
 };
 
-use crate::keys::Keys;
+use crate::{keys::Keys, wire::ProofState};
 
 #[subxt::subxt(runtime_metadata_path = "metadata/paychan.scale")]
 pub mod runtime {}
@@ -113,6 +116,29 @@ pub struct Chain {
 /// An sr25519 signature as the runtime's `MultiSignature`.
 pub fn sr25519(signature: [u8; 64]) -> MultiSignature {
 	MultiSignature::Sr25519(signature)
+}
+
+/// A signed balance proof as the chain's calls take it.
+pub type SignedBalanceProof =
+	payloads::Signed<payloads::BalanceProof<H256, u128>, AccountId32, MultiSignature>;
+
+/// `signer`'s balance proof `proof` in `channel_id`, as the chain's calls take it.
+pub fn signed_balance_proof(
+	genesis_hash: [u8; 32],
+	channel_id: u64,
+	signer: [u8; 32],
+	proof: &ProofState,
+) -> SignedBalanceProof {
+	payloads::Signed {
+		payload: payloads::BalanceProof {
+			genesis_hash: H256(genesis_hash),
+			channel_id,
+			nonce: proof.nonce,
+			transferred: proof.transferred,
+		},
+		signer: AccountId32(signer),
+		signature: sr25519(proof.signature),
+	}
 }
 
 impl Chain {

@@ -7,13 +7,12 @@
 use anyhow::{anyhow, bail, ensure, Context, Result};
 use clap::{Args, Parser, Subcommand};
 use paychan_client::{
-	chain::{payloads, runtime, sr25519, Chain, Receipt},
+	chain::{payloads, runtime, signed_balance_proof, sr25519, Chain, Receipt},
 	keys::Keys,
 	planner,
 	session::{self, Listener, Party},
 	store::{Durability, Store},
 	watchtower,
-	wire::ProofState,
 };
 use serde_json::json;
 use std::{path::PathBuf, str::FromStr, sync::Arc};
@@ -442,10 +441,14 @@ async fn run(cli: Cli) -> Result<()> {
 				}
 				None => {
 					let ledger = party.ledger(*channel).await?;
-					let proof =
-						ledger.record.received.as_ref().map(|proof| {
-							signed_proof(&chain, *channel, ledger.counterparty(), proof)
-						});
+					let proof = ledger.record.received.as_ref().map(|proof| {
+						signed_balance_proof(
+							chain.genesis_hash,
+							*channel,
+							ledger.counterparty(),
+							proof,
+						)
+					});
 					let call = runtime::tx().payment_channels().close(*channel, proof);
 					let receipt = chain.submit("close", &call, &keys).await?;
 					let started =
@@ -478,7 +481,7 @@ async fn run(cli: Cli) -> Result<()> {
 			}
 			let call = runtime::tx().payment_channels().update_balance_proof(
 				*channel,
-				signed_proof(&chain, *channel, ledger.counterparty(), &proof),
+				signed_balance_proof(chain.genesis_hash, *channel, ledger.counterparty(), &proof),
 			);
 			let receipt = chain.submit("dispute", &call, &keys).await?;
 			output(
@@ -564,29 +567,6 @@ async fn run(cli: Cli) -> Result<()> {
 		}
 	}
 	Ok(())
-}
-
-/// A balance proof as the chain takes it.
-fn signed_proof(
-	chain: &Chain,
-	channel_id: u64,
-	signer: [u8; 32],
-	proof: &ProofState,
-) -> payloads::Signed<
-	payloads::BalanceProof<H256, u128>,
-	AccountId32,
-	paychan_client::chain::runtime::runtime_types::sp_runtime::MultiSignature,
-> {
-	payloads::Signed {
-		payload: payloads::BalanceProof {
-			genesis_hash: H256(chain.genesis_hash),
-			channel_id,
-			nonce: proof.nonce,
-			transferred: proof.transferred,
-		},
-		signer: AccountId32(signer),
-		signature: sr25519(proof.signature),
-	}
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

@@ -8,11 +8,11 @@
 
 use anyhow::{Context, Result};
 use std::{collections::BTreeMap, time::Duration};
-use subxt::utils::{AccountId32, H256};
+use subxt::utils::AccountId32;
 use tokio::{net::TcpListener, sync::mpsc};
 
 use crate::{
-	chain::{payloads, runtime, sr25519, AtBlock, Chain},
+	chain::{runtime, signed_balance_proof, AtBlock, Chain},
 	keys::{self, Keys},
 	session::{proof_message, Party},
 	wire::{Link, Message, ProofState},
@@ -112,16 +112,7 @@ pub async fn enforce(party: &Party, at: &AtBlock, now: u32) -> Result<Vec<Disput
 			}
 			let call = runtime::tx().payment_channels().update_balance_proof(
 				channel_id,
-				payloads::Signed {
-					payload: payloads::BalanceProof {
-						genesis_hash: H256(party.chain.genesis_hash),
-						channel_id,
-						nonce: proof.nonce,
-						transferred: proof.transferred,
-					},
-					signer: AccountId32(signer),
-					signature: sr25519(proof.signature),
-				},
+				signed_balance_proof(party.chain.genesis_hash, channel_id, signer, &proof),
 			);
 			// One failed dispute (say, a newer proof got there first) must not stop the others.
 			let receipt = match party.chain.submit("dispute", &call, &party.keys).await {

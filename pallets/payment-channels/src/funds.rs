@@ -122,7 +122,7 @@ impl<T: Config> Pallet<T> {
 	/// - the participant index and counts match the channels, and ids are below the counter;
 	/// - every open rebalance request has its deposit on hold and has paid no more fees than
 	///   its max, and no more than `MaxOpenRequests` are open.
-	#[cfg(any(feature = "try-runtime", test))]
+	#[cfg(any(feature = "try-runtime", feature = "fuzzing", test))]
 	pub fn do_try_state() -> Result<(), sp_runtime::TryRuntimeError> {
 		use alloc::collections::btree_map::BTreeMap;
 		use frame_support::traits::fungible::InspectHold;

@@ -40,8 +40,9 @@ pub mod benchmark_helper;
 #[cfg(feature = "runtime-benchmarks")]
 mod benchmarking;
 mod funds;
-#[cfg(test)]
-mod mock;
+/// The mock runtime: the unit tests' and the fuzz targets' (`fuzz/`, feature `fuzzing`).
+#[cfg(any(test, feature = "fuzzing"))]
+pub mod mock;
 mod rebalance;
 pub mod runtime_api;
 #[cfg(test)]
