@@ -86,15 +86,7 @@ enum Command {
 		channel: Option<u64>,
 	},
 	/// Take funds out of an open channel with the counterparty's consent (splice-out).
-	Withdraw {
-		#[arg(long)]
-		channel: u64,
-		/// Where the counterparty listens.
-		#[arg(long)]
-		peer: String,
-		#[arg(long)]
-		amount: u128,
-	},
+	Withdraw(PeerAmount),
 	/// Close a channel: cooperatively if the counterparty answers, otherwise unilaterally.
 	Close {
 		#[arg(long)]
@@ -159,16 +151,23 @@ enum RebalanceCommand {
 	},
 }
 
+/// A channel, where the counterparty listens, and an amount (planck).
 #[derive(Args)]
-struct PayArgs {
+struct PeerAmount {
 	#[arg(long)]
 	channel: u64,
 	/// Where the counterparty listens.
 	#[arg(long)]
 	peer: String,
-	/// Each payment's amount (planck).
+	/// The amount (planck); for `pay`, each payment's.
 	#[arg(long)]
 	amount: u128,
+}
+
+#[derive(Args)]
+struct PayArgs {
+	#[command(flatten)]
+	target: PeerAmount,
 	#[arg(long, default_value_t = 1)]
 	count: u64,
 	/// Most payments in flight before an acknowledgement.
@@ -287,9 +286,9 @@ async fn run(cli: Cli) -> Result<()> {
 		Command::Pay(args) => {
 			let report = session::pay(
 				&party,
-				args.channel,
-				&args.peer,
-				args.amount,
+				args.target.channel,
+				&args.target.peer,
+				args.target.amount,
 				args.count,
 				args.window,
 			)
@@ -390,7 +389,7 @@ async fn run(cli: Cli) -> Result<()> {
 				lines.join("\n"),
 			);
 		}
-		Command::Withdraw { channel, peer, amount } => {
+		Command::Withdraw(PeerAmount { channel, peer, amount }) => {
 			let (total_withdrawn, expires_at, signature) =
 				session::request_withdrawal(&party, *channel, peer, *amount).await?;
 			let call = runtime::tx().payment_channels().withdraw(

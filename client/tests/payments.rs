@@ -38,26 +38,13 @@ fn ten_thousand_payments_then_cooperative_close() {
 		&(5 * UNIT).to_string(),
 	]);
 	let deposit_fee = number(&deposit["fee"]);
-	let withdraw = alice.run(&[
-		"withdraw",
-		"--channel",
-		&channel.to_string(),
-		"--peer",
-		&listener.address,
-		"--amount",
-		&(7 * UNIT).to_string(),
-	]);
-	let withdraw_fee = number(&withdraw["fee"]);
+	let withdraw = alice.withdraw(channel, &listener.address, 7 * UNIT);
+	assert!(withdraw.status.success(), "{}", String::from_utf8_lossy(&withdraw.stderr));
+	let withdraw_fee = number(&last_json(&withdraw)["fee"]);
 	// Bob does not consent to Alice taking out more than she has left.
-	let refused = alice.fail(&[
-		"withdraw",
-		"--channel",
-		&channel.to_string(),
-		"--peer",
-		&listener.address,
-		"--amount",
-		&(98 * UNIT).to_string(),
-	]);
+	let refused = alice.withdraw(channel, &listener.address, 98 * UNIT);
+	assert!(!refused.status.success());
+	let refused = String::from_utf8_lossy(&refused.stderr);
 	assert!(refused.contains("can be withdrawn"), "{refused}");
 
 	let closed =
@@ -143,17 +130,7 @@ fn receiver_crash_loses_no_acknowledged_payment() {
 
 	let amount = 1_000_000u128;
 	let stream = alice
-		.command(&[
-			"pay",
-			"--channel",
-			&channel.to_string(),
-			"--peer",
-			&listener.address,
-			"--amount",
-			&amount.to_string(),
-			"--count",
-			"2000000",
-		])
+		.command(&with_peer("pay", channel, &listener.address, amount, &["--count", "2000000"]))
 		.stdout(std::process::Stdio::piped())
 		.stderr(std::process::Stdio::piped())
 		.spawn()
@@ -220,15 +197,7 @@ fn three_party_cycle_is_rebalanced_through_requests_and_a_plan() {
 
 	// Alice pledged half of her side of A→B: only the other half is spendable.
 	let bob_listener = bob.listen(&[]);
-	let refused = alice.fail(&[
-		"pay",
-		"--channel",
-		&ab.to_string(),
-		"--peer",
-		&bob_listener.address,
-		"--amount",
-		&(half + 1).to_string(),
-	]);
+	let refused = alice.fail(&with_peer("pay", ab, &bob_listener.address, half + 1, &[]));
 	assert!(refused.contains("pledged"), "{refused}");
 
 	let solved = solver.run(&["rebalance", "solve"]);

@@ -4,6 +4,7 @@
 
 use serde_json::Value;
 use std::{
+	ffi::OsStr,
 	io::{Read, Write},
 	net::{TcpListener, TcpStream},
 	path::PathBuf,
@@ -181,7 +182,7 @@ impl Party {
 		Party { name: name.into(), url: node.url(), data: node.dir.join(name) }
 	}
 
-	pub fn command(&self, args: &[&str]) -> Command {
+	pub fn command<S: AsRef<OsStr>>(&self, args: &[S]) -> Command {
 		let mut command = Command::new(paychan_binary());
 		command
 			.args(["--url", &self.url, "--dev", &self.name, "--data"])
@@ -192,7 +193,7 @@ impl Party {
 	}
 
 	/// Runs a command that must succeed; its JSON output.
-	pub fn run(&self, args: &[&str]) -> Value {
+	pub fn run<S: AsRef<OsStr> + std::fmt::Debug>(&self, args: &[S]) -> Value {
 		let output = self.command(args).output().unwrap();
 		assert!(
 			output.status.success(),
@@ -204,7 +205,7 @@ impl Party {
 	}
 
 	/// Runs a command that must fail; its error line.
-	pub fn fail(&self, args: &[&str]) -> String {
+	pub fn fail<S: AsRef<OsStr> + std::fmt::Debug>(&self, args: &[S]) -> String {
 		let output = self.command(args).output().unwrap();
 		assert!(!output.status.success(), "paychan {args:?} as {} should have failed", self.name);
 		String::from_utf8_lossy(&output.stderr).into_owned()
@@ -268,18 +269,30 @@ impl Party {
 	}
 
 	pub fn pay(&self, channel: u64, peer: &str, amount: u128, count: u64) -> Value {
-		self.run(&[
-			"pay",
-			"--channel",
-			&channel.to_string(),
-			"--peer",
-			peer,
-			"--amount",
-			&amount.to_string(),
-			"--count",
-			&count.to_string(),
-		])
+		self.run(&with_peer("pay", channel, peer, amount, &["--count", &count.to_string()]))
 	}
+
+	/// Asks the counterparty at `peer` to consent to a withdrawal, and submits it.
+	pub fn withdraw(&self, channel: u64, peer: &str, amount: u128) -> std::process::Output {
+		self.command(&with_peer("withdraw", channel, peer, amount, &[])).output().unwrap()
+	}
+}
+
+/// `command --channel C --peer P --amount A`, then `extra`: the shape of `pay` and `withdraw`.
+pub fn with_peer(
+	command: &str,
+	channel: u64,
+	peer: &str,
+	amount: u128,
+	extra: &[&str],
+) -> Vec<String> {
+	let mut args: Vec<String> = [command, "--channel", &channel.to_string(), "--peer", peer]
+		.iter()
+		.chain(&["--amount", &amount.to_string()])
+		.map(|arg| arg.to_string())
+		.collect();
+	args.extend(extra.iter().map(|arg| arg.to_string()));
+	args
 }
 
 /// A running `paychan listen` (or `watch`).
