@@ -50,6 +50,8 @@ pub enum Kind {
 	Garbage,
 	/// `Balances::transfer_keep_alive`, the baseline.
 	Transfer,
+	/// `open_channel`, while setting up.
+	Open,
 }
 
 /// Submissions awaiting the pool's answer at any time.
@@ -107,7 +109,7 @@ impl Signer {
 	}
 
 	/// Signs `call` with `keys` at account nonce `nonce`.
-	pub async fn prepare<Call: Payload>(
+	pub fn prepare<Call: Payload>(
 		&mut self,
 		keys: &Keys,
 		nonce: u64,
@@ -291,25 +293,22 @@ pub async fn setup(chain: &Chain, senders: usize) -> Result<Setup> {
 		let call = runtime::tx()
 			.balances()
 			.transfer_keep_alive(MultiAddress::Id(sender.account()), 10_000 * crate::UNIT);
-		batch.push(
-			signer.prepare(&alice, alice_nonce, &call, Kind::Transfer, Expect::Success).await?,
-		);
+		batch.push(signer.prepare(&alice, alice_nonce, &call, Kind::Transfer, Expect::Success)?);
 		alice_nonce += 1;
 	}
 	ensure_clean(flood(chain, batch, Duration::from_secs(120)).await?, "funding")?;
 
+	// The same call for every load account: a channel to Bob, and one more for the closing one.
+	let open = runtime::tx().payment_channels().open_channel(
+		MultiAddress::Id(bob.account()),
+		100 * crate::UNIT,
+		10_000,
+		None,
+	);
 	let mut batch = Vec::new();
-	let mut nonces = Vec::new();
 	for sender in &keys {
-		let call = runtime::tx().payment_channels().open_channel(
-			MultiAddress::Id(bob.account()),
-			100 * crate::UNIT,
-			10_000,
-			None,
-		);
 		let nonce = nonce_of(chain, sender).await?;
-		batch.push(signer.prepare(sender, nonce, &call, Kind::Deposit, Expect::Success).await?);
-		nonces.push(nonce + 1);
+		batch.push(signer.prepare(sender, nonce, &open, Kind::Open, Expect::Success)?);
 	}
 	ensure_clean(flood(chain, batch, Duration::from_secs(120)).await?, "opening channels")?;
 	let mut channels = Vec::new();
@@ -320,12 +319,6 @@ pub async fn setup(chain: &Chain, senders: usize) -> Result<Setup> {
 
 	// A closing channel on which Bob's proof 1000 is recorded.
 	let opener = &keys[0];
-	let open = runtime::tx().payment_channels().open_channel(
-		MultiAddress::Id(bob.account()),
-		100 * crate::UNIT,
-		10_000,
-		None,
-	);
 	let receipt = chain.submit("open the closing channel", &open, opener).await?;
 	let closing_channel =
 		receipt.event::<runtime::payment_channels::events::ChannelOpened>()?.channel_id;
@@ -335,7 +328,10 @@ pub async fn setup(chain: &Chain, senders: usize) -> Result<Setup> {
 		Some(signed_balance_proof(chain.genesis_hash, closing_channel, bob.public(), &proof)),
 	);
 	chain.submit("close it", &close, opener).await?;
-	nonces[0] = nonce_of(chain, opener).await?;
+	let mut nonces = Vec::with_capacity(keys.len());
+	for sender in &keys {
+		nonces.push(nonce_of(chain, sender).await?);
+	}
 	Ok(Setup { senders: keys, nonces, channels, closing_channel, counterparty: bob })
 }
 
@@ -361,7 +357,17 @@ pub async fn channel_operations(
 ) -> Result<Vec<Prepared>> {
 	let mut prepared = Vec::with_capacity(count);
 	let mut signer = Signer::new(chain).await?;
+	// Bob's proof 10 against the recorded 1000: the same stale dispute from every sender.
 	let stale_proof = bob_proof(chain, &setup.counterparty, setup.closing_channel, 10);
+	let stale_dispute = runtime::tx().payment_channels().update_balance_proof(
+		setup.closing_channel,
+		signed_balance_proof(
+			chain.genesis_hash,
+			setup.closing_channel,
+			setup.counterparty.public(),
+			&stale_proof,
+		),
+	);
 	for i in 0..count {
 		let s = i % setup.senders.len();
 		let sender = &setup.senders[s];
@@ -371,7 +377,7 @@ pub async fn channel_operations(
 			0..=5 => {
 				let call =
 					runtime::tx().payment_channels().deposit(channel, 10 * crate::MILLI_UNIT);
-				signer.prepare(sender, nonce, &call, Kind::Deposit, Expect::Success).await?
+				signer.prepare(sender, nonce, &call, Kind::Deposit, Expect::Success)?
 			}
 			6 => {
 				// Claims to be Bob's proof, signed by the sender.
@@ -384,49 +390,32 @@ pub async fn channel_operations(
 					&proof,
 				);
 				let call = runtime::tx().payment_channels().close(channel, Some(forged));
-				signer
-					.prepare(
-						sender,
-						nonce,
-						&call,
-						Kind::BadSignature,
-						Expect::PalletError("InvalidSignature"),
-					)
-					.await?
+				signer.prepare(
+					sender,
+					nonce,
+					&call,
+					Kind::BadSignature,
+					Expect::PalletError("InvalidSignature"),
+				)?
 			}
-			7 => {
-				let call = runtime::tx().payment_channels().update_balance_proof(
-					setup.closing_channel,
-					signed_balance_proof(
-						chain.genesis_hash,
-						setup.closing_channel,
-						setup.counterparty.public(),
-						&stale_proof,
-					),
-				);
-				signer
-					.prepare(
-						sender,
-						nonce,
-						&call,
-						Kind::StaleProof,
-						Expect::PalletError("StaleNonce"),
-					)
-					.await?
-			}
+			7 => signer.prepare(
+				sender,
+				nonce,
+				&stale_dispute,
+				Kind::StaleProof,
+				Expect::PalletError("StaleNonce"),
+			)?,
 			8 => {
 				// Reuses a nonce this account spent before the flood.
 				let call =
 					runtime::tx().payment_channels().deposit(channel, 10 * crate::MILLI_UNIT);
-				let tx = signer
-					.prepare(
-						sender,
-						0,
-						&call,
-						Kind::StaleTransactionNonce,
-						Expect::PoolRejects("outdated"),
-					)
-					.await?;
+				let tx = signer.prepare(
+					sender,
+					0,
+					&call,
+					Kind::StaleTransactionNonce,
+					Expect::PoolRejects("outdated"),
+				)?;
 				prepared.push(tx);
 				continue;
 			}
@@ -446,16 +435,17 @@ pub async fn transfers(chain: &Chain, setup: &mut Setup, count: usize) -> Result
 	let mut prepared = Vec::with_capacity(count);
 	let mut signer = Signer::new(chain).await?;
 	let to: AccountId32 = setup.counterparty.account();
+	let call =
+		runtime::tx().balances().transfer_keep_alive(MultiAddress::Id(to), 10 * crate::MILLI_UNIT);
 	for i in 0..count {
 		let s = i % setup.senders.len();
-		let call = runtime::tx()
-			.balances()
-			.transfer_keep_alive(MultiAddress::Id(to), 10 * crate::MILLI_UNIT);
-		prepared.push(
-			signer
-				.prepare(&setup.senders[s], setup.nonces[s], &call, Kind::Transfer, Expect::Success)
-				.await?,
-		);
+		prepared.push(signer.prepare(
+			&setup.senders[s],
+			setup.nonces[s],
+			&call,
+			Kind::Transfer,
+			Expect::Success,
+		)?);
 		setup.nonces[s] += 1;
 	}
 	Ok(prepared)
