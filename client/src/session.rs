@@ -66,6 +66,25 @@ fn withdraw_message(
 		.signing_message()
 }
 
+/// Puts `offered` in `slot` if it is newer than what `slot` holds; it must then carry `signer`'s
+/// signature. Returns whether it was taken.
+fn adopt_newer(
+	slot: &mut Option<ProofState>,
+	offered: Option<ProofState>,
+	signer: &[u8; 32],
+	genesis_hash: [u8; 32],
+	channel_id: u64,
+) -> Result<bool> {
+	let Some(offered) = offered else { return Ok(false) };
+	if slot.as_ref().is_some_and(|held| held.nonce >= offered.nonce) {
+		return Ok(false);
+	}
+	let message = proof_message(genesis_hash, channel_id, &offered);
+	ensure!(keys::verify(signer, &message, &offered.signature), "invalid signature");
+	*slot = Some(offered);
+	Ok(true)
+}
+
 impl Party {
 	/// This party's ledger of `channel_id`, read from the chain and the store.
 	pub async fn ledger(&self, channel_id: u64) -> Result<Ledger> {
@@ -112,42 +131,25 @@ impl Party {
 			bail!("the peer did not welcome the session");
 		};
 		let genesis = self.chain.genesis_hash;
-		let mut changed = false;
-		// The peer may hold payments whose acknowledgement this party never saw.
-		if let Some(held) = held_from_you {
-			let newer = ledger.record.sent.as_ref().is_none_or(|sent| sent.nonce < held.nonce);
-			if newer {
-				ensure!(
-					keys::verify(
-						&self.keys.public(),
-						&proof_message(genesis, channel_id, &held),
-						&held.signature
-					),
-					"the peer claims a proof of ours that we never signed"
-				);
-				ledger.record.sent = Some(held);
-				changed = true;
-			}
-		}
-		if let Some(theirs) = signed_by_me {
-			let newer = ledger
-				.record
-				.received
-				.as_ref()
-				.is_none_or(|received| received.nonce < theirs.nonce);
-			if newer {
-				ensure!(
-					keys::verify(
-						&ledger.counterparty(),
-						&proof_message(genesis, channel_id, &theirs),
-						&theirs.signature
-					),
-					"the peer's newest proof has an invalid signature"
-				);
-				ledger.record.received = Some(theirs);
-				changed = true;
-			}
-		}
+		let counterparty = ledger.counterparty();
+		// The peer may hold payments of ours whose acknowledgement this party never saw.
+		let adopted_sent = adopt_newer(
+			&mut ledger.record.sent,
+			held_from_you,
+			&self.keys.public(),
+			genesis,
+			channel_id,
+		)
+		.context("the peer claims a proof of ours that we never signed")?;
+		let adopted_received = adopt_newer(
+			&mut ledger.record.received,
+			signed_by_me,
+			&counterparty,
+			genesis,
+			channel_id,
+		)
+		.context("the peer's newest proof has an invalid signature")?;
+		let changed = adopted_sent || adopted_received;
 		if changed {
 			self.commit(channel_id, &ledger.record).await?;
 		}
