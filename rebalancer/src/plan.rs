@@ -305,35 +305,50 @@ pub enum PlanError {
 /// each edge within its sender's and receiver's bounds and the sender's balance, and every
 /// participant's net change zero.
 pub fn check_plan(instance: &Instance, plan: &[Edge], max_edges: usize) -> Result<(), PlanError> {
-	if plan.len() > max_edges {
-		return Err(PlanError::TooManyEdges);
+	PlanChecker::new(instance).check(plan, max_edges)
+}
+
+/// [`check_plan`] for many plans of one instance: the channels are indexed once.
+pub struct PlanChecker<'a> {
+	by_id: HashMap<u64, &'a crate::model::Channel>,
+}
+
+impl<'a> PlanChecker<'a> {
+	pub fn new(instance: &'a Instance) -> Self {
+		PlanChecker { by_id: instance.channels.iter().map(|c| (c.id, c)).collect() }
 	}
-	let by_id: std::collections::HashMap<u64, &crate::model::Channel> =
-		instance.channels.iter().map(|c| (c.id, c)).collect();
-	let mut seen = std::collections::HashSet::new();
-	let mut net = std::collections::HashMap::<NodeId, i128>::new();
-	for edge in plan {
-		let channel =
-			by_id.get(&edge.channel_id).ok_or(PlanError::UnknownChannel(edge.channel_id))?;
-		let sender = channel
-			.ends
-			.iter()
-			.position(|&end| end == edge.from)
-			.ok_or(PlanError::NotAnEnd(edge.channel_id))?;
-		if edge.amount == 0 {
-			return Err(PlanError::ZeroAmount(edge.channel_id));
+
+	/// Checks one plan (see [`check_plan`]).
+	pub fn check(&self, plan: &[Edge], max_edges: usize) -> Result<(), PlanError> {
+		if plan.len() > max_edges {
+			return Err(PlanError::TooManyEdges);
 		}
-		if !seen.insert((edge.channel_id, sender)) {
-			return Err(PlanError::DuplicateEdge(edge.channel_id));
+		let by_id = &self.by_id;
+		let mut seen = std::collections::HashSet::new();
+		let mut net = std::collections::HashMap::<NodeId, i128>::new();
+		for edge in plan {
+			let channel =
+				by_id.get(&edge.channel_id).ok_or(PlanError::UnknownChannel(edge.channel_id))?;
+			let sender = channel
+				.ends
+				.iter()
+				.position(|&end| end == edge.from)
+				.ok_or(PlanError::NotAnEnd(edge.channel_id))?;
+			if edge.amount == 0 {
+				return Err(PlanError::ZeroAmount(edge.channel_id));
+			}
+			if !seen.insert((edge.channel_id, sender)) {
+				return Err(PlanError::DuplicateEdge(edge.channel_id));
+			}
+			if edge.amount > channel.limit(sender) as u128 {
+				return Err(PlanError::OverBound(edge.channel_id));
+			}
+			*net.entry(channel.ends[sender]).or_default() -= edge.amount as i128;
+			*net.entry(channel.ends[1 - sender]).or_default() += edge.amount as i128;
 		}
-		if edge.amount > channel.limit(sender) as u128 {
-			return Err(PlanError::OverBound(edge.channel_id));
+		match net.into_iter().find(|&(_, n)| n != 0) {
+			Some((node, _)) => Err(PlanError::Unbalanced(node)),
+			None => Ok(()),
 		}
-		*net.entry(channel.ends[sender]).or_default() -= edge.amount as i128;
-		*net.entry(channel.ends[1 - sender]).or_default() += edge.amount as i128;
-	}
-	match net.into_iter().find(|&(_, n)| n != 0) {
-		Some((node, _)) => Err(PlanError::Unbalanced(node)),
-		None => Ok(()),
 	}
 }

@@ -19,7 +19,10 @@
 //! an independent cross-check in the tests.
 
 use crate::simplex::{assert_well_formed, cost_of, Arc, Circulation};
-use std::{cmp::Reverse, collections::BinaryHeap};
+use std::{
+	cmp::Reverse,
+	collections::{BinaryHeap, VecDeque},
+};
 
 /// Distances of nodes the search has not reached.
 const UNREACHED: i64 = i64::MAX;
@@ -34,107 +37,118 @@ pub fn solve(nodes: usize, arcs: &[Arc]) -> Circulation {
 	let mut solver = Solver::new(nodes, arcs);
 	let phases = solver.run();
 	// An arc's flow is the room on its backward residual edge.
-	let flow: Vec<i64> = solver.edge_room.iter().skip(1).step_by(2).copied().collect();
+	let flow: Vec<i64> = solver
+		.arc_edge
+		.iter()
+		.map(|&edge| solver.edge_room[solver.edge_reverse[edge as usize] as usize])
+		.collect();
 	let cost = cost_of(arcs, &flow);
 	Circulation { flow, potential: solver.potential, cost, pivots: phases }
 }
 
-/// The residual network: residual edge `2 * arc` runs along the arc (room `capacity - flow`,
-/// cost `cost`), edge `2 * arc + 1` against it (room `flow`, cost `-cost`).
+/// The residual network. Each arc is two residual edges: one along it (room `capacity - flow`,
+/// cost `cost`) and one against it (room `flow`, cost `-cost`). Edges are numbered by their
+/// tail, so the edges leaving node `v` are `first_out[v]..first_out[v + 1]` and every search
+/// reads their heads, costs and rooms from consecutive memory.
 struct Solver {
 	potential: Vec<i64>,
 	/// What flows into each node less what flows out.
 	excess: Vec<i128>,
-	/// Residual edges leaving node `v`: `out_edges[first_out[v]..first_out[v + 1]]`.
 	first_out: Vec<u32>,
-	out_edges: Vec<u32>,
-	/// Per residual edge: its head, its cost and the room left on it, stored contiguously
-	/// because every search reads them for each edge it scans.
 	edge_head: Vec<u32>,
 	edge_cost: Vec<i64>,
 	edge_room: Vec<i64>,
+	/// The edge running the other way over the same arc.
+	edge_reverse: Vec<u32>,
+	/// Each arc's forward edge.
+	arc_edge: Vec<u32>,
 	// Per-phase scratch.
 	distance: Vec<i64>,
 	settled: Vec<bool>,
-	level: Vec<u32>,
-	current: Vec<u32>,
-	queue: Vec<u32>,
-	path: Vec<u32>,
 	touched: Vec<u32>,
+	/// The edges of zero reduced cost leaving node `v`, the only ones flow may take until the
+	/// potentials change: `tight_edges[first_tight[v]..first_tight[v + 1]]`, with their heads
+	/// alongside. Rebuilt each phase.
+	first_tight: Vec<u32>,
+	tight_edges: Vec<u32>,
+	tight_heads: Vec<u32>,
+	/// Push–relabel: each node's distance label to the deficits, its current position in
+	/// `tight_edges`, the nodes with excess waiting to be discharged, and the global
+	/// relabelling's queue.
+	label: Vec<u32>,
+	current: Vec<u32>,
+	active: VecDeque<u32>,
+	queue: Vec<u32>,
 }
 
 impl Solver {
 	fn new(nodes: usize, arcs: &[Arc]) -> Self {
-		let mut degree = vec![0u32; nodes + 1];
+		let mut first_out = vec![0u32; nodes + 1];
 		for arc in arcs {
-			degree[arc.source as usize + 1] += 1;
-			degree[arc.target as usize + 1] += 1;
+			first_out[arc.source as usize + 1] += 1;
+			first_out[arc.target as usize + 1] += 1;
 		}
 		for node in 0..nodes {
-			degree[node + 1] += degree[node];
+			first_out[node + 1] += first_out[node];
 		}
-		let first_out = degree;
+		let edges = 2 * arcs.len();
 		let mut fill = first_out.clone();
-		let mut out_edges = vec![0u32; 2 * arcs.len()];
-		let mut edge_head = vec![0u32; 2 * arcs.len()];
-		let mut edge_cost = vec![0i64; 2 * arcs.len()];
-		let mut edge_room = vec![0i64; 2 * arcs.len()];
+		let mut edge_head = vec![0u32; edges];
+		let mut edge_cost = vec![0i64; edges];
+		let mut edge_room = vec![0i64; edges];
+		let mut edge_reverse = vec![0u32; edges];
+		let mut arc_edge = Vec::with_capacity(arcs.len());
 		let mut excess = vec![0i128; nodes];
-		for (index, arc) in arcs.iter().enumerate() {
-			let forward = 2 * index;
-			out_edges[fill[arc.source as usize] as usize] = forward as u32;
-			fill[arc.source as usize] += 1;
-			out_edges[fill[arc.target as usize] as usize] = forward as u32 + 1;
-			fill[arc.target as usize] += 1;
-			edge_head[forward] = arc.target;
-			edge_head[forward + 1] = arc.source;
-			edge_cost[forward] = arc.cost;
-			edge_cost[forward + 1] = -arc.cost;
+		for arc in arcs {
+			let (source, target) = (arc.source as usize, arc.target as usize);
+			let forward = fill[source];
+			fill[source] += 1;
+			let backward = fill[target];
+			fill[target] += 1;
+			let (f, b) = (forward as usize, backward as usize);
+			edge_head[f] = arc.target;
+			edge_head[b] = arc.source;
+			edge_cost[f] = arc.cost;
+			edge_cost[b] = -arc.cost;
+			edge_reverse[f] = backward;
+			edge_reverse[b] = forward;
 			// Start with every negative-cost arc saturated.
 			let flow = if arc.cost < 0 { arc.capacity } else { 0 };
-			edge_room[forward] = arc.capacity - flow;
-			edge_room[forward + 1] = flow;
-			excess[arc.source as usize] -= flow as i128;
-			excess[arc.target as usize] += flow as i128;
+			edge_room[f] = arc.capacity - flow;
+			edge_room[b] = flow;
+			excess[source] -= flow as i128;
+			excess[target] += flow as i128;
+			arc_edge.push(forward);
 		}
 		Solver {
 			potential: vec![0; nodes],
 			excess,
 			first_out,
-			out_edges,
 			edge_head,
 			edge_cost,
 			edge_room,
+			edge_reverse,
+			arc_edge,
 			distance: vec![UNREACHED; nodes],
 			settled: vec![false; nodes],
-			level: vec![u32::MAX; nodes],
-			current: vec![0; nodes],
-			queue: Vec::with_capacity(nodes),
-			path: Vec::new(),
 			touched: Vec::new(),
+			first_tight: vec![0; nodes + 1],
+			tight_edges: Vec::new(),
+			tight_heads: Vec::new(),
+			label: vec![0; nodes],
+			current: vec![0; nodes],
+			active: VecDeque::new(),
+			queue: Vec::with_capacity(nodes),
 		}
-	}
-
-	fn head(&self, edge: u32) -> usize {
-		self.edge_head[edge as usize] as usize
-	}
-
-	fn tail(&self, edge: u32) -> usize {
-		self.edge_head[(edge ^ 1) as usize] as usize
 	}
 
 	fn room(&self, edge: u32) -> i64 {
 		self.edge_room[edge as usize]
 	}
 
-	fn reduced_cost(&self, edge: u32) -> i64 {
-		self.edge_cost[edge as usize] + self.potential[self.tail(edge)]
-			- self.potential[self.head(edge)]
-	}
-
 	fn push(&mut self, edge: u32, amount: i64) {
 		self.edge_room[edge as usize] -= amount;
-		self.edge_room[(edge ^ 1) as usize] += amount;
+		self.edge_room[self.edge_reverse[edge as usize] as usize] += amount;
 	}
 
 	fn run(&mut self) -> u64 {
@@ -146,9 +160,7 @@ impl Solver {
 			if !found {
 				break;
 			}
-			while self.levels() {
-				self.blocking_flow();
-			}
+			self.max_flow();
 		}
 		phases
 	}
@@ -181,13 +193,13 @@ impl Solver {
 				break;
 			}
 			self.settled[node] = true;
-			for position in self.first_out[node]..self.first_out[node + 1] {
-				let edge = self.out_edges[position as usize];
-				if self.room(edge) == 0 {
+			for edge in self.first_out[node] as usize..self.first_out[node + 1] as usize {
+				if self.edge_room[edge] == 0 {
 					continue;
 				}
-				let head = self.head(edge);
-				let candidate = distance + self.reduced_cost(edge);
+				let head = self.edge_head[edge] as usize;
+				let candidate =
+					distance + self.edge_cost[edge] + self.potential[node] - self.potential[head];
 				if candidate < self.distance[head] {
 					if self.distance[head] == UNREACHED {
 						self.touched.push(head as u32);
@@ -209,103 +221,124 @@ impl Solver {
 		true
 	}
 
-	/// Breadth-first levels over admissible edges (room left, zero reduced cost) from every
-	/// excess node. Returns whether a deficit node is reachable.
-	fn levels(&mut self) -> bool {
-		self.level.fill(u32::MAX);
-		self.queue.clear();
+	/// Moves excess along admissible edges (room left, zero reduced cost) into deficits until
+	/// no excess can reach a deficit that way: a push–relabel maximum flow from every excess
+	/// node to every deficit node, FIFO order, with a global relabelling (a backward
+	/// breadth-first search from the deficits) at the start and after every `m + 6n` edge
+	/// scans of local relabelling.
+	///
+	/// Excess that cannot reach a deficit stays where it is: it may rest on any node, because
+	/// the next [`Self::raise_potentials`] starts from every node holding excess. Pushing only
+	/// on zero-reduced-cost edges keeps every residual edge's reduced cost non-negative.
+	fn max_flow(&mut self) {
+		let nodes = self.excess.len();
+		let stranded = nodes as u32;
+		self.collect_tight_edges();
+		let relabel_period = self.tight_edges.len() + 6 * nodes;
+		self.global_relabel();
+		self.active.clear();
+		self.active.extend(
+			(0..nodes as u32)
+				.filter(|&n| self.excess[n as usize] > 0 && self.label[n as usize] < stranded),
+		);
+		let mut work = 0;
+		while let Some(node) = self.active.pop_front() {
+			if work >= relabel_period {
+				self.global_relabel();
+				work = 0;
+			}
+			work += self.discharge(node as usize);
+		}
+	}
+
+	/// Rebuilds the lists of zero-reduced-cost edges for the current potentials.
+	fn collect_tight_edges(&mut self) {
+		self.tight_edges.clear();
+		self.tight_heads.clear();
 		for node in 0..self.excess.len() {
-			if self.excess[node] > 0 {
-				self.level[node] = 0;
+			self.first_tight[node] = self.tight_edges.len() as u32;
+			for edge in self.first_out[node]..self.first_out[node + 1] {
+				let head = self.edge_head[edge as usize];
+				if self.edge_cost[edge as usize] + self.potential[node]
+					== self.potential[head as usize]
+				{
+					self.tight_edges.push(edge);
+					self.tight_heads.push(head);
+				}
+			}
+		}
+		self.first_tight[self.excess.len()] = self.tight_edges.len() as u32;
+	}
+
+	/// Pushes `node`'s excess along eligible edges (admissible, one label down), relabelling
+	/// it when none is left, until the excess is gone or the node cannot reach a deficit.
+	/// Returns the edges scanned by relabelling.
+	fn discharge(&mut self, node: usize) -> usize {
+		let stranded = self.excess.len() as u32;
+		let end = self.first_tight[node + 1];
+		let mut work = 0;
+		while self.excess[node] > 0 && self.label[node] < stranded {
+			if self.current[node] == end {
+				let start = self.first_tight[node];
+				work += (end - start) as usize;
+				let mut label = stranded;
+				for position in start as usize..end as usize {
+					if self.room(self.tight_edges[position]) > 0 {
+						label = label.min(self.label[self.tight_heads[position] as usize] + 1);
+					}
+				}
+				self.label[node] = label;
+				self.current[node] = start;
+				continue;
+			}
+			let position = self.current[node] as usize;
+			let edge = self.tight_edges[position];
+			let next = self.tight_heads[position] as usize;
+			let room = self.room(edge);
+			if room > 0 && self.label[node] == self.label[next] + 1 {
+				let amount = self.excess[node].min(room as i128);
+				self.push(edge, amount as i64);
+				self.excess[node] -= amount;
+				let before = self.excess[next];
+				self.excess[next] += amount;
+				if before <= 0 && self.excess[next] > 0 {
+					self.active.push_back(next as u32);
+				}
+			} else {
+				self.current[node] += 1;
+			}
+		}
+		work
+	}
+
+	/// Sets every node's label to its distance to the nearest deficit over admissible edges,
+	/// or to `nodes` when it cannot reach one, and resets the current edges.
+	fn global_relabel(&mut self) {
+		let nodes = self.excess.len();
+		self.label.fill(nodes as u32);
+		self.queue.clear();
+		for node in 0..nodes {
+			if self.excess[node] < 0 {
+				self.label[node] = 0;
 				self.queue.push(node as u32);
 			}
 		}
-		let mut reached = false;
 		let mut head = 0;
 		while head < self.queue.len() {
 			let node = self.queue[head] as usize;
 			head += 1;
-			if self.excess[node] < 0 {
-				reached = true;
-			}
-			for position in self.first_out[node]..self.first_out[node + 1] {
-				let edge = self.out_edges[position as usize];
-				let next = self.head(edge);
-				if self.level[next] == u32::MAX
-					&& self.room(edge) > 0
-					&& self.reduced_cost(edge) == 0
+			for position in self.first_tight[node] as usize..self.first_tight[node + 1] as usize {
+				// The reverse of a tight edge out of `node` is a tight edge into it.
+				let from = self.tight_heads[position] as usize;
+				if self.label[from] == nodes as u32
+					&& self.room(self.edge_reverse[self.tight_edges[position] as usize]) > 0
 				{
-					self.level[next] = self.level[node] + 1;
-					self.queue.push(next as u32);
+					self.label[from] = self.label[node] + 1;
+					self.queue.push(from as u32);
 				}
 			}
 		}
-		reached
-	}
-
-	/// Pushes flow from excess nodes to deficit nodes along level-increasing admissible edges
-	/// until none is left (Dinic's blocking flow, one augmenting path at a time).
-	fn blocking_flow(&mut self) {
-		for node in 0..self.excess.len() {
-			self.current[node] = self.first_out[node];
-		}
-		for source in 0..self.excess.len() {
-			while self.excess[source] > 0 && self.level[source] == 0 {
-				if !self.augment_from(source) {
-					break;
-				}
-			}
-		}
-	}
-
-	/// Finds one augmenting path from `source` and pushes along it. Returns false when no path
-	/// from `source` is left in this level graph.
-	fn augment_from(&mut self, source: usize) -> bool {
-		self.path.clear();
-		let mut node = source;
-		loop {
-			if node != source && self.excess[node] < 0 {
-				let mut amount = self.excess[source].min(-self.excess[node]);
-				for &edge in &self.path {
-					amount = amount.min(self.room(edge) as i128);
-				}
-				let amount = amount as i64;
-				for index in 0..self.path.len() {
-					let edge = self.path[index];
-					self.push(edge, amount);
-				}
-				self.excess[source] -= amount as i128;
-				self.excess[node] += amount as i128;
-				return true;
-			}
-			let end = self.first_out[node + 1];
-			let mut advanced = false;
-			while self.current[node] < end {
-				let edge = self.out_edges[self.current[node] as usize];
-				let next = self.head(edge);
-				if self.level[next] == self.level[node] + 1
-					&& self.room(edge) > 0
-					&& self.reduced_cost(edge) == 0
-				{
-					self.path.push(edge);
-					node = next;
-					advanced = true;
-					break;
-				}
-				self.current[node] += 1;
-			}
-			if !advanced {
-				// Dead end: nothing more passes through `node` in this level graph.
-				self.level[node] = u32::MAX;
-				match self.path.pop() {
-					Some(edge) => {
-						node = self.tail(edge);
-						self.current[node] += 1;
-					}
-					None => return false,
-				}
-			}
-		}
+		self.current.copy_from_slice(&self.first_tight[..nodes]);
 	}
 }
 
