@@ -1,8 +1,7 @@
 #!/usr/bin/env bash
 # Benchmarks the exact rebalancing solver on this machine (issue: rebalancer performance goals):
 #   1. the Lightning graphs with heavy depletion, the exact solver next to the LP baseline;
-#   2. Barabási–Albert graphs (m=4 and m=8) from 10k channels up to BA_SIZES' largest (default
-#      100k: the current solver takes about a minute there, see docs/benchmarks.md), exact only;
+#   2. Barabási–Albert graphs (m=4 and m=8) from 10k to 1M channels (BA_SIZES), exact only;
 #   3. a log-log plot of solve time against channels, rendered to docs/rebalancer-scaling.png.
 # Prints markdown tables for docs/benchmarks.md. The graphs are read from ../shared/data/ln-graphs
 # or from LN_GRAPHS=/path; they are never copied into the project.
@@ -15,7 +14,7 @@ runs="${RUNS:-3}"
 # The LP baseline is stopped after this many seconds per graph and reported as "> limit".
 lp_limit="${LP_LIMIT:-120}"
 flat_lp_limit="${FLAT_LP_LIMIT:-400}"
-ba_sizes="${BA_SIZES:-10000,31623,100000}"
+ba_sizes="${BA_SIZES:-10000,31623,100000,316228,1000000}"
 out="$CARGO_TARGET_DIR/rebalancer-bench"
 mkdir -p "$out"
 

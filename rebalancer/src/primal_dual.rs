@@ -6,9 +6,9 @@
 //! 2. Phases: a Dijkstra search from every node with an excess, on reduced costs, finds the
 //!    distance `D` to the nearest node with a deficit; the potentials are raised by
 //!    `min(distance, D)`, which keeps every reduced cost non-negative and makes every shortest
-//!    path consist of zero-reduced-cost arcs; a maximum flow (Dinic) over those arcs, from the
-//!    excess nodes to the deficit nodes, moves as much of the excess as the current distance
-//!    allows.
+//!    path consist of zero-reduced-cost arcs; a maximum flow (push–relabel) over those arcs,
+//!    from the excess nodes to the deficit nodes, moves as much of the excess as the current
+//!    distance allows.
 //! 3. When no excess is left the flow is a circulation, every residual arc has a non-negative
 //!    reduced cost, and the potentials prove it optimal (checked by [`crate::certificate`]).
 //!
@@ -224,8 +224,9 @@ impl Solver {
 	/// Moves excess along admissible edges (room left, zero reduced cost) into deficits until
 	/// no excess can reach a deficit that way: a push–relabel maximum flow from every excess
 	/// node to every deficit node, FIFO order, with a global relabelling (a backward
-	/// breadth-first search from the deficits) at the start and after every `m + 6n` edge
-	/// scans of local relabelling.
+	/// breadth-first search from the deficits) at the start and again whenever local
+	/// relabelling has scanned `m / 4 + n` edges (`m` tight edges, `n` nodes): exact labels
+	/// send excess straight down shortest paths and strand at once what cannot reach a deficit.
 	///
 	/// Excess that cannot reach a deficit stays where it is: it may rest on any node, because
 	/// the next [`Self::raise_potentials`] starts from every node holding excess. Pushing only
@@ -234,7 +235,7 @@ impl Solver {
 		let nodes = self.excess.len();
 		let stranded = nodes as u32;
 		self.collect_tight_edges();
-		let relabel_period = self.tight_edges.len() + 6 * nodes;
+		let relabel_period = self.tight_edges.len() / 4 + nodes;
 		self.global_relabel();
 		self.active.clear();
 		self.active.extend(
