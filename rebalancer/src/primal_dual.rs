@@ -174,17 +174,31 @@ impl Solver {
 			self.settled[node as usize] = false;
 		}
 		self.touched.clear();
+		// Nodes at the distance being settled wait on a stack rather than in the heap: the
+		// zero-reduced-cost edges make such ties common, and ties may go in any order.
 		let mut heap = BinaryHeap::new();
+		let mut level = std::mem::take(&mut self.queue);
+		level.clear();
 		for node in 0..self.excess.len() {
 			if self.excess[node] > 0 {
 				self.distance[node] = 0;
 				self.touched.push(node as u32);
-				heap.push(Reverse((0i64, node as u32)));
+				level.push(node as u32);
 			}
 		}
 		let mut reach = None;
-		while let Some(Reverse((distance, node))) = heap.pop() {
-			let node = node as usize;
+		let mut distance = 0;
+		loop {
+			let node = match level.pop() {
+				Some(node) => node as usize,
+				None => match heap.pop() {
+					Some(Reverse((next, node))) => {
+						distance = next;
+						node as usize
+					}
+					None => break,
+				},
+			};
 			if self.settled[node] || distance > self.distance[node] {
 				continue;
 			}
@@ -205,10 +219,15 @@ impl Solver {
 						self.touched.push(head as u32);
 					}
 					self.distance[head] = candidate;
-					heap.push(Reverse((candidate, head as u32)));
+					if candidate == distance {
+						level.push(head as u32);
+					} else {
+						heap.push(Reverse((candidate, head as u32)));
+					}
 				}
 			}
 		}
+		self.queue = level;
 		let Some(reach) = reach else { return false };
 		// Nodes not touched are at least `reach` away: they rise by `reach`, which is the same
 		// as lowering every touched node by `reach - distance` relative to them. Potentials are
