@@ -66,6 +66,8 @@ struct Solver {
 	distance: Vec<i64>,
 	settled: Vec<bool>,
 	touched: Vec<u32>,
+	/// Dijkstra: nodes reached at exactly the distance being settled.
+	ties: Vec<u32>,
 	/// The edges of zero reduced cost leaving node `v`, the only ones flow may take until the
 	/// potentials change: `tight_edges[first_tight[v]..first_tight[v + 1]]`, with their heads
 	/// alongside. Rebuilt each phase.
@@ -74,7 +76,7 @@ struct Solver {
 	tight_heads: Vec<u32>,
 	/// Push–relabel: each node's distance label to the deficits, its current position in
 	/// `tight_edges`, the nodes with excess waiting to be discharged, and the global
-	/// relabelling's queue.
+	/// relabelling's breadth-first queue.
 	label: Vec<u32>,
 	current: Vec<u32>,
 	active: VecDeque<u32>,
@@ -132,6 +134,7 @@ impl Solver {
 			distance: vec![UNREACHED; nodes],
 			settled: vec![false; nodes],
 			touched: Vec::new(),
+			ties: Vec::new(),
 			first_tight: vec![0; nodes + 1],
 			tight_edges: Vec::new(),
 			tight_heads: Vec::new(),
@@ -140,6 +143,11 @@ impl Solver {
 			active: VecDeque::new(),
 			queue: Vec::with_capacity(nodes),
 		}
+	}
+
+	/// The label of a node that cannot reach a deficit: above every real distance.
+	fn stranded(&self) -> u32 {
+		self.excess.len() as u32
 	}
 
 	fn room(&self, edge: u32) -> i64 {
@@ -177,19 +185,18 @@ impl Solver {
 		// Nodes at the distance being settled wait on a stack rather than in the heap: the
 		// zero-reduced-cost edges make such ties common, and ties may go in any order.
 		let mut heap = BinaryHeap::new();
-		let mut level = std::mem::take(&mut self.queue);
-		level.clear();
+		self.ties.clear();
 		for node in 0..self.excess.len() {
 			if self.excess[node] > 0 {
 				self.distance[node] = 0;
 				self.touched.push(node as u32);
-				level.push(node as u32);
+				self.ties.push(node as u32);
 			}
 		}
 		let mut reach = None;
 		let mut distance = 0;
 		loop {
-			let node = match level.pop() {
+			let node = match self.ties.pop() {
 				Some(node) => node as usize,
 				None => match heap.pop() {
 					Some(Reverse((next, node))) => {
@@ -220,14 +227,13 @@ impl Solver {
 					}
 					self.distance[head] = candidate;
 					if candidate == distance {
-						level.push(head as u32);
+						self.ties.push(head as u32);
 					} else {
 						heap.push(Reverse((candidate, head as u32)));
 					}
 				}
 			}
 		}
-		self.queue = level;
 		let Some(reach) = reach else { return false };
 		// Nodes not touched are at least `reach` away: they rise by `reach`, which is the same
 		// as lowering every touched node by `reach - distance` relative to them. Potentials are
@@ -252,7 +258,7 @@ impl Solver {
 	/// on zero-reduced-cost edges keeps every residual edge's reduced cost non-negative.
 	fn max_flow(&mut self) {
 		let nodes = self.excess.len();
-		let stranded = nodes as u32;
+		let stranded = self.stranded();
 		self.collect_tight_edges();
 		let relabel_period = self.tight_edges.len() / 4 + nodes;
 		self.global_relabel();
@@ -294,7 +300,7 @@ impl Solver {
 	/// it when none is left, until the excess is gone or the node cannot reach a deficit.
 	/// Returns the edges scanned by relabelling.
 	fn discharge(&mut self, node: usize) -> usize {
-		let stranded = self.excess.len() as u32;
+		let stranded = self.stranded();
 		let end = self.first_tight[node + 1];
 		let mut work = 0;
 		while self.excess[node] > 0 && self.label[node] < stranded {
@@ -332,10 +338,11 @@ impl Solver {
 	}
 
 	/// Sets every node's label to its distance to the nearest deficit over admissible edges,
-	/// or to `nodes` when it cannot reach one, and resets the current edges.
+	/// or to [`Self::stranded`] when it cannot reach one, and resets the current edges.
 	fn global_relabel(&mut self) {
 		let nodes = self.excess.len();
-		self.label.fill(nodes as u32);
+		let stranded = self.stranded();
+		self.label.fill(stranded);
 		self.queue.clear();
 		for node in 0..nodes {
 			if self.excess[node] < 0 {
@@ -350,7 +357,7 @@ impl Solver {
 			for position in self.first_tight[node] as usize..self.first_tight[node + 1] as usize {
 				// The reverse of a tight edge out of `node` is a tight edge into it.
 				let from = self.tight_heads[position] as usize;
-				if self.label[from] == nodes as u32
+				if self.label[from] == stranded
 					&& self.room(self.edge_reverse[self.tight_edges[position] as usize]) > 0
 				{
 					self.label[from] = self.label[node] + 1;
