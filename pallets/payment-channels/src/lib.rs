@@ -63,10 +63,7 @@ pub mod pallet {
 	use super::*;
 	use frame_support::{
 		pallet_prelude::*,
-		traits::{
-			fungible::{Mutate, MutateHold},
-			tokens::Precision,
-		},
+		traits::fungible::{Mutate, MutateHold},
 	};
 	use frame_system::pallet_prelude::*;
 	use paychan_primitives::{ChannelId, SignedPayload};
@@ -1031,16 +1028,10 @@ pub mod pallet {
 		/// the channel. Returns what each participant actually received.
 		fn pay_out_and_remove(
 			channel_id: ChannelId,
-			mut channel: ChannelOf<T>,
+			channel: ChannelOf<T>,
 			payouts: [BalanceOf<T>; 2],
 		) -> Result<[BalanceOf<T>; 2], DispatchError> {
-			let paid = Self::pay_out(&mut channel, payouts)?;
-			T::Currency::release(
-				&HoldReason::ChannelRecord.into(),
-				&channel.participants[OPENER],
-				channel.storage_deposit,
-				Precision::Exact,
-			)?;
+			let paid = Self::pay_out(&channel, payouts)?;
 			for who in &channel.participants {
 				Self::remove_participant(who, channel_id);
 			}

@@ -279,6 +279,60 @@ fn close_dispute_and_settle_pay_out_the_newest_proofs() {
 	});
 }
 
+/// Settlement moves funds below `release` and `transfer_on_hold` (see `Pallet::pay_out`), but
+/// wallets and indexers must see exactly the Balances events those calls emit, and nothing else.
+#[test]
+fn settle_emits_the_balances_events_of_release_and_transfer_on_hold() {
+	build_and_execute(|| {
+		let channel_id = open(Who::Alice, Who::Bob, 1_000, 500);
+		// Alice paid Bob 200 net: Bob is owed 200 more than his own hold.
+		let deadline =
+			close(Who::Bob, channel_id, Some(balance_proof(Who::Alice, channel_id, 1, 200)));
+		System::set_block_number(deadline + 1);
+		System::reset_events();
+		assert_ok!(PaymentChannels::settle(Who::Eve.origin(), channel_id));
+
+		let funds = RuntimeHoldReason::PaymentChannels(HoldReason::ChannelFunds);
+		let record = RuntimeHoldReason::PaymentChannels(HoldReason::ChannelRecord);
+		let balances_events: Vec<_> = System::events()
+			.into_iter()
+			.filter_map(|record| match record.event {
+				RuntimeEvent::Balances(event) => Some(event),
+				_ => None,
+			})
+			.collect();
+		assert_eq!(
+			balances_events,
+			vec![
+				pallet_balances::Event::TransferOnHold {
+					reason: funds,
+					source: Who::Alice.account(),
+					dest: Who::Bob.account(),
+					amount: 200,
+				},
+				pallet_balances::Event::Released {
+					reason: funds,
+					who: Who::Alice.account(),
+					amount: 800,
+				},
+				pallet_balances::Event::Released {
+					reason: funds,
+					who: Who::Bob.account(),
+					amount: 500,
+				},
+				pallet_balances::Event::Released {
+					reason: record,
+					who: Who::Alice.account(),
+					amount: RECORD_DEPOSIT,
+				},
+			]
+		);
+		assert_eq!(Who::Alice.free(), ENDOWMENT - 200);
+		assert_eq!(Who::Bob.free(), ENDOWMENT + 200);
+		assert_eq!(held_funds(Who::Alice) + held_funds(Who::Bob) + held_record(Who::Alice), 0);
+	});
+}
+
 #[test]
 fn cooperative_close_ends_a_closing_channel_early() {
 	build_and_execute(|| {
