@@ -79,8 +79,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `146`
 		//  Estimated: `6044`
-		// Minimum execution time: 113_458_000 picoseconds.
-		Weight::from_parts(120_530_000, 6044)
+		// Minimum execution time: 112_567_000 picoseconds.
+		Weight::from_parts(120_810_000, 6044)
 			.saturating_add(T::DbWeight::get().reads(5_u64))
 			.saturating_add(T::DbWeight::get().writes(8_u64))
 	}
@@ -102,8 +102,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `289`
 		//  Estimated: `6196`
-		// Minimum execution time: 255_690_000 picoseconds.
-		Weight::from_parts(267_768_000, 6196)
+		// Minimum execution time: 257_783_000 picoseconds.
+		Weight::from_parts(272_405_000, 6196)
 			.saturating_add(T::DbWeight::get().reads(8_u64))
 			.saturating_add(T::DbWeight::get().writes(10_u64))
 	}
@@ -117,8 +117,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `646`
 		//  Estimated: `3814`
-		// Minimum execution time: 64_916_000 picoseconds.
-		Weight::from_parts(68_412_000, 3814)
+		// Minimum execution time: 65_398_000 picoseconds.
+		Weight::from_parts(68_622_000, 3814)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
@@ -134,8 +134,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `899`
 		//  Estimated: `6196`
-		// Minimum execution time: 198_305_000 picoseconds.
-		Weight::from_parts(204_584_000, 6196)
+		// Minimum execution time: 200_107_000 picoseconds.
+		Weight::from_parts(207_759_000, 6196)
 			.saturating_add(T::DbWeight::get().reads(6_u64))
 			.saturating_add(T::DbWeight::get().writes(5_u64))
 	}
@@ -155,8 +155,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `1031`
 		//  Estimated: `6196`
-		// Minimum execution time: 380_315_000 picoseconds.
-		Weight::from_parts(389_309_000, 6196)
+		// Minimum execution time: 324_313_000 picoseconds.
+		Weight::from_parts(336_811_000, 6196)
 			.saturating_add(T::DbWeight::get().reads(8_u64))
 			.saturating_add(T::DbWeight::get().writes(9_u64))
 	}
@@ -170,8 +170,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `498`
 		//  Estimated: `4503`
-		// Minimum execution time: 118_416_000 picoseconds.
-		Weight::from_parts(130_835_000, 4503)
+		// Minimum execution time: 117_244_000 picoseconds.
+		Weight::from_parts(128_391_000, 4503)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(2_u64))
 	}
@@ -183,8 +183,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `503`
 		//  Estimated: `3814`
-		// Minimum execution time: 110_214_000 picoseconds.
-		Weight::from_parts(117_615_000, 3814)
+		// Minimum execution time: 109_352_000 picoseconds.
+		Weight::from_parts(118_066_000, 3814)
 			.saturating_add(T::DbWeight::get().reads(2_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
@@ -202,8 +202,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `1046`
 		//  Estimated: `6196`
-		// Minimum execution time: 191_534_000 picoseconds.
-		Weight::from_parts(197_223_000, 6196)
+		// Minimum execution time: 138_706_000 picoseconds.
+		Weight::from_parts(145_336_000, 6196)
 			.saturating_add(T::DbWeight::get().reads(7_u64))
 			.saturating_add(T::DbWeight::get().writes(9_u64))
 	}
@@ -226,10 +226,10 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `174 + n * (814 ±0)`
 		//  Estimated: `4503 + n * (5206 ±0)`
-		// Minimum execution time: 5_107_000 picoseconds.
-		Weight::from_parts(11_146_130, 4503)
-			// Standard Error: 129_815
-			.saturating_add(Weight::from_parts(187_071_504, 0).saturating_mul(n.into()))
+		// Minimum execution time: 5_108_000 picoseconds.
+		Weight::from_parts(24_137_161, 4503)
+			// Standard Error: 386_122
+			.saturating_add(Weight::from_parts(133_244_585, 0).saturating_mul(n.into()))
 			.saturating_add(T::DbWeight::get().reads(2_u64))
 			.saturating_add(T::DbWeight::get().reads((7_u64).saturating_mul(n.into())))
 			.saturating_add(T::DbWeight::get().writes(2_u64))
@@ -255,10 +255,10 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `676 + e * (346 ±0)`
 		//  Estimated: `5527 + e * (2824 ±0)`
-		// Minimum execution time: 126_278_000 picoseconds.
-		Weight::from_parts(139_365_874, 5527)
-			// Standard Error: 56_242
-			.saturating_add(Weight::from_parts(4_744_960, 0).saturating_mul(e.into()))
+		// Minimum execution time: 126_018_000 picoseconds.
+		Weight::from_parts(128_046_120, 5527)
+			// Standard Error: 29_799
+			.saturating_add(Weight::from_parts(5_978_062, 0).saturating_mul(e.into()))
 			.saturating_add(T::DbWeight::get().reads(6_u64))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(e.into())))
 			.saturating_add(T::DbWeight::get().writes(6_u64))
@@ -280,8 +280,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `690`
 		//  Estimated: `5527`
-		// Minimum execution time: 67_410_000 picoseconds.
-		Weight::from_parts(75_452_000, 5527)
+		// Minimum execution time: 67_129_000 picoseconds.
+		Weight::from_parts(71_777_000, 5527)
 			.saturating_add(T::DbWeight::get().reads(6_u64))
 			.saturating_add(T::DbWeight::get().writes(6_u64))
 	}
@@ -294,10 +294,10 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `205 + n * (510 ±0)`
 		//  Estimated: `990 + n * (3216 ±0)`
-		// Minimum execution time: 57_456_000 picoseconds.
-		Weight::from_parts(5_809_417, 990)
-			// Standard Error: 64_683
-			.saturating_add(Weight::from_parts(18_401_926, 0).saturating_mul(n.into()))
+		// Minimum execution time: 49_704_000 picoseconds.
+		Weight::from_parts(50_846_000, 990)
+			// Standard Error: 23_466
+			.saturating_add(Weight::from_parts(18_179_167, 0).saturating_mul(n.into()))
 			.saturating_add(T::DbWeight::get().reads((2_u64).saturating_mul(n.into())))
 			.saturating_add(T::DbWeight::get().writes((2_u64).saturating_mul(n.into())))
 			.saturating_add(Weight::from_parts(0, 3216).saturating_mul(n.into()))
@@ -314,8 +314,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `1256`
 		//  Estimated: `6638`
-		// Minimum execution time: 250_553_000 picoseconds.
-		Weight::from_parts(259_736_000, 6638)
+		// Minimum execution time: 256_821_000 picoseconds.
+		Weight::from_parts(270_632_000, 6638)
 			.saturating_add(T::DbWeight::get().reads(7_u64))
 			.saturating_add(T::DbWeight::get().writes(6_u64))
 	}
@@ -336,10 +336,10 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `177 + n * (410 ±0)`
 		//  Estimated: `5527 + n * (3216 ±0)`
-		// Minimum execution time: 4_317_000 picoseconds.
-		Weight::from_parts(38_764_073, 5527)
-			// Standard Error: 104_359
-			.saturating_add(Weight::from_parts(56_854_377, 0).saturating_mul(n.into()))
+		// Minimum execution time: 4_517_000 picoseconds.
+		Weight::from_parts(12_141_385, 5527)
+			// Standard Error: 60_510
+			.saturating_add(Weight::from_parts(57_417_340, 0).saturating_mul(n.into()))
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().reads((3_u64).saturating_mul(n.into())))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
@@ -356,8 +356,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `6`
 		//  Estimated: `1517`
-		// Minimum execution time: 5_729_000 picoseconds.
-		Weight::from_parts(6_289_000, 1517)
+		// Minimum execution time: 5_709_000 picoseconds.
+		Weight::from_parts(6_309_000, 1517)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
@@ -366,48 +366,48 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 // For backwards compatibility and tests.
 impl WeightInfo for () {
 	fn open_channel() -> Weight {
-		Weight::from_parts(120_530_000, 6044)
+		Weight::from_parts(120_810_000, 6044)
 			.saturating_add(RocksDbWeight::get().reads(5_u64))
 			.saturating_add(RocksDbWeight::get().writes(8_u64))
 	}
 	fn open_channel_dual_funded() -> Weight {
-		Weight::from_parts(267_768_000, 6196)
+		Weight::from_parts(272_405_000, 6196)
 			.saturating_add(RocksDbWeight::get().reads(8_u64))
 			.saturating_add(RocksDbWeight::get().writes(10_u64))
 	}
 	fn deposit() -> Weight {
-		Weight::from_parts(68_412_000, 3814)
+		Weight::from_parts(68_622_000, 3814)
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().writes(3_u64))
 	}
 	fn withdraw() -> Weight {
-		Weight::from_parts(204_584_000, 6196)
+		Weight::from_parts(207_759_000, 6196)
 			.saturating_add(RocksDbWeight::get().reads(6_u64))
 			.saturating_add(RocksDbWeight::get().writes(5_u64))
 	}
 	fn cooperative_close() -> Weight {
-		Weight::from_parts(389_309_000, 6196)
+		Weight::from_parts(336_811_000, 6196)
 			.saturating_add(RocksDbWeight::get().reads(8_u64))
 			.saturating_add(RocksDbWeight::get().writes(9_u64))
 	}
 	fn close() -> Weight {
-		Weight::from_parts(130_835_000, 4503)
+		Weight::from_parts(128_391_000, 4503)
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().writes(2_u64))
 	}
 	fn update_balance_proof() -> Weight {
-		Weight::from_parts(117_615_000, 3814)
+		Weight::from_parts(118_066_000, 3814)
 			.saturating_add(RocksDbWeight::get().reads(2_u64))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 	fn settle() -> Weight {
-		Weight::from_parts(197_223_000, 6196)
+		Weight::from_parts(145_336_000, 6196)
 			.saturating_add(RocksDbWeight::get().reads(7_u64))
 			.saturating_add(RocksDbWeight::get().writes(9_u64))
 	}
 	fn settle_expired_channels(n: u32, ) -> Weight {
-		Weight::from_parts(11_146_130, 4503)
-			.saturating_add(Weight::from_parts(187_071_504, 0).saturating_mul(n.into()))
+		Weight::from_parts(24_137_161, 4503)
+			.saturating_add(Weight::from_parts(133_244_585, 0).saturating_mul(n.into()))
 			.saturating_add(RocksDbWeight::get().reads(2_u64))
 			.saturating_add(RocksDbWeight::get().reads((7_u64).saturating_mul(n.into())))
 			.saturating_add(RocksDbWeight::get().writes(2_u64))
@@ -415,33 +415,33 @@ impl WeightInfo for () {
 			.saturating_add(Weight::from_parts(0, 5206).saturating_mul(n.into()))
 	}
 	fn request_rebalance(e: u32, ) -> Weight {
-		Weight::from_parts(139_365_874, 5527)
-			.saturating_add(Weight::from_parts(4_744_960, 0).saturating_mul(e.into()))
+		Weight::from_parts(128_046_120, 5527)
+			.saturating_add(Weight::from_parts(5_978_062, 0).saturating_mul(e.into()))
 			.saturating_add(RocksDbWeight::get().reads(6_u64))
 			.saturating_add(RocksDbWeight::get().reads((1_u64).saturating_mul(e.into())))
 			.saturating_add(RocksDbWeight::get().writes(6_u64))
 			.saturating_add(Weight::from_parts(0, 2824).saturating_mul(e.into()))
 	}
 	fn cancel_rebalance_request() -> Weight {
-		Weight::from_parts(75_452_000, 5527)
+		Weight::from_parts(71_777_000, 5527)
 			.saturating_add(RocksDbWeight::get().reads(6_u64))
 			.saturating_add(RocksDbWeight::get().writes(6_u64))
 	}
 	fn submit_plan(n: u32, ) -> Weight {
-		Weight::from_parts(5_809_417, 990)
-			.saturating_add(Weight::from_parts(18_401_926, 0).saturating_mul(n.into()))
+		Weight::from_parts(50_846_000, 990)
+			.saturating_add(Weight::from_parts(18_179_167, 0).saturating_mul(n.into()))
 			.saturating_add(RocksDbWeight::get().reads((2_u64).saturating_mul(n.into())))
 			.saturating_add(RocksDbWeight::get().writes((2_u64).saturating_mul(n.into())))
 			.saturating_add(Weight::from_parts(0, 3216).saturating_mul(n.into()))
 	}
 	fn shift() -> Weight {
-		Weight::from_parts(259_736_000, 6638)
+		Weight::from_parts(270_632_000, 6638)
 			.saturating_add(RocksDbWeight::get().reads(7_u64))
 			.saturating_add(RocksDbWeight::get().writes(6_u64))
 	}
 	fn expire_requests(n: u32, ) -> Weight {
-		Weight::from_parts(38_764_073, 5527)
-			.saturating_add(Weight::from_parts(56_854_377, 0).saturating_mul(n.into()))
+		Weight::from_parts(12_141_385, 5527)
+			.saturating_add(Weight::from_parts(57_417_340, 0).saturating_mul(n.into()))
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().reads((3_u64).saturating_mul(n.into())))
 			.saturating_add(RocksDbWeight::get().writes(3_u64))
@@ -449,7 +449,7 @@ impl WeightInfo for () {
 			.saturating_add(Weight::from_parts(0, 3216).saturating_mul(n.into()))
 	}
 	fn open_round() -> Weight {
-		Weight::from_parts(6_289_000, 1517)
+		Weight::from_parts(6_309_000, 1517)
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
