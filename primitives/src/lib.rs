@@ -15,20 +15,29 @@ use alloc::vec::Vec;
 use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
 use scale_info::TypeInfo;
 
+mod settlement;
+pub use settlement::{settlement, SideTotals};
+
 /// Identifies a channel. Ids come from a counter on chain and are never reused.
 pub type ChannelId = u64;
 
-/// Orders the balance proofs of one signer in one channel: higher nonces replace lower ones.
+/// Numbers the balance proofs of one signer in one channel, one more with each payment.
 pub type Nonce = u64;
+
+/// Counts the on-chain changes of one channel: every call that changes a channel's books raises
+/// it, so a [`CooperativeClose`] signed before the change no longer applies.
+pub type StateVersion = u64;
 
 /// The domain tag of a [`BalanceProof`].
 pub const BALANCE_PROOF_TAG: &[u8] = b"paychan:balance-proof:v1";
 /// The domain tag of a [`WithdrawProof`].
 pub const WITHDRAW_PROOF_TAG: &[u8] = b"paychan:withdraw-proof:v1";
-/// The domain tag of a [`CooperativeClose`].
-pub const COOPERATIVE_CLOSE_TAG: &[u8] = b"paychan:cooperative-close:v1";
-/// The domain tag of a [`FundingConsent`].
-pub const FUNDING_CONSENT_TAG: &[u8] = b"paychan:funding-consent:v1";
+/// The domain tag of a [`CooperativeClose`]. `v2`: bound to the channel's state version, both
+/// sides' nonces and an expiry block (a `v1` split never went stale).
+pub const COOPERATIVE_CLOSE_TAG: &[u8] = b"paychan:cooperative-close:v2";
+/// The domain tag of a [`FundingConsent`]. `v2`: bound to the opener's open nonce and deposit
+/// instead of the chain-wide next channel id (which any third party could move).
+pub const FUNDING_CONSENT_TAG: &[u8] = b"paychan:funding-consent:v2";
 
 /// What polkadot.js wallets put before raw bytes they are asked to sign (`signRaw`).
 pub const WRAPPED_BYTES_PREFIX: &[u8] = b"<Bytes>";
@@ -62,8 +71,9 @@ pub fn wrap_bytes(message: &[u8]) -> Vec<u8> {
 /// A participant's cumulative statement of what it has paid its counterparty in one channel.
 ///
 /// The signer sends a new proof with every payment: `transferred` only grows and `nonce`
-/// increases by at least one each time. On chain, the proof with the highest nonce from each
-/// signer counts when a closing channel settles.
+/// increases by at least one each time. On chain a proof only ever counts against its signer:
+/// it replaces the recorded one only if it raises what the signer has transferred, whoever
+/// submits it, so no proof its signer makes up later can take back a payment.
 #[derive(
 	Clone, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen,
 )]
@@ -73,7 +83,7 @@ pub struct BalanceProof<Hash, Balance> {
 	pub genesis_hash: Hash,
 	/// The channel the payments were made in.
 	pub channel_id: ChannelId,
-	/// Orders this signer's proofs; the chain keeps the highest it has seen.
+	/// Numbers this signer's proofs; the chain records it with the proof it keeps.
 	pub nonce: Nonce,
 	/// Everything the signer has paid the counterparty in this channel, in total.
 	pub transferred: Balance,
@@ -112,29 +122,44 @@ impl<AccountId: Encode, Balance: Encode, BlockNumber: Encode, Hash: Encode> Sign
 }
 
 /// Both participants' agreement on the final split of a channel; paid out at once.
+///
+/// It is bound to the channel's state: the chain refuses it once the channel's on-chain books
+/// have changed since it was signed (`version`), once a balance proof newer than the ones it
+/// accounts for was recorded (`nonces`), and after `expires_at`. A client that signs one stops
+/// paying and being paid in the channel until it lands or expires.
 #[derive(
 	Clone, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen,
 )]
 #[cfg_attr(feature = "std", derive(serde::Serialize, serde::Deserialize))]
-pub struct CooperativeClose<Hash, Balance> {
+pub struct CooperativeClose<Hash, Balance, BlockNumber> {
 	/// The genesis hash of the chain the channel lives on.
 	pub genesis_hash: Hash,
 	/// The channel to close.
 	pub channel_id: ChannelId,
+	/// The channel's state version on chain when the split was agreed.
+	pub version: StateVersion,
+	/// The nonces of the newest balance proofs of the opener and of the counterparty that the
+	/// split accounts for.
+	pub nonces: [Nonce; 2],
 	/// What the opener (participant 0) receives.
 	pub payout_opener: Balance,
 	/// What the counterparty (participant 1) receives.
 	pub payout_counterparty: Balance,
+	/// The last block at which the split may be used.
+	pub expires_at: BlockNumber,
 }
 
-impl<Hash: Encode, Balance: Encode> SignedPayload for CooperativeClose<Hash, Balance> {
+impl<Hash: Encode, Balance: Encode, BlockNumber: Encode> SignedPayload
+	for CooperativeClose<Hash, Balance, BlockNumber>
+{
 	const TAG: &'static [u8] = COOPERATIVE_CLOSE_TAG;
 }
 
 /// The counterparty's consent to fund a channel that the opener is about to open (dual funding).
 ///
-/// Bound to the id the channel will get (the chain's next channel id), so it opens one channel
-/// at most.
+/// Bound to the opener's open nonce (how many channels it has opened), which only the opener's
+/// own opens move: it opens one channel at most, and no third party can void it by opening a
+/// channel first.
 #[derive(
 	Clone, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen,
 )]
@@ -142,10 +167,12 @@ impl<Hash: Encode, Balance: Encode> SignedPayload for CooperativeClose<Hash, Bal
 pub struct FundingConsent<AccountId, Balance, BlockNumber, Hash> {
 	/// The genesis hash of the chain the channel lives on.
 	pub genesis_hash: Hash,
-	/// The id the new channel will have.
-	pub channel_id: ChannelId,
 	/// Who opens the channel.
 	pub opener: AccountId,
+	/// The opener's open nonce when it opens this channel (`OpenNonces` on chain).
+	pub open_nonce: u64,
+	/// What the opener deposits at open.
+	pub opener_deposit: Balance,
 	/// What the counterparty deposits at open.
 	pub amount: Balance,
 	/// The challenge period the counterparty agrees to.

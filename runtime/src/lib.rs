@@ -57,7 +57,7 @@ pub const VERSION: RuntimeVersion = RuntimeVersion {
 	spec_name: alloc::borrow::Cow::Borrowed("paychan"),
 	impl_name: alloc::borrow::Cow::Borrowed("paychan"),
 	authoring_version: 1,
-	spec_version: 100,
+	spec_version: 101,
 	impl_version: 1,
 	apis: apis::RUNTIME_API_VERSIONS,
 	transaction_version: 1,
@@ -147,7 +147,11 @@ pub type SignedPayload = generic::SignedPayload<RuntimeCall, TxExtension>;
 
 /// Migrations beyond those the pallets declare.
 #[allow(unused_parens)]
-type Migrations = ();
+type Migrations = (
+	// spec 101: the payment-channel safety fixes (channel state versions, settlement-queue
+	// slots, consent counting, declared receive totals).
+	pallet_payment_channels::migrations::MigrateV0ToV1<Runtime>,
+);
 
 /// Dispatches calls to the pallets.
 pub type Executive = frame_executive::Executive<

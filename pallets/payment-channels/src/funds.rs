@@ -166,9 +166,13 @@ impl<T: Config> Pallet<T> {
 	/// - each account's `ChannelFunds` hold equals its custody summed over its channels, and its
 	///   `ChannelRecord` hold equals the storage deposits of the channels it opened
 	///   (conservation: the sum of all channels' funds equals the pallet's holds);
-	/// - the participant index and counts match the channels, and ids are below the counter;
-	/// - every open rebalance request has its deposit on hold and has paid no more fees than
-	///   its max, and no more than `MaxOpenRequests` are open.
+	/// - the participant index matches the channels, each account's count matches the channels
+	///   it opened or consented to, and ids are below the counter;
+	/// - every closing channel waits in the settlement-queue block it names, which is after its
+	///   deadline, and every queued id names a closing channel queued there;
+	/// - every open rebalance request has its deposit on hold, has paid no more fees than its
+	///   max, and waits in an expiry queue block after its expiry;
+	/// - the settlement cursor is not past the next block.
 	#[cfg(any(feature = "try-runtime", feature = "fuzzing", test))]
 	pub fn do_try_state() -> Result<(), sp_runtime::TryRuntimeError> {
 		use alloc::collections::btree_map::BTreeMap;
@@ -180,6 +184,7 @@ impl<T: Config> Pallet<T> {
 		let mut custody_of = BTreeMap::<T::AccountId, BalanceOf<T>>::new();
 		let mut record_deposit_of = BTreeMap::<T::AccountId, BalanceOf<T>>::new();
 		let mut count_of = BTreeMap::<T::AccountId, u32>::new();
+		let mut participant_of = alloc::collections::btree_set::BTreeSet::<T::AccountId>::new();
 
 		for (channel_id, channel) in Channels::<T>::iter() {
 			ensure!(channel_id < next_id, "a channel id is not below NextChannelId");
@@ -211,7 +216,17 @@ impl<T: Config> Pallet<T> {
 					.entry(who.clone())
 					.or_default()
 					.saturating_accrue(channel.sides[side].custody);
-				*count_of.entry(who.clone()).or_default() += 1;
+				participant_of.insert(who.clone());
+				if side == OPENER || channel.counterparty_consented {
+					*count_of.entry(who.clone()).or_default() += 1;
+				}
+			}
+			if let ChannelStatus::Closing { deadline, queued_in, .. } = &channel.status {
+				ensure!(queued_in > deadline, "a closing channel is queued before its deadline");
+				ensure!(
+					SettlementQueue::<T>::get(queued_in).contains(&channel_id),
+					"a closing channel is missing from the settlement queue block it names"
+				);
 			}
 			record_deposit_of
 				.entry(opener.clone())
@@ -237,17 +252,43 @@ impl<T: Config> Pallet<T> {
 				"a declarer's request hold differs from its request's deposit"
 			);
 			ensure!(request.fee_paid <= request.max_fee, "a declarer paid more fees than its max");
+			let mut queued = false;
+			let mut block = request.expires_at;
+			for _ in 0..crate::SETTLEMENT_QUEUE_SPILL {
+				block = block.saturating_add(sp_runtime::traits::One::one());
+				queued |= RequestExpiries::<T>::get(block).contains(&who);
+			}
+			ensure!(queued, "an open request is missing from the expiry queue");
 		}
 		ensure!(
-			RebalanceRequests::<T>::count() <= T::MaxOpenRequests::get(),
-			"more requests are open than MaxOpenRequests"
+			RebalanceRequests::<T>::iter_keys().count() as u32 == RebalanceRequests::<T>::count(),
+			"the request counter differs from the requests"
 		);
+		for (block, queue) in SettlementQueue::<T>::iter() {
+			for channel_id in queue {
+				let queued_here = Channels::<T>::get(channel_id).is_some_and(|channel| {
+					matches!(channel.status, ChannelStatus::Closing { queued_in, .. } if queued_in == block)
+				});
+				ensure!(
+					queued_here,
+					"the settlement queue names a channel that is not closing there"
+				);
+			}
+		}
+		if let Some(cursor) = SettlementCursor::<T>::get() {
+			ensure!(
+				cursor
+					<= frame_system::Pallet::<T>::block_number()
+						.saturating_add(sp_runtime::traits::One::one()),
+				"the settlement cursor is past the next block"
+			);
+		}
 		for (who, channel_id, ()) in ParticipantChannels::<T>::iter() {
 			ensure!(
 				Channels::<T>::contains_key(channel_id),
 				"the participant index names a channel that does not exist"
 			);
-			ensure!(count_of.contains_key(&who), "the participant index names a non-participant");
+			ensure!(participant_of.contains(&who), "the participant index names a non-participant");
 		}
 		for (who, count) in ChannelCount::<T>::iter() {
 			ensure!(

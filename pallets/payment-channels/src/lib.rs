@@ -16,7 +16,9 @@
 //!
 //! (see [`types::Channel::settlement`]). A unilateral [`Pallet::close`] starts a challenge period
 //! in which anyone holding a newer proof (the counterparty or its watchtower) can submit it with
-//! [`Pallet::update_balance_proof`]; the highest nonce per signer wins. After the period anyone
+//! [`Pallet::update_balance_proof`]. A proof only ever counts against its signer: it replaces
+//! the recorded one only if it raises what its signer has transferred, so nothing its signer
+//! makes up afterwards (a lower total, a higher nonce) can take back a payment. After the period anyone
 //! may [`Pallet::settle`], and the pallet's `on_initialize` settles expired channels by itself,
 //! a bounded number per block.
 //!
@@ -40,6 +42,7 @@ pub mod benchmark_helper;
 #[cfg(feature = "runtime-benchmarks")]
 mod benchmarking;
 mod funds;
+pub mod migrations;
 /// The mock runtime: the unit tests' and the fuzz targets' (`fuzz/`, feature `fuzzing`).
 #[cfg(any(test, feature = "fuzzing"))]
 pub mod mock;
@@ -58,6 +61,10 @@ const SETTLEMENT_QUEUE_SPILL: u32 = 8;
 /// How many settlement-queue buckets `on_initialize` looks at per block, at most.
 const SETTLEMENT_BUCKETS_PER_BLOCK: u32 = 8;
 
+/// The storage layout version this code reads and writes (see [`migrations`]).
+pub const STORAGE_VERSION: frame_support::traits::StorageVersion =
+	frame_support::traits::StorageVersion::new(1);
+
 #[frame_support::pallet]
 pub mod pallet {
 	use super::*;
@@ -74,6 +81,7 @@ pub mod pallet {
 	type AccountIdLookupOf<T> = <<T as frame_system::Config>::Lookup as StaticLookup>::Source;
 
 	#[pallet::pallet]
+	#[pallet::storage_version(STORAGE_VERSION)]
 	pub struct Pallet<T>(_);
 
 	/// Why this pallet holds funds.
@@ -138,10 +146,6 @@ pub mod pallet {
 		#[pallet::constant]
 		type MaxRequestEntries: Get<u32>;
 
-		/// How many rebalance requests may be open at once.
-		#[pallet::constant]
-		type MaxOpenRequests: Get<u32>;
-
 		/// How far ahead a rebalance request may expire, in blocks.
 		#[pallet::constant]
 		type MaxRequestLifetime: Get<BlockNumberFor<Self>>;
@@ -189,10 +193,16 @@ pub mod pallet {
 		OptionQuery,
 	>;
 
-	/// How many channels each account participates in (bounded by `MaxChannelsPerAccount`).
+	/// How many channels each account opened or consented to fund (bounded by
+	/// `MaxChannelsPerAccount`). Channels opened to an account without its consent do not count.
 	#[pallet::storage]
 	pub type ChannelCount<T: Config> =
 		StorageMap<_, Blake2_128Concat, T::AccountId, u32, ValueQuery>;
+
+	/// How many channels each account has opened. A funding consent names the opener's count, so
+	/// that only the opener's own opens use it up. Never reset, so a consent is never replayed.
+	#[pallet::storage]
+	pub type OpenNonces<T: Config> = StorageMap<_, Blake2_128Concat, T::AccountId, u64, ValueQuery>;
 
 	/// Closing channels by the first block in which `on_initialize` may settle them.
 	#[pallet::storage]
@@ -228,9 +238,11 @@ pub mod pallet {
 	#[pallet::storage]
 	pub type CurrentRound<T: Config> = StorageValue<_, u32, ValueQuery>;
 
-	/// The oldest block of [`SettlementQueue`] that `on_initialize` has not finished.
+	/// The oldest block of [`SettlementQueue`] that `on_initialize` has not finished. Unset
+	/// until the hook first runs, which then starts at its own block: a runtime that adds the
+	/// pallet at block `n` does not walk the `n` empty blocks before it.
 	#[pallet::storage]
-	pub type SettlementCursor<T: Config> = StorageValue<_, BlockNumberFor<T>, ValueQuery>;
+	pub type SettlementCursor<T: Config> = StorageValue<_, BlockNumberFor<T>, OptionQuery>;
 
 	#[pallet::event]
 	#[pallet::generate_deposit(pub(super) fn deposit_event)]
@@ -292,8 +304,16 @@ pub mod pallet {
 		RebalanceRequestRemoved { who: T::AccountId, reason: RequestRemoval },
 		/// A plan moved `amount` from `from`'s side of a channel to the other side.
 		ChannelRebalanced { channel_id: ChannelId, from: T::AccountId, amount: BalanceOf<T> },
-		/// A rebalancing plan was applied in full.
+		/// A rebalancing plan was applied: `edges` of its edges, moving `volume`. Parts that
+		/// could not apply are reported by `PlanPartRefused`.
 		PlanExecuted { submitter: T::AccountId, edges: u32, volume: BalanceOf<T> },
+		/// A part of a plan (the edges among one group of participants) could not apply and was
+		/// left out; the rest of the plan applied.
+		PlanPartRefused { first_channel: ChannelId, edges: u32, error: DispatchError },
+		/// A withdrawal or shift took funds out of a channel in which open rebalance requests
+		/// had pledged them: the pledges were lowered by what left (`max_send` of `who`,
+		/// `max_receive` of its counterparty).
+		PledgesConsumed { channel_id: ChannelId, who: T::AccountId, amount: BalanceOf<T> },
 		/// A participant moved funds from its side of one channel to its side of another.
 		FundsShifted {
 			who: T::AccountId,
@@ -338,8 +358,9 @@ pub mod pallet {
 		WrongChannel,
 		/// The payload was signed for another chain (genesis hash).
 		WrongGenesis,
-		/// The balance proof's nonce is not higher than the one the chain has.
-		StaleNonce,
+		/// The balance proof does not raise what its signer has transferred above what the chain
+		/// has recorded: a proof only ever counts against its signer.
+		StaleBalanceProof,
 		/// The challenge period is over: no more proofs are accepted.
 		ChallengePeriodOver,
 		/// The challenge period has not ended yet.
@@ -354,6 +375,11 @@ pub mod pallet {
 		WithdrawExceedsChannelFunds,
 		/// The payouts of a cooperative close do not add up to the channel's funds.
 		PayoutMismatch,
+		/// The cooperative close was signed for an older state of the channel: its books changed
+		/// on chain, or a newer balance proof was recorded, since.
+		StaleCooperativeClose,
+		/// The cooperative close has expired.
+		CooperativeCloseExpired,
 		/// The counterparty's funding consent has expired.
 		FundingConsentExpired,
 		/// The funding consent does not match the channel being opened.
@@ -376,7 +402,10 @@ pub mod pallet {
 		ChannelNotInRequest,
 		/// An edge moves more than its sender or receiver declared (what is left of it).
 		ExceedsDeclaredBound,
-		/// A participant would lose more than what is left of its declared max fee.
+		/// An amount is larger than the funds the channel holds.
+		ExceedsChannelFunds,
+		/// A participant would lose more than what is left of its declared max fee, or more than
+		/// its share of it for what it receives in the plan.
 		FeeAboveMax,
 		/// A request's expiry must be after this block and within `MaxRequestLifetime`.
 		RequestExpiryOutOfBounds,
@@ -384,8 +413,6 @@ pub mod pallet {
 		EmptyRequest,
 		/// A request names the same channel twice.
 		DuplicateEntry,
-		/// `MaxOpenRequests` requests are open already.
-		TooManyRequests,
 		/// Too many requests expire around that block; choose another expiry.
 		ExpiryQueueFull,
 		/// Funds can only be shifted between two different channels.
@@ -422,11 +449,21 @@ pub mod pallet {
 	impl<T: Config> Pallet<T> {
 		/// Open a channel with `counterparty`, locking `deposit` of the caller's funds.
 		///
+		/// The dispatch origin must be signed: the opener.
+		///
 		/// `challenge_period` (blocks) is how long a unilateral close waits for disputes; it must
 		/// lie within the runtime's bounds. For dual funding, `counterparty_funding` carries the
-		/// counterparty's signed consent to deposit its amount as well, bound to the id this
-		/// channel will get (`NextChannelId`). The channel record's storage deposit is held from
-		/// the caller until the channel is removed.
+		/// counterparty's signed consent to deposit its amount as well, bound to the opener, its
+		/// open nonce (`OpenNonces`), both deposits and the challenge period. The channel record's
+		/// storage deposit is held from the caller until the channel is removed. The channel
+		/// counts against the opener's `MaxChannelsPerAccount`, and against the counterparty's
+		/// only if it consented.
+		///
+		/// Errors: `SelfChannel`, `ZeroAmount`, `BelowMinimumDeposit`,
+		/// `ChallengePeriodOutOfBounds`, `ChannelIdsExhausted`, `TooManyChannels`, `Overflow`; with
+		/// a consent `WrongGenesis`, `WrongSigner`, `FundingConsentMismatch`,
+		/// `FundingConsentExpired`, `InvalidSignature`; and the currency's errors when a deposit
+		/// cannot be held.
 		///
 		/// Emits `ChannelOpened`.
 		#[pallet::call_index(0)]
@@ -454,13 +491,15 @@ pub mod pallet {
 
 			let channel_id = NextChannelId::<T>::get();
 			let next_id = channel_id.checked_add(1).ok_or(Error::<T>::ChannelIdsExhausted)?;
+			let open_nonce = OpenNonces::<T>::get(&opener);
 			let counterparty_deposit = match &counterparty_funding {
 				None => Zero::zero(),
 				Some(consent) => {
 					Self::check_funding_consent(
 						consent,
-						channel_id,
+						open_nonce,
 						&opener,
+						deposit,
 						&counterparty,
 						challenge_period,
 					)?;
@@ -469,8 +508,10 @@ pub mod pallet {
 			};
 			deposit.checked_add(&counterparty_deposit).ok_or(Error::<T>::Overflow)?;
 
-			Self::add_participant(&opener, channel_id)?;
-			Self::add_participant(&counterparty, channel_id)?;
+			let counterparty_consented = counterparty_funding.is_some();
+			Self::add_participant(&opener, channel_id, true)?;
+			Self::add_participant(&counterparty, channel_id, counterparty_consented)?;
+			OpenNonces::<T>::insert(&opener, open_nonce.saturating_add(1));
 			let storage_deposit = T::ChannelRecordDeposit::get();
 			T::Currency::hold(&HoldReason::ChannelRecord.into(), &opener, storage_deposit)?;
 			T::Currency::hold(&HoldReason::ChannelFunds.into(), &opener, deposit)?;
@@ -494,6 +535,8 @@ pub mod pallet {
 				status: ChannelStatus::Open,
 				opened_at: frame_system::Pallet::<T>::block_number(),
 				storage_deposit,
+				version: 0,
+				counterparty_consented,
 			};
 			T::OnChannelEvent::on_opened(
 				channel_id,
@@ -515,8 +558,12 @@ pub mod pallet {
 
 		/// Add `amount` of the caller's funds to its side of an open channel (splice-in).
 		///
-		/// Needs no signature from the counterparty: deposits are tracked on chain as a
-		/// cumulative total and only raise the caller's settlement.
+		/// The dispatch origin must be signed by a participant of the channel. Needs no signature
+		/// from the counterparty: deposits are tracked on chain as a cumulative total and only
+		/// raise the caller's settlement. Raises the channel's state version.
+		///
+		/// Errors: `ZeroAmount`, `BelowMinimumDeposit`, `UnknownChannel`, `NotParticipant`,
+		/// `ChannelNotOpen`, `Overflow`, and the currency's when the amount cannot be held.
 		///
 		/// Emits `Deposited`.
 		#[pallet::call_index(1)]
@@ -533,6 +580,7 @@ pub mod pallet {
 			ensure!(channel.is_open(), Error::<T>::ChannelNotOpen);
 			let total_deposited = Self::credit_deposit(&mut channel, side, amount)?;
 			T::Currency::hold(&HoldReason::ChannelFunds.into(), &who, amount)?;
+			channel.bump_version();
 			Channels::<T>::insert(channel_id, channel);
 			Self::deposit_event(Event::Deposited { channel_id, who, amount, total_deposited });
 			Ok(())
@@ -540,11 +588,19 @@ pub mod pallet {
 
 		/// Take funds out of an open channel without closing it (splice-out).
 		///
-		/// `proof` is the counterparty's consent, signed with `counterparty_signature`: it names
-		/// the caller and the caller's withdrawn total after this call, and expires at
-		/// `proof.expires_at`. The difference to the current total is paid to the caller.
+		/// The dispatch origin must be signed by the participant the proof names. `proof` is the
+		/// counterparty's consent, signed with `counterparty_signature`: it names the caller and
+		/// the caller's withdrawn total after this call, and expires at `proof.expires_at`. The
+		/// difference to the current total is paid to the caller. What leaves first lowers the
+		/// open rebalance pledges on the caller's side of the channel (its `max_send`, the
+		/// counterparty's `max_receive`), so that no plan can move it a second time. Raises the
+		/// channel's state version.
 		///
-		/// Emits `Withdrawn`.
+		/// Errors: `UnknownChannel`, `NotParticipant`, `ChannelNotOpen`, `WrongGenesis`,
+		/// `WrongParticipant`, `WithdrawProofExpired`, `WithdrawProofStale`,
+		/// `WithdrawExceedsChannelFunds`, `InvalidSignature`.
+		///
+		/// Emits `Withdrawn`, and `PledgesConsumed` when pledges were lowered.
 		#[pallet::call_index(2)]
 		#[pallet::weight(T::WeightInfo::withdraw())]
 		pub fn withdraw(
@@ -561,6 +617,8 @@ pub mod pallet {
 				Self::check_withdraw_proof(&channel, side, &proof, &counterparty_signature)?;
 			Self::pay_from_custody(&mut channel, side, amount)?;
 			channel.sides[side].withdrawn = proof.total_withdrawn;
+			channel.bump_version();
+			Self::consume_pledges(channel_id, &channel, side, amount);
 			Channels::<T>::insert(channel_id, channel);
 			Self::deposit_event(Event::Withdrawn {
 				channel_id,
@@ -573,9 +631,16 @@ pub mod pallet {
 
 		/// Close a channel at once with the final split both participants signed.
 		///
-		/// `settlement` names the payouts of the opener and of the counterparty, which must add
-		/// up to the channel's funds. Allowed while the channel is open or closing; the caller
-		/// must be a participant. The storage deposit goes back to the opener.
+		/// The dispatch origin must be signed by a participant. `settlement` names the payouts
+		/// of the opener and of the counterparty, which must add up to the channel's funds, and
+		/// is bound to the channel's state: its `version` must be the channel's, its `nonces` no
+		/// lower than the balance proofs the chain has recorded, and `expires_at` not passed.
+		/// Allowed while the channel is open or closing. The storage deposit goes back to the
+		/// opener.
+		///
+		/// Errors: `UnknownChannel`, `NotParticipant`, `WrongGenesis`,
+		/// `CooperativeCloseExpired`, `StaleCooperativeClose`, `Overflow`, `PayoutMismatch`,
+		/// `InvalidSignature`.
 		///
 		/// Emits `ChannelClosedCooperatively`.
 		#[pallet::call_index(3)]
@@ -591,6 +656,16 @@ pub mod pallet {
 			let channel = Self::channel(channel_id)?;
 			channel.side_of(&who).ok_or(Error::<T>::NotParticipant)?;
 			ensure!(settlement.genesis_hash == Self::genesis_hash(), Error::<T>::WrongGenesis);
+			ensure!(
+				frame_system::Pallet::<T>::block_number() <= settlement.expires_at,
+				Error::<T>::CooperativeCloseExpired
+			);
+			ensure!(
+				settlement.version == channel.version
+					&& settlement.nonces[OPENER] >= channel.sides[OPENER].nonce
+					&& settlement.nonces[COUNTERPARTY] >= channel.sides[COUNTERPARTY].nonce,
+				Error::<T>::StaleCooperativeClose
+			);
 			let payouts = [settlement.payout_opener, settlement.payout_counterparty];
 			let sum =
 				payouts[OPENER].checked_add(&payouts[COUNTERPARTY]).ok_or(Error::<T>::Overflow)?;
@@ -603,6 +678,7 @@ pub mod pallet {
 					Error::<T>::InvalidSignature
 				);
 			}
+			Self::dequeue_settlement(channel_id, &channel.status);
 			let [opener_payout, counterparty_payout] =
 				Self::pay_out_and_remove(channel_id, channel, payouts)?;
 			Self::deposit_event(Event::ChannelClosedCooperatively {
@@ -615,10 +691,14 @@ pub mod pallet {
 
 		/// Close a channel unilaterally and start its challenge period.
 		///
-		/// `counterparty_proof` is the newest balance proof the caller holds from its
-		/// counterparty (what the caller was paid), if any. Until the deadline, the counterparty
-		/// (or its watchtower) may submit the caller's newest proof with
-		/// `update_balance_proof`; after it, anyone may `settle`.
+		/// The dispatch origin must be signed by a participant. `counterparty_proof` is the
+		/// newest balance proof the caller holds from its counterparty (what the caller was
+		/// paid), if any. Until the deadline, the counterparty (or its watchtower) may submit the
+		/// caller's newest proof with `update_balance_proof`; after it, anyone may `settle`.
+		///
+		/// Errors: `UnknownChannel`, `NotParticipant`, `AlreadyClosing`, `SettlementQueueFull`;
+		/// with a proof `WrongSigner`, `WrongGenesis`, `WrongChannel`, `StaleBalanceProof`,
+		/// `InvalidSignature`.
 		///
 		/// Emits `CloseStarted`, and `BalanceProofSubmitted` with a proof.
 		#[pallet::call_index(4)]
@@ -638,8 +718,9 @@ pub mod pallet {
 			}
 			let now = frame_system::Pallet::<T>::block_number();
 			let deadline = now.saturating_add(channel.challenge_period);
-			Self::queue_for_settlement(channel_id, deadline)?;
-			channel.status = ChannelStatus::Closing { closer: closer.clone(), deadline };
+			let queued_in = Self::queue_for_settlement(channel_id, deadline)?;
+			channel.status = ChannelStatus::Closing { closer: closer.clone(), deadline, queued_in };
+			channel.bump_version();
 			Channels::<T>::insert(channel_id, channel);
 			T::OnChannelEvent::on_close_started(channel_id, &closer);
 			Self::deposit_event(Event::CloseStarted { channel_id, closer, deadline });
@@ -649,9 +730,14 @@ pub mod pallet {
 		/// Submit a participant's balance proof newer than the one the chain has, while the
 		/// channel is in its challenge period (a dispute).
 		///
-		/// Anyone may call this: a proof counts only against its signer, and only a higher
-		/// nonce replaces the recorded one, so the counterparty's watchtower can dispute a
-		/// stale close on its behalf.
+		/// The dispatch origin must be signed, by anyone: a proof replaces the recorded one only
+		/// if it raises what its signer has transferred, so it only ever counts in favour of the
+		/// participant that did not sign it, and the counterparty's watchtower can dispute a
+		/// stale close on its behalf. Neither the signer (a lower total, any nonce) nor anyone
+		/// else can take a recorded payment back. Raises the channel's state version.
+		///
+		/// Errors: `UnknownChannel`, `ChannelNotClosing`, `ChallengePeriodOver`, `WrongGenesis`,
+		/// `WrongChannel`, `WrongSigner`, `StaleBalanceProof`, `InvalidSignature`.
 		///
 		/// Emits `BalanceProofSubmitted`.
 		#[pallet::call_index(5)]
@@ -671,14 +757,17 @@ pub mod pallet {
 				Error::<T>::ChallengePeriodOver
 			);
 			Self::record_balance_proof(channel_id, &mut channel, &proof, &submitter)?;
+			channel.bump_version();
 			Channels::<T>::insert(channel_id, channel);
 			Ok(())
 		}
 
 		/// Pay out a closing channel whose challenge period has ended, and remove it.
 		///
-		/// Anyone may call this; `on_initialize` also does it by itself for expired channels.
-		/// The storage deposit goes back to the opener.
+		/// The dispatch origin must be signed, by anyone; `on_initialize` also does it by itself
+		/// for expired channels. The storage deposit goes back to the opener.
+		///
+		/// Errors: `UnknownChannel`, `ChannelNotClosing`, `ChallengePeriodNotOver`.
 		///
 		/// Emits `ChannelSettled`.
 		#[pallet::call_index(6)]
@@ -693,17 +782,27 @@ pub mod pallet {
 				frame_system::Pallet::<T>::block_number() > deadline,
 				Error::<T>::ChallengePeriodNotOver
 			);
+			Self::dequeue_settlement(channel_id, &channel.status);
 			Self::settle_channel(channel_id, channel)
 		}
 
 		/// Declare what the caller is willing to move when its channels are rebalanced (an
 		/// on-demand request), replacing any request it had.
 		///
+		/// The dispatch origin must be signed: the declarer, a participant of every named channel.
+		///
 		/// For each named open channel, `max_send` may leave and `max_receive` may arrive on the
-		/// caller's side; `max_fee` is the most the caller loses to intermediaries over all plans;
-		/// the request counts until block `expires_at`. The `max_send` amounts are pledged:
-		/// clients refuse off-chain payments that would leave less than them on the caller's side
-		/// (see docs/protocol.md). A deposit is held until the request is removed.
+		/// caller's side, each at most the channel's funds; `max_fee` is the most the caller loses
+		/// to intermediaries over all plans, for receiving everything it declared (a plan takes a
+		/// fee only in proportion to what the caller receives in it); the request counts until
+		/// block `expires_at`. The `max_send` amounts are pledged: clients refuse off-chain
+		/// payments that would leave less than them on the caller's side (see docs/protocol.md),
+		/// and withdrawals and shifts lower them. A deposit is held until the request is removed.
+		/// There is no global limit on open requests: each is one account's, paid by its deposit.
+		///
+		/// Errors: `RequestExpiryOutOfBounds`, `EmptyRequest`, `DuplicateEntry`, `ZeroAmount`,
+		/// `UnknownChannel`, `NotParticipant`, `ChannelNotOpen`, `ExceedsChannelFunds`,
+		/// `Overflow`, `ExpiryQueueFull`, and the currency's when the deposit cannot be held.
 		///
 		/// Emits `RebalanceRequested` (and `RebalanceRequestRemoved` for a replaced request).
 		#[pallet::call_index(7)]
@@ -715,23 +814,20 @@ pub mod pallet {
 			expires_at: BlockNumberFor<T>,
 		) -> DispatchResult {
 			let who = ensure_signed(origin)?;
-			Self::check_request(&who, &entries, expires_at)?;
+			let declared_receive = Self::check_request(&who, &entries, expires_at)?;
 			if Self::remove_request(&who).is_some() {
 				Self::deposit_event(Event::RebalanceRequestRemoved {
 					who: who.clone(),
 					reason: RequestRemoval::Replaced,
 				});
 			}
-			ensure!(
-				RebalanceRequests::<T>::count() < T::MaxOpenRequests::get(),
-				Error::<T>::TooManyRequests
-			);
 			Self::queue_request_expiry(&who, expires_at)?;
 			let deposit = T::RequestDeposit::get();
 			T::Currency::hold(&HoldReason::RequestRecord.into(), &who, deposit)?;
 			let request = RebalanceRequest {
 				entries: entries.clone(),
 				max_fee,
+				declared_receive,
 				fee_paid: Zero::zero(),
 				expires_at,
 				deposit,
@@ -743,6 +839,10 @@ pub mod pallet {
 		}
 
 		/// Withdraw the caller's rebalance request and get its deposit back.
+		///
+		/// The dispatch origin must be signed: the declarer.
+		///
+		/// Errors: `NoRebalanceRequest`.
 		///
 		/// Emits `RebalanceRequestRemoved`.
 		#[pallet::call_index(8)]
@@ -758,16 +858,26 @@ pub mod pallet {
 		}
 
 		/// Apply a rebalancing plan (a circulation): every edge moves funds from one side of an
-		/// open channel to the other. Anyone may submit one, typically a solver after
-		/// `RoundOpened`.
+		/// open channel to the other. The dispatch origin must be signed, by anyone: typically a
+		/// solver after `RoundOpened`.
 		///
 		/// Each edge must stay within what is left of its sender's `max_send` and its
-		/// receiver's `max_receive` for that channel; each participant's net loss over the plan
-		/// (the fee it pays) must stay within what is left of its `max_fee`. All edges apply, or
-		/// none. Channel funds do not move between accounts: the channels' books change, and
+		/// receiver's `max_receive` for that channel, and within the channel's funds; each
+		/// participant's net loss over the plan (the fee it pays) must stay within what is left
+		/// of its `max_fee`, and within its share of it for what it receives in this plan. The
+		/// plan applies part by part: the edges among each group of participants that share
+		/// edges (a group holds whole cycles) apply all or none, so one participant that cancels
+		/// its request or closes a channel cannot stall unrelated cycles. Channel funds do not move
+		/// between accounts: the channels' books change (and their state versions), and
 		/// settlement pays by them.
 		///
-		/// Emits `ChannelRebalanced` per edge and `PlanExecuted`.
+		/// Errors (the first part's, when no part applies): `EmptyPlan`, `DuplicateEdge`,
+		/// `ZeroAmount`, `UnknownChannel`, `ChannelNotOpen`, `EdgeNotInChannel`,
+		/// `NoRebalanceRequest`, `RebalanceRequestExpired`, `ChannelNotInRequest`,
+		/// `ExceedsDeclaredBound`, `ExceedsChannelFunds`, `FeeAboveMax`, `Overflow`.
+		///
+		/// Emits `ChannelRebalanced` per applied edge, `PlanPartRefused` per part left out, and
+		/// `PlanExecuted`.
 		#[pallet::call_index(9)]
 		#[pallet::weight(T::WeightInfo::submit_plan(edges.len() as u32))]
 		pub fn submit_plan(
@@ -775,23 +885,23 @@ pub mod pallet {
 			edges: BoundedVec<PlanEdgeOf<T>, T::MaxPlanEdges>,
 		) -> DispatchResult {
 			let submitter = ensure_signed(origin)?;
-			let volume = Self::execute_plan(&edges)?;
-			Self::deposit_event(Event::PlanExecuted {
-				submitter,
-				edges: edges.len() as u32,
-				volume,
-			});
+			let (applied, volume) = Self::execute_plan(&edges)?;
+			Self::deposit_event(Event::PlanExecuted { submitter, edges: applied, volume });
 			Ok(())
 		}
 
 		/// Move funds from the caller's side of one open channel to its side of another, in one
 		/// step (Shaduf-style).
 		///
-		/// `proof` and `counterparty_signature` are the first channel's withdraw consent, exactly
-		/// as for `withdraw`; the withdrawn amount is deposited into `to_channel` instead of being
-		/// paid out.
+		/// The dispatch origin must be signed by a participant of both channels. `proof` and
+		/// `counterparty_signature` are the first channel's withdraw consent, exactly as for
+		/// `withdraw` (pledges on the caller's side of `from_channel` are lowered the same way);
+		/// the withdrawn amount is deposited into `to_channel` instead of being paid out, so it
+		/// must be at least the minimum deposit. Raises both channels' state versions.
 		///
-		/// Emits `FundsShifted`.
+		/// Errors: those of `withdraw` and of `deposit`, and `ShiftToSameChannel`.
+		///
+		/// Emits `FundsShifted`, and `PledgesConsumed` when pledges were lowered.
 		#[pallet::call_index(10)]
 		#[pallet::weight(T::WeightInfo::shift())]
 		pub fn shift(
@@ -811,10 +921,14 @@ pub mod pallet {
 			ensure!(target.is_open(), Error::<T>::ChannelNotOpen);
 			let amount =
 				Self::check_withdraw_proof(&source, side, &proof, &counterparty_signature)?;
+			Self::ensure_fundable(amount)?;
 			Self::pay_from_custody(&mut source, side, amount)?;
 			source.sides[side].withdrawn = proof.total_withdrawn;
 			Self::credit_deposit(&mut target, target_side, amount)?;
 			T::Currency::hold(&HoldReason::ChannelFunds.into(), &who, amount)?;
+			source.bump_version();
+			target.bump_version();
+			Self::consume_pledges(from_channel, &source, side, amount);
 			Channels::<T>::insert(from_channel, source);
 			Channels::<T>::insert(to_channel, target);
 			Self::deposit_event(Event::FundsShifted { who, from_channel, to_channel, amount });
@@ -865,39 +979,51 @@ pub mod pallet {
 			Ok(())
 		}
 
-		/// Records `who` as a participant of `channel_id`, within `MaxChannelsPerAccount`.
-		fn add_participant(who: &T::AccountId, channel_id: ChannelId) -> DispatchResult {
-			ChannelCount::<T>::try_mutate(who, |count| {
-				ensure!(*count < T::MaxChannelsPerAccount::get(), Error::<T>::TooManyChannels);
-				*count += 1;
-				Ok::<_, DispatchError>(())
-			})?;
+		/// Records `who` as a participant of `channel_id`; a channel it opened or consented to
+		/// (`counted`) counts against its `MaxChannelsPerAccount`.
+		fn add_participant(
+			who: &T::AccountId,
+			channel_id: ChannelId,
+			counted: bool,
+		) -> DispatchResult {
+			if counted {
+				ChannelCount::<T>::try_mutate(who, |count| {
+					ensure!(*count < T::MaxChannelsPerAccount::get(), Error::<T>::TooManyChannels);
+					*count += 1;
+					Ok::<_, DispatchError>(())
+				})?;
+			}
 			ParticipantChannels::<T>::insert(who, channel_id, ());
 			Ok(())
 		}
 
-		/// Forgets that `who` participates in `channel_id`.
-		fn remove_participant(who: &T::AccountId, channel_id: ChannelId) {
+		/// Forgets that `who` participates in `channel_id`, and frees the slot it counted.
+		fn remove_participant(who: &T::AccountId, channel_id: ChannelId, counted: bool) {
 			ParticipantChannels::<T>::remove(who, channel_id);
-			ChannelCount::<T>::mutate_exists(who, |count| {
-				*count = count.and_then(|c| c.checked_sub(1)).filter(|c| *c > 0);
-			});
+			if counted {
+				ChannelCount::<T>::mutate_exists(who, |count| {
+					*count = count.and_then(|c| c.checked_sub(1)).filter(|c| *c > 0);
+				});
+			}
 		}
 
 		/// Checks a counterparty's funding consent for the channel about to be opened.
 		fn check_funding_consent(
 			consent: &SignedFundingConsentOf<T>,
-			channel_id: ChannelId,
+			open_nonce: u64,
 			opener: &T::AccountId,
+			opener_deposit: BalanceOf<T>,
 			counterparty: &T::AccountId,
 			challenge_period: BlockNumberFor<T>,
 		) -> DispatchResult {
 			let payload = &consent.payload;
 			ensure!(payload.genesis_hash == Self::genesis_hash(), Error::<T>::WrongGenesis);
-			ensure!(payload.channel_id == channel_id, Error::<T>::WrongChannel);
 			ensure!(&consent.signer == counterparty, Error::<T>::WrongSigner);
 			ensure!(
-				&payload.opener == opener && payload.challenge_period == challenge_period,
+				&payload.opener == opener
+					&& payload.open_nonce == open_nonce
+					&& payload.opener_deposit == opener_deposit
+					&& payload.challenge_period == challenge_period,
 				Error::<T>::FundingConsentMismatch
 			);
 			ensure!(
@@ -930,21 +1056,13 @@ pub mod pallet {
 			ensure!(proof.total_withdrawn > already, Error::<T>::WithdrawProofStale);
 			let amount = proof.total_withdrawn.saturating_sub(already);
 			ensure!(amount <= channel.total(), Error::<T>::WithdrawExceedsChannelFunds);
+			// One signer is tried, the counterparty: a proof the withdrawer signed itself is just
+			// an invalid signature (telling the two apart cost two more verifications).
 			let counterparty = &channel.participants[other(side)];
-			if !Self::signature_is_valid(proof, counterparty, counterparty_signature) {
-				// Tell a participant who signed its own proof apart from a forgery.
-				let self_signed = Self::signature_is_valid(
-					proof,
-					&channel.participants[side],
-					counterparty_signature,
-				);
-				return Err(if self_signed {
-					Error::<T>::WrongSigner
-				} else {
-					Error::<T>::InvalidSignature
-				}
-				.into());
-			}
+			ensure!(
+				Self::signature_is_valid(proof, counterparty, counterparty_signature),
+				Error::<T>::InvalidSignature
+			);
 			Ok(amount)
 		}
 
@@ -959,7 +1077,13 @@ pub mod pallet {
 			ensure!(payload.genesis_hash == Self::genesis_hash(), Error::<T>::WrongGenesis);
 			ensure!(payload.channel_id == channel_id, Error::<T>::WrongChannel);
 			let side = channel.side_of(&proof.signer).ok_or(Error::<T>::WrongSigner)?;
-			ensure!(payload.nonce > channel.sides[side].nonce, Error::<T>::StaleNonce);
+			// The rule that makes a proof count only against its signer: it must raise what the
+			// signer has paid. Nonces do not order proofs on chain, or a signer could sign a
+			// higher nonce with a lower total and shut out its own newest proof.
+			ensure!(
+				payload.transferred > channel.sides[side].transferred,
+				Error::<T>::StaleBalanceProof
+			);
 			ensure!(
 				Self::signature_is_valid(payload, &proof.signer, &proof.signature),
 				Error::<T>::InvalidSignature
@@ -991,21 +1115,39 @@ pub mod pallet {
 		}
 
 		/// Queues a closing channel for automatic settlement after `deadline`, spilling into
-		/// the following blocks when that block's queue is full.
+		/// the following blocks when that block's queue is full. Returns the block it is queued
+		/// in.
 		fn queue_for_settlement(
 			channel_id: ChannelId,
 			deadline: BlockNumberFor<T>,
-		) -> DispatchResult {
+		) -> Result<BlockNumberFor<T>, DispatchError> {
 			let mut block = deadline.saturating_add(One::one());
 			for _ in 0..SETTLEMENT_QUEUE_SPILL {
 				let queued =
 					SettlementQueue::<T>::mutate(block, |queue| queue.try_push(channel_id).is_ok());
 				if queued {
-					return Ok(());
+					return Ok(block);
 				}
 				block = block.saturating_add(One::one());
 			}
 			Err(Error::<T>::SettlementQueueFull.into())
+		}
+
+		/// Takes a closing channel that leaves before the hook settles it (settled by hand or
+		/// closed cooperatively) out of the settlement queue, so that its slot is free again.
+		fn dequeue_settlement(
+			channel_id: ChannelId,
+			status: &ChannelStatus<T::AccountId, BlockNumberFor<T>>,
+		) {
+			let ChannelStatus::Closing { queued_in, .. } = status else { return };
+			SettlementQueue::<T>::mutate_exists(queued_in, |queue| {
+				if let Some(entries) = queue {
+					entries.retain(|queued| *queued != channel_id);
+					if entries.is_empty() {
+						*queue = None;
+					}
+				}
+			});
 		}
 
 		/// Pays out a closing channel by the settlement formula and removes it.
@@ -1032,9 +1174,9 @@ pub mod pallet {
 			payouts: [BalanceOf<T>; 2],
 		) -> Result<[BalanceOf<T>; 2], DispatchError> {
 			let paid = Self::pay_out(&channel, payouts)?;
-			for who in &channel.participants {
-				Self::remove_participant(who, channel_id);
-			}
+			let [opener, counterparty] = &channel.participants;
+			Self::remove_participant(opener, channel_id, true);
+			Self::remove_participant(counterparty, channel_id, channel.counterparty_consented);
 			Channels::<T>::remove(channel_id);
 			T::OnChannelEvent::on_settled(channel_id, &channel.participants, paid);
 			Ok(paid)
@@ -1045,8 +1187,9 @@ pub mod pallet {
 		pub(crate) fn settle_expired_channels(now: BlockNumberFor<T>) -> Weight {
 			let max_settlements = T::MaxSettlementsPerBlock::get();
 			let mut settled = 0u32;
+			let mut skipped = 0u32;
 			let mut buckets = 0u32;
-			let mut cursor = SettlementCursor::<T>::get();
+			let mut cursor = SettlementCursor::<T>::get().unwrap_or(now);
 			while cursor <= now && buckets < SETTLEMENT_BUCKETS_PER_BLOCK {
 				buckets += 1;
 				let mut queue = SettlementQueue::<T>::take(cursor);
@@ -1057,11 +1200,13 @@ pub mod pallet {
 					}
 					done += 1;
 					let Some(channel) = Channels::<T>::get(channel_id) else {
-						// Settled by hand or closed cooperatively in the meantime.
+						// Channels that leave early are taken out of the queue; this only guards.
+						skipped += 1;
 						continue;
 					};
 					if !matches!(channel.status, ChannelStatus::Closing { deadline, .. } if deadline < now)
 					{
+						skipped += 1;
 						continue;
 					}
 					let result = frame_support::storage::with_storage_layer(|| {
@@ -1083,8 +1228,9 @@ pub mod pallet {
 				cursor = cursor.saturating_add(One::one());
 			}
 			SettlementCursor::<T>::put(cursor);
-			T::WeightInfo::settle_expired_channels(settled)
-				.saturating_add(T::DbWeight::get().reads_writes(buckets.into(), buckets.into()))
+			T::WeightInfo::settle_expired_channels(settled).saturating_add(
+				T::DbWeight::get().reads_writes((buckets + skipped).into(), buckets.into()),
+			)
 		}
 	}
 }

@@ -30,7 +30,6 @@ pub const MAX_CLOSINGS_PER_BLOCK: u32 = 4;
 pub const ENDOWMENT: Balance = 1_000_000;
 pub const REQUEST_DEPOSIT: Balance = 3;
 pub const MAX_REQUEST_ENTRIES: u32 = 4;
-pub const MAX_OPEN_REQUESTS: u32 = 4;
 pub const MAX_REQUEST_LIFETIME: BlockNumber = 50;
 pub const MAX_REQUEST_EXPIRIES_PER_BLOCK: u32 = 4;
 pub const MAX_PLAN_EDGES: u32 = 4;
@@ -114,7 +113,6 @@ impl pallet_payment_channels::Config for Test {
 	type MaxClosingsPerBlock = ConstU32<MAX_CLOSINGS_PER_BLOCK>;
 	type RequestDeposit = ConstU128<REQUEST_DEPOSIT>;
 	type MaxRequestEntries = ConstU32<MAX_REQUEST_ENTRIES>;
-	type MaxOpenRequests = ConstU32<MAX_OPEN_REQUESTS>;
 	type MaxRequestLifetime = ConstU64<MAX_REQUEST_LIFETIME>;
 	type MaxRequestExpiriesPerBlock = ConstU32<MAX_REQUEST_EXPIRIES_PER_BLOCK>;
 	type MaxPlanEdges = ConstU32<MAX_PLAN_EDGES>;
@@ -209,25 +207,42 @@ pub fn withdraw_proof(
 	}
 }
 
+/// A cooperative close of `channel_id` bound to the channel's state now (its version and
+/// recorded nonces), usable for five blocks.
 pub fn cooperative_close(
 	channel_id: ChannelId,
 	payout_opener: Balance,
 	payout_counterparty: Balance,
 ) -> CooperativeCloseOf<Test> {
-	CooperativeClose { genesis_hash: genesis(), channel_id, payout_opener, payout_counterparty }
+	let (version, nonces) = crate::Channels::<Test>::get(channel_id)
+		.map_or((0, [0, 0]), |channel| {
+			(channel.version, [channel.sides[0].nonce, channel.sides[1].nonce])
+		});
+	CooperativeClose {
+		genesis_hash: genesis(),
+		channel_id,
+		version,
+		nonces,
+		payout_opener,
+		payout_counterparty,
+		expires_at: System::block_number() + 5,
+	}
 }
 
+/// `counterparty`'s signed consent to fund `amount` in the next channel `opener` opens with
+/// `opener_deposit`, usable for five blocks.
 pub fn funding_consent(
 	counterparty: Who,
-	channel_id: ChannelId,
+	opener_deposit: Balance,
 	opener: Who,
 	amount: Balance,
 	challenge_period: BlockNumber,
 ) -> SignedFundingConsentOf<Test> {
 	let payload = FundingConsent {
 		genesis_hash: genesis(),
-		channel_id,
 		opener: opener.account(),
+		open_nonce: crate::OpenNonces::<Test>::get(opener.account()),
+		opener_deposit,
 		amount,
 		challenge_period,
 		expires_at: System::block_number() + 5,

@@ -7,10 +7,10 @@ use frame_support::{traits::Get, BoundedVec};
 use frame_system::pallet_prelude::BlockNumberFor;
 use paychan_primitives::{
 	BalanceProof, ChannelId, CooperativeClose, FundingConsent, Nonce, PlanEdge, RequestEntry,
-	Signed, WithdrawProof,
+	SideTotals, Signed, StateVersion, WithdrawProof,
 };
 use scale_info::TypeInfo;
-use sp_runtime::{traits::Zero, Saturating};
+use sp_runtime::traits::AtLeast32BitUnsigned;
 
 /// The balance type of the pallet's currency.
 pub type BalanceOf<T> =
@@ -30,7 +30,7 @@ pub type WithdrawProofOf<T> = WithdrawProof<
 	HashOf<T>,
 >;
 /// A cooperative close as this runtime's types make it.
-pub type CooperativeCloseOf<T> = CooperativeClose<HashOf<T>, BalanceOf<T>>;
+pub type CooperativeCloseOf<T> = CooperativeClose<HashOf<T>, BalanceOf<T>, BlockNumberFor<T>>;
 /// A funding consent as this runtime's types make it.
 pub type FundingConsentOf<T> = FundingConsent<
 	<T as frame_system::Config>::AccountId,
@@ -77,6 +77,10 @@ pub enum ChannelStatus<AccountId, BlockNumber> {
 		closer: AccountId,
 		/// The last block at which balance proofs are accepted.
 		deadline: BlockNumber,
+		/// The block of the settlement queue the channel waits in (`deadline + 1`, or later when
+		/// that block's queue was full), so that it can be taken out when the channel leaves
+		/// early.
+		queued_in: BlockNumber,
 	},
 }
 
@@ -101,8 +105,9 @@ pub struct Side<Balance> {
 	pub deposited: Balance,
 	/// Everything this participant has withdrawn (splice-out and own-channel shifts).
 	pub withdrawn: Balance,
-	/// What this participant's highest-nonce balance proof says it has paid the other. Only
-	/// known on chain once a proof has been submitted (at close or in a dispute).
+	/// The highest total that a balance proof of this participant says it has paid the other.
+	/// Only known on chain once a proof has been submitted (at close or in a dispute); a proof
+	/// replaces it only by raising it, so it counts against its signer alone.
 	pub transferred: Balance,
 	/// The nonce of the balance proof behind `transferred`; 0 when none was submitted.
 	pub nonce: Nonce,
@@ -134,11 +139,18 @@ pub struct Channel<AccountId, Balance, BlockNumber> {
 	pub opened_at: BlockNumber,
 	/// What the opener has on hold for this record; returned when the channel is removed.
 	pub storage_deposit: Balance,
+	/// Raised by every call that changes the channel's books or status, so that a cooperative
+	/// close signed before the change goes stale.
+	pub version: StateVersion,
+	/// Whether the counterparty consented to the channel (dual funding) and so counts it against
+	/// its `MaxChannelsPerAccount`. A single-funded open never uses up the counterparty's
+	/// channel slots.
+	pub counterparty_consented: bool,
 }
 
 impl<AccountId: PartialEq, Balance, BlockNumber> Channel<AccountId, Balance, BlockNumber>
 where
-	Balance: Copy + Zero + Saturating + PartialOrd,
+	Balance: AtLeast32BitUnsigned + Copy,
 {
 	/// The side `who` is on, if it is a participant.
 	pub fn side_of(&self, who: &AccountId) -> Option<usize> {
@@ -155,29 +167,27 @@ where
 		matches!(self.status, ChannelStatus::Open)
 	}
 
+	/// Notes a change of the channel's books or status: cooperative closes signed before it no
+	/// longer apply.
+	pub fn bump_version(&mut self) {
+		self.version = self.version.saturating_add(1);
+	}
+
 	/// What each participant receives if the channel settles with the proofs the chain has
-	/// now:
-	///
-	/// `final_i = deposited_i - withdrawn_i - transferred_i + transferred_j
-	///            + rebalanced_in_i - rebalanced_out_i`,
-	///
-	/// clamped to `[0, total]`, with `final_j = total - final_i`. The clamp only matters when a
-	/// participant signed away more than it had; it keeps every settlement within the funds the
-	/// channel holds.
+	/// now: [`paychan_primitives::settlement`] over the sides' totals.
 	pub fn settlement(&self) -> [Balance; 2] {
-		let total = self.total();
-		let (opener, counterparty) = (&self.sides[OPENER], &self.sides[COUNTERPARTY]);
-		let credit = opener
-			.deposited
-			.saturating_add(counterparty.transferred)
-			.saturating_add(opener.rebalanced_in);
-		let debit = opener
-			.withdrawn
-			.saturating_add(opener.transferred)
-			.saturating_add(opener.rebalanced_out);
-		let opener_final = if credit > debit { credit.saturating_sub(debit) } else { Zero::zero() };
-		let opener_final = if opener_final > total { total } else { opener_final };
-		[opener_final, total.saturating_sub(opener_final)]
+		let totals = |side: &Side<Balance>| SideTotals {
+			deposited: side.deposited,
+			withdrawn: side.withdrawn,
+			transferred: side.transferred,
+			rebalanced_in: side.rebalanced_in,
+			rebalanced_out: side.rebalanced_out,
+		};
+		paychan_primitives::settlement(
+			self.total(),
+			&totals(&self.sides[OPENER]),
+			&totals(&self.sides[COUNTERPARTY]),
+		)
 	}
 }
 
@@ -193,8 +203,12 @@ where
 pub struct RebalanceRequest<Balance, BlockNumber, MaxEntries: Get<u32>> {
 	/// What may move in each channel; plans lower the bounds as they use them.
 	pub entries: BoundedVec<RequestEntry<Balance>, MaxEntries>,
-	/// The most the declarer pays intermediaries in total (its net loss over all plans).
+	/// The most the declarer pays intermediaries in total (its net loss over all plans), for
+	/// receiving all of `declared_receive`; a plan may take a fee only in proportion to what the
+	/// declarer receives in it.
 	pub max_fee: Balance,
+	/// The sum of the entries' `max_receive` as declared (before plans used them).
+	pub declared_receive: Balance,
 	/// What the declarer has paid in fees so far under this request.
 	pub fee_paid: Balance,
 	/// The last block in which plans may use the request.

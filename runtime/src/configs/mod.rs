@@ -153,7 +153,6 @@ impl pallet_payment_channels::Config for Runtime {
 	type MaxClosingsPerBlock = ConstU32<128>;
 	type RequestDeposit = RequestDeposit;
 	type MaxRequestEntries = ConstU32<16>;
-	type MaxOpenRequests = ConstU32<1024>;
 	type MaxRequestLifetime = MaxRequestLifetime;
 	type MaxRequestExpiriesPerBlock = ConstU32<64>;
 	type MaxPlanEdges = ConstU32<128>;

@@ -63,9 +63,10 @@ fn withdraw_signed_by_the_wrong_party_is_refused() {
 	build_and_execute(|| {
 		let channel_id = alice_bob();
 		let proof = withdraw_proof(channel_id, Who::Alice, 100, 20);
+		// Only the counterparty's signature is tried: signing one's own consent is no consent.
 		assert_noop!(
 			PaymentChannels::withdraw(Who::Alice.origin(), proof.clone(), Who::Alice.sign(&proof)),
-			Error::<Test>::WrongSigner
+			Error::<Test>::InvalidSignature
 		);
 		assert_noop!(
 			PaymentChannels::withdraw(
@@ -152,7 +153,7 @@ fn state_signed_for_another_genesis_hash_is_refused() {
 }
 
 #[test]
-fn older_nonce_in_a_dispute_is_refused() {
+fn older_proof_in_a_dispute_is_refused() {
 	build_and_execute(|| {
 		let channel_id = alice_bob();
 		close(Who::Alice, channel_id, None);
@@ -161,14 +162,15 @@ fn older_nonce_in_a_dispute_is_refused() {
 			channel_id,
 			balance_proof(Who::Alice, channel_id, 5, 300),
 		));
-		for stale_nonce in [5, 4, 0] {
+		// Older proofs, the same total again, and a higher nonce with a lower total.
+		for (nonce, transferred) in [(5, 300), (4, 10), (0, 10), (6, 299), (u64::MAX, 0)] {
 			assert_noop!(
 				PaymentChannels::update_balance_proof(
 					Who::Alice.origin(),
 					channel_id,
-					balance_proof(Who::Alice, channel_id, stale_nonce, 10),
+					balance_proof(Who::Alice, channel_id, nonce, transferred),
 				),
-				Error::<Test>::StaleNonce
+				Error::<Test>::StaleBalanceProof
 			);
 		}
 	});
@@ -316,8 +318,7 @@ fn amounts_that_overflow_are_refused() {
 			PaymentChannels::withdraw(Who::Alice.origin(), huge.clone(), Who::Bob.sign(&huge)),
 			Error::<Test>::WithdrawExceedsChannelFunds
 		);
-		let next = NextChannelId::<Test>::get();
-		let consent = funding_consent(Who::Dave, next, Who::Charlie, Balance::MAX, CHALLENGE);
+		let consent = funding_consent(Who::Dave, 1_000, Who::Charlie, Balance::MAX, CHALLENGE);
 		assert_noop!(
 			PaymentChannels::open_channel(
 				Who::Charlie.origin(),
@@ -363,8 +364,7 @@ fn zero_and_dust_amounts_are_refused() {
 			PaymentChannels::deposit(Who::Bob.origin(), channel_id, MIN_DEPOSIT - 1),
 			Error::<Test>::BelowMinimumDeposit
 		);
-		let next = NextChannelId::<Test>::get();
-		let dust = funding_consent(Who::Dave, next, Who::Charlie, 1, CHALLENGE);
+		let dust = funding_consent(Who::Dave, 1_000, Who::Charlie, 1, CHALLENGE);
 		assert_noop!(
 			PaymentChannels::open_channel(
 				Who::Charlie.origin(),
@@ -442,8 +442,10 @@ fn settled_channel_ids_are_never_reused() {
 			Error::<Test>::UnknownChannel
 		);
 		// A new channel between the same two accounts gets a new id, and a funding consent
-		// signed for the old id cannot open it.
-		let stale_consent = funding_consent(Who::Bob, channel_id, Who::Alice, 500, CHALLENGE);
+		// signed for the old open (Alice's open nonce then) cannot open it.
+		let mut stale_consent = funding_consent(Who::Bob, 1_000, Who::Alice, 500, CHALLENGE);
+		stale_consent.payload.open_nonce -= 1;
+		stale_consent.signature = Who::Bob.sign(&stale_consent.payload);
 		assert_noop!(
 			PaymentChannels::open_channel(
 				Who::Alice.origin(),
@@ -452,7 +454,7 @@ fn settled_channel_ids_are_never_reused() {
 				CHALLENGE,
 				Some(stale_consent),
 			),
-			Error::<Test>::WrongChannel
+			Error::<Test>::FundingConsentMismatch
 		);
 		let reopened = alice_bob();
 		assert_ne!(reopened, channel_id);
@@ -468,7 +470,6 @@ fn settled_channel_ids_are_never_reused() {
 #[test]
 fn funding_consent_must_match_and_be_current() {
 	build_and_execute(|| {
-		let next = NextChannelId::<Test>::get();
 		let open_with = |consent| {
 			PaymentChannels::open_channel(
 				Who::Alice.origin(),
@@ -478,16 +479,19 @@ fn funding_consent_must_match_and_be_current() {
 				Some(consent),
 			)
 		};
-		let for_charlie = funding_consent(Who::Bob, next, Who::Charlie, 500, CHALLENGE);
+		let for_charlie = funding_consent(Who::Bob, 1_000, Who::Charlie, 500, CHALLENGE);
 		assert_noop!(open_with(for_charlie), Error::<Test>::FundingConsentMismatch);
-		let other_period = funding_consent(Who::Bob, next, Who::Alice, 500, CHALLENGE + 1);
+		let other_period = funding_consent(Who::Bob, 1_000, Who::Alice, 500, CHALLENGE + 1);
 		assert_noop!(open_with(other_period), Error::<Test>::FundingConsentMismatch);
-		let by_dave = funding_consent(Who::Dave, next, Who::Alice, 500, CHALLENGE);
+		// The consent binds the opener's deposit (finding 12): Alice cannot open with less.
+		let other_deposit = funding_consent(Who::Bob, 2_000, Who::Alice, 500, CHALLENGE);
+		assert_noop!(open_with(other_deposit), Error::<Test>::FundingConsentMismatch);
+		let by_dave = funding_consent(Who::Dave, 1_000, Who::Alice, 500, CHALLENGE);
 		assert_noop!(open_with(by_dave), Error::<Test>::WrongSigner);
-		let expiring = funding_consent(Who::Bob, next, Who::Alice, 500, CHALLENGE);
+		let expiring = funding_consent(Who::Bob, 1_000, Who::Alice, 500, CHALLENGE);
 		System::set_block_number(expiring.payload.expires_at + 1);
 		assert_noop!(open_with(expiring), Error::<Test>::FundingConsentExpired);
-		let mut forged = funding_consent(Who::Bob, next, Who::Alice, 500, CHALLENGE);
+		let mut forged = funding_consent(Who::Bob, 1_000, Who::Alice, 500, CHALLENGE);
 		forged.payload.amount = 900;
 		assert_noop!(open_with(forged), Error::<Test>::InvalidSignature);
 	});
@@ -508,16 +512,27 @@ fn open_channel_bounds_are_enforced() {
 				Error::<Test>::ChallengePeriodOutOfBounds
 			);
 		}
+		// The channels Alice opened count against her; a consenting counterparty's too.
 		for _ in 0..MAX_CHANNELS_PER_ACCOUNT {
 			open(Who::Alice, Who::Bob, 100, 0);
 		}
+		assert_noop!(
+			PaymentChannels::open_channel(
+				Who::Alice.origin(),
+				Who::Charlie.account(),
+				100,
+				CHALLENGE,
+				None
+			),
+			Error::<Test>::TooManyChannels
+		);
 		assert_noop!(
 			PaymentChannels::open_channel(
 				Who::Charlie.origin(),
 				Who::Alice.account(),
 				100,
 				CHALLENGE,
-				None
+				Some(funding_consent(Who::Alice, 100, Who::Charlie, 100, CHALLENGE)),
 			),
 			Error::<Test>::TooManyChannels
 		);

@@ -87,6 +87,10 @@ fn close_is_refused_when_every_nearby_queue_is_full() {
 			PaymentChannels::close(Who::Alice.origin(), channel_id, None),
 			Error::<Test>::SettlementQueueFull
 		);
+		// The made-up entries name no closing channel; take them out for `try_state`.
+		for block in first..first + crate::SETTLEMENT_QUEUE_SPILL as u64 {
+			SettlementQueue::<Test>::remove(block);
+		}
 	});
 }
 
@@ -100,6 +104,6 @@ fn hook_skips_channels_settled_by_hand() {
 		assert_ok!(PaymentChannels::settle(Who::Charlie.origin(), channel_id));
 		run_to_block(deadline + 3);
 		assert_eq!(Who::Alice.free(), ENDOWMENT);
-		assert_eq!(SettlementCursor::<Test>::get(), deadline + 4);
+		assert_eq!(SettlementCursor::<Test>::get(), Some(deadline + 4));
 	});
 }

@@ -24,7 +24,9 @@ fn open_channel_holds_the_deposit_and_the_record_deposit() {
 		assert_eq!(stored.storage_deposit, RECORD_DEPOSIT);
 		assert!(ParticipantChannels::<Test>::contains_key(Who::Alice.account(), channel_id));
 		assert!(ParticipantChannels::<Test>::contains_key(Who::Bob.account(), channel_id));
-		assert_eq!(ChannelCount::<Test>::get(Who::Bob.account()), 1);
+		// Bob did not consent to this channel: it takes none of his channel slots.
+		assert_eq!(ChannelCount::<Test>::get(Who::Alice.account()), 1);
+		assert_eq!(ChannelCount::<Test>::get(Who::Bob.account()), 0);
 		System::assert_last_event(
 			Event::<Test>::ChannelOpened {
 				channel_id,
@@ -68,7 +70,7 @@ fn open_channel_dual_funded_holds_both_deposits() {
 #[test]
 fn funding_consent_signed_by_a_polkadot_js_wallet_is_accepted() {
 	build_and_execute(|| {
-		let mut consent = funding_consent(Who::Bob, 0, Who::Alice, 600, CHALLENGE);
+		let mut consent = funding_consent(Who::Bob, 1_000, Who::Alice, 600, CHALLENGE);
 		consent.signature = Who::Bob.sign_wrapped(&consent.payload);
 		assert_ok!(PaymentChannels::open_channel(
 			Who::Alice.origin(),

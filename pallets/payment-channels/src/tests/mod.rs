@@ -7,6 +7,7 @@ use frame_support::{assert_noop, assert_ok};
 use paychan_primitives::ChannelId;
 
 mod adversarial;
+mod findings;
 mod hooks;
 mod lifecycle;
 mod properties;
@@ -22,9 +23,8 @@ fn open(
 	counterparty_deposit: Balance,
 ) -> ChannelId {
 	let channel_id = NextChannelId::<Test>::get();
-	let funding = (counterparty_deposit > 0).then(|| {
-		funding_consent(counterparty, channel_id, opener, counterparty_deposit, CHALLENGE)
-	});
+	let funding = (counterparty_deposit > 0)
+		.then(|| funding_consent(counterparty, deposit, opener, counterparty_deposit, CHALLENGE));
 	assert_ok!(PaymentChannels::open_channel(
 		opener.origin(),
 		counterparty.account(),

@@ -380,6 +380,7 @@ impl Model {
 					|| source.closing.is_some()
 					|| self.channels[to].closing.is_some()
 					|| amount > source.balance(side)
+					|| amount < MIN_DEPOSIT
 				{
 					return;
 				}

@@ -39,7 +39,7 @@ fn stale_close_loses_the_difference_to_the_counterpartys_dispute() {
 				channel_id,
 				proofs[4].clone()
 			),
-			Error::<Test>::StaleNonce
+			Error::<Test>::StaleBalanceProof
 		);
 		run_to_block(deadline + 1);
 

@@ -1,0 +1,131 @@
+//! The settlement formula: what each participant of a channel receives when it is paid out.
+//! The pallet pays by it and clients predict payouts with it, so it is written once, here.
+
+use sp_arithmetic::traits::{BaseArithmetic, Bounded, Zero};
+
+/// One participant's cumulative totals, as far as the settlement formula reads them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SideTotals<Balance> {
+	/// Everything it deposited.
+	pub deposited: Balance,
+	/// Everything it withdrew.
+	pub withdrawn: Balance,
+	/// What its recorded balance proof says it paid the other participant.
+	pub transferred: Balance,
+	/// What rebalancing plans moved to its side.
+	pub rebalanced_in: Balance,
+	/// What rebalancing plans moved away from its side.
+	pub rebalanced_out: Balance,
+}
+
+/// What the opener and the counterparty receive from a channel holding `total`:
+///
+/// `final_o = (deposited_o - withdrawn_o) + (rebalanced_in_o - rebalanced_out_o)
+///            + (transferred_c - transferred_o)`,
+///
+/// clamped to `[0, total]`, and `final_c = total - final_o`.
+///
+/// Each bracket is a difference of two balances, which is exact; the three are then summed as
+/// signed amounts with checked arithmetic, in an order in which a sum can only overflow when
+/// the true value lies beyond `Balance::MAX` in one direction, where the clamp is exact anyway. So
+/// totals a counterparty signed without limit (up to `Balance::MAX`) cannot saturate a sum and
+/// cancel out the other side's credit, as adding all credits and all debits first did.
+pub fn settlement<Balance: BaseArithmetic + Copy>(
+	total: Balance,
+	opener: &SideTotals<Balance>,
+	counterparty: &SideTotals<Balance>,
+) -> [Balance; 2] {
+	let funding = Signed::difference(opener.deposited, opener.withdrawn);
+	let rebalanced = Signed::difference(opener.rebalanced_in, opener.rebalanced_out);
+	let payments = Signed::difference(counterparty.transferred, opener.transferred);
+	let opener_final = match Signed::sum([funding, rebalanced, payments]) {
+		Signed { negative: true, .. } => Zero::zero(),
+		Signed { magnitude, .. } => magnitude.min(total),
+	};
+	[opener_final, total - opener_final]
+}
+
+/// A balance with a sign, for the formula's differences.
+#[derive(Clone, Copy)]
+struct Signed<Balance> {
+	negative: bool,
+	magnitude: Balance,
+}
+
+impl<Balance: BaseArithmetic + Copy> Signed<Balance> {
+	fn difference(plus: Balance, minus: Balance) -> Self {
+		if plus >= minus {
+			Signed { negative: false, magnitude: plus - minus }
+		} else {
+			Signed { negative: true, magnitude: minus - plus }
+		}
+	}
+
+	/// `self + other`, or `None` when the magnitude would not fit in `Balance`.
+	fn plus(self, other: Self) -> Option<Self> {
+		if self.negative == other.negative {
+			let magnitude = self.magnitude.checked_add(&other.magnitude)?;
+			return Some(Signed { negative: self.negative, magnitude });
+		}
+		let (positive, negative) = if self.negative {
+			(other.magnitude, self.magnitude)
+		} else {
+			(self.magnitude, other.magnitude)
+		};
+		Some(Signed::difference(positive, negative))
+	}
+
+	/// The sum of three terms, saturated at `Balance::MAX` in magnitude. Two terms of opposite
+	/// signs (if any) are added first, which cannot overflow; adding the third then overflows
+	/// only if the true sum is beyond `Balance::MAX` with that term's sign.
+	fn sum([a, b, c]: [Self; 3]) -> Self {
+		let (first, second, third) = if a.negative != b.negative {
+			(a, b, c)
+		} else if a.negative != c.negative {
+			(a, c, b)
+		} else {
+			(b, c, a)
+		};
+		let saturated =
+			|negative| Signed { negative, magnitude: <Balance as Bounded>::max_value() };
+		let Some(partial) = first.plus(second) else { return saturated(first.negative) };
+		partial.plus(third).unwrap_or_else(|| saturated(third.negative))
+	}
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	fn side(deposited: u128, transferred: u128) -> SideTotals<u128> {
+		SideTotals { deposited, transferred, ..Default::default() }
+	}
+
+	#[test]
+	fn pays_by_the_formula() {
+		assert_eq!(settlement(1_000, &side(600, 100), &side(400, 250)), [750, 250]);
+	}
+
+	#[test]
+	fn huge_transfers_on_both_sides_net_out_instead_of_saturating() {
+		// Both sides signed near-maximal totals; only their difference (10 to the opener)
+		// counts. Adding before netting saturated both sums and paid the opener nothing.
+		let opener = side(500, u128::MAX - 10);
+		let counterparty = side(500, u128::MAX);
+		assert_eq!(settlement(1_000, &opener, &counterparty), [510, 490]);
+	}
+
+	#[test]
+	fn overdrafts_clamp_to_the_channel() {
+		assert_eq!(settlement(1_000, &side(500, u128::MAX), &side(500, 0)), [0, 1_000]);
+		assert_eq!(settlement(1_000, &side(500, 0), &side(500, u128::MAX)), [1_000, 0]);
+		// 500 - MAX + MAX: exact, not saturated either way.
+		let withdrew_everything = SideTotals { withdrawn: u128::MAX, ..side(500, 0) };
+		assert_eq!(settlement(1_000, &withdrew_everything, &side(500, u128::MAX)), [500, 500]);
+		// The same sign twice past MAX: beyond any balance in that direction.
+		let owes = SideTotals { withdrawn: u128::MAX, ..side(0, u128::MAX) };
+		assert_eq!(settlement(1_000, &owes, &side(1_000, 0)), [0, 1_000]);
+		let owed = SideTotals { deposited: u128::MAX, ..side(0, 0) };
+		assert_eq!(settlement(1_000, &owed, &side(0, u128::MAX)), [1_000, 0]);
+	}
+}
