@@ -5,7 +5,9 @@
 # no longer matches.
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
-"$PAYCHAN_ROOT/scripts/build.sh"
+# Only the node: the client is what this metadata is for, and may not compile until it is fresh.
+log "building paychan-node (release)"
+(cd "$PAYCHAN_ROOT" && cargo build --locked --release -p paychan-node)
 
 port=9977
 "$PAYCHAN_NODE" --dev --tmp --rpc-port "$port" --sealing manual >/dev/null 2>&1 &

@@ -51,6 +51,8 @@ pub struct ChannelView {
 	pub challenge_period: u32,
 	/// `Some((closer, deadline))` once a unilateral close started.
 	pub closing: Option<([u8; 32], u32)>,
+	/// The channel's state version: a cooperative close is signed for it.
+	pub version: u64,
 }
 
 impl ChannelView {
@@ -74,9 +76,10 @@ impl ChannelView {
 			participants: [channel.participants[0].0, channel.participants[1].0],
 			sides: [side(&channel.sides[0]), side(&channel.sides[1])],
 			challenge_period: channel.challenge_period,
+			version: channel.version,
 			closing: match channel.status {
 				ChannelStatus::Open => None,
-				ChannelStatus::Closing { closer, deadline } => Some((closer.0, deadline)),
+				ChannelStatus::Closing { closer, deadline, .. } => Some((closer.0, deadline)),
 			},
 		}
 	}

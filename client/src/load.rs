@@ -42,7 +42,7 @@ pub enum Kind {
 	Deposit,
 	/// `close` with a counterparty proof that the counterparty did not sign.
 	BadSignature,
-	/// `update_balance_proof` with an older proof than the closing channel has.
+	/// `update_balance_proof` with a proof that does not raise what the closing channel has.
 	StaleProof,
 	/// A transaction whose account nonce was already used.
 	StaleTransactionNonce,
@@ -410,7 +410,7 @@ pub async fn channel_operations(
 				nonce,
 				&stale_dispute,
 				Kind::StaleProof,
-				Expect::PalletError("StaleNonce"),
+				Expect::PalletError("StaleBalanceProof"),
 			)?,
 			8 => {
 				// Reuses a nonce this account spent before the flood.

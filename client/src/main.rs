@@ -417,13 +417,17 @@ async fn run(cli: Cli) -> Result<()> {
 				None => None,
 			};
 			match cooperative {
-				Some((payouts, signatures)) => {
+				Some((terms, signatures)) => {
+					let payouts = terms.payouts;
 					let call = runtime::tx().payment_channels().cooperative_close(
 						payloads::CooperativeClose {
 							genesis_hash: H256(chain.genesis_hash),
 							channel_id: *channel,
+							version: terms.version,
+							nonces: terms.nonces,
 							payout_opener: payouts[0],
 							payout_counterparty: payouts[1],
+							expires_at: terms.expires_at,
 						},
 						sr25519(signatures[0]),
 						sr25519(signatures[1]),

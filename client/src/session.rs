@@ -28,6 +28,8 @@ use crate::{
 
 /// How long a withdrawal consent stays usable, in blocks.
 pub const WITHDRAW_CONSENT_BLOCKS: u32 = 50;
+/// How long a cooperative close stays usable, in blocks; the channel is frozen that long.
+pub const CLOSE_SPLIT_BLOCKS: u32 = 20;
 /// How long a party waits for an answer to a request.
 pub const ANSWER_TIMEOUT: Duration = Duration::from_secs(20);
 
@@ -45,14 +47,56 @@ pub fn proof_message(genesis_hash: [u8; 32], channel_id: u64, proof: &ProofState
 		.signing_message()
 }
 
-fn close_message(genesis_hash: [u8; 32], channel_id: u64, payouts: [u128; 2]) -> Vec<u8> {
-	CooperativeClose {
-		genesis_hash,
-		channel_id,
-		payout_opener: payouts[0],
-		payout_counterparty: payouts[1],
+/// A cooperative close's terms: the split, and the channel state and expiry it is bound to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CloseTerms {
+	/// `[opener, counterparty]`.
+	pub payouts: [u128; 2],
+	/// The channel's state version on chain.
+	pub version: u64,
+	/// The nonces of both sides' newest proofs the split accounts for, `[opener, counterparty]`.
+	pub nonces: [u64; 2],
+	/// The last block it may land in.
+	pub expires_at: u32,
+}
+
+impl CloseTerms {
+	/// The terms this party would sign now for the channel `ledger` describes, or `None` if a
+	/// balance is negative (the proofs over-spend, which honest parties never sign).
+	pub fn of(ledger: &Ledger, expires_at: u32) -> Option<CloseTerms> {
+		let mut nonces = [0u64; 2];
+		let held = [&ledger.record.sent, &ledger.record.received];
+		for (side, proof) in [(ledger.me, held[0]), (ledger.other(), held[1])] {
+			let ours = proof.as_ref().map_or(0, |proof| proof.nonce);
+			nonces[side] = ours.max(ledger.view.sides[side].nonce);
+		}
+		Some(CloseTerms { payouts: ledger.payouts()?, version: ledger.view.version, nonces, expires_at })
 	}
-	.signing_message()
+
+	/// What both participants sign.
+	pub fn payload(&self, genesis_hash: [u8; 32], channel_id: u64) -> CooperativeClose<[u8; 32], u128, u32> {
+		CooperativeClose {
+			genesis_hash,
+			channel_id,
+			version: self.version,
+			nonces: self.nonces,
+			payout_opener: self.payouts[0],
+			payout_counterparty: self.payouts[1],
+			expires_at: self.expires_at,
+		}
+	}
+}
+
+/// Refuses to move funds in a channel while a cooperative close this party signed can land: the
+/// split would not account for them.
+fn ensure_not_frozen(ledger: &Ledger, now: u32, channel_id: u64) -> Result<()> {
+	ensure!(
+		now > ledger.record.close_signed_until,
+		"channel {channel_id}: a cooperative close signed for it can land until block {}; no \
+		 payments until then",
+		ledger.record.close_signed_until
+	);
+	Ok(())
 }
 
 fn withdraw_message(
@@ -188,6 +232,7 @@ pub async fn pay(
 	ensure!(amount > 0, "the amount must be positive");
 	ensure!(count > 0 && window > 0, "count and window must be positive");
 	let (link, mut ledger) = party.connect(channel_id, address).await?;
+	ensure_not_frozen(&ledger, party.chain.block_number().await?, channel_id)?;
 	let pledged = party.pledged(channel_id).await?;
 	let total = amount.checked_mul(count as u128).context("the payments overflow")?;
 	let spendable = ledger.spendable(pledged);
@@ -315,21 +360,29 @@ pub async fn pay(
 	})
 }
 
-/// Asks the counterparty to co-sign a cooperative close of `channel_id`. Returns the payouts
-/// and both signatures `[opener, counterparty]`.
+/// Asks the counterparty to co-sign a cooperative close of `channel_id`. Returns the terms and
+/// both signatures `[opener, counterparty]`. From the moment it signs, this party neither pays
+/// nor accepts payments in the channel until the terms expire.
 pub async fn request_close(
 	party: &Party,
 	channel_id: u64,
 	address: &str,
-) -> Result<([u128; 2], [[u8; 64]; 2])> {
-	let (mut link, ledger) = party.connect(channel_id, address).await?;
-	let payouts = ledger.payouts().context("the channel's proofs over-spend a side")?;
-	let message = close_message(party.chain.genesis_hash, channel_id, payouts);
+) -> Result<(CloseTerms, [[u8; 64]; 2])> {
+	let (mut link, mut ledger) = party.connect(channel_id, address).await?;
+	let expires_at = party.chain.block_number().await? + CLOSE_SPLIT_BLOCKS;
+	let terms =
+		CloseTerms::of(&ledger, expires_at).context("the channel's proofs over-spend a side")?;
+	let message = terms.payload(party.chain.genesis_hash, channel_id).signing_message();
+	ledger.record.close_signed_until = ledger.record.close_signed_until.max(expires_at);
+	party.commit(channel_id, &ledger.record).await?;
 	let signature = party.keys.sign(&message);
 	link.writer
 		.send(Message::CloseRequest {
-			payout_opener: payouts[0],
-			payout_counterparty: payouts[1],
+			payout_opener: terms.payouts[0],
+			payout_counterparty: terms.payouts[1],
+			version: terms.version,
+			nonces: terms.nonces,
+			expires_at,
 			signature,
 		})
 		.await?;
@@ -348,7 +401,7 @@ pub async fn request_close(
 	let mut signatures = [[0u8; 64]; 2];
 	signatures[ledger.me] = signature;
 	signatures[ledger.other()] = their_signature;
-	Ok((payouts, signatures))
+	Ok((terms, signatures))
 }
 
 /// A counterparty's consent to withdraw: `(total_withdrawn, expires_at, signature)`.
@@ -518,6 +571,12 @@ impl Listener {
 	) -> Result<()> {
 		let Some(newest) = payments.last().cloned() else { return Ok(()) };
 		let refuse = |reason: String| Message::Refused { nonce: payments[0].nonce, reason };
+		if let Err(error) =
+			ensure_not_frozen(ledger, self.party.chain.block_number().await?, channel_id)
+		{
+			writer.send(refuse(format!("{error:#}"))).await?;
+			return Err(error);
+		}
 		let mut previous =
 			ledger.record.received.clone().map_or((0, 0), |p| (p.nonce, p.transferred));
 		for proof in &payments {
@@ -563,17 +622,37 @@ impl Listener {
 		let genesis = self.party.chain.genesis_hash;
 		ledger.view = self.party.chain.existing_channel(channel_id).await?;
 		match request {
-			Message::CloseRequest { payout_opener, payout_counterparty, signature } => {
-				let proposed = [payout_opener, payout_counterparty];
-				let expected = ledger.payouts();
-				if expected != Some(proposed) {
-					let reason = format!("payouts {proposed:?} differ from ours {expected:?}");
+			Message::CloseRequest {
+				payout_opener,
+				payout_counterparty,
+				version,
+				nonces,
+				expires_at,
+				signature,
+			} => {
+				let now = self.party.chain.block_number().await?;
+				if expires_at <= now || expires_at > now + 2 * CLOSE_SPLIT_BLOCKS {
+					let reason = format!("the close expires at block {expires_at}, now is {now}");
 					return writer.send(Message::Error(reason)).await;
 				}
-				let message = close_message(genesis, channel_id, proposed);
+				let proposed = CloseTerms {
+					payouts: [payout_opener, payout_counterparty],
+					version,
+					nonces,
+					expires_at,
+				};
+				let expected = CloseTerms::of(ledger, expires_at);
+				if expected != Some(proposed) {
+					let reason = format!("close terms {proposed:?} differ from ours {expected:?}");
+					return writer.send(Message::Error(reason)).await;
+				}
+				let message = proposed.payload(genesis, channel_id).signing_message();
 				if !keys::verify(&ledger.counterparty(), &message, &signature) {
 					return writer.send(Message::Error("invalid close signature".into())).await;
 				}
+				// Frozen before the signature leaves: no payment after it can be lost to it.
+				ledger.record.close_signed_until = ledger.record.close_signed_until.max(expires_at);
+				self.party.commit(channel_id, &ledger.record).await?;
 				let signature = self.party.keys.sign(&message);
 				writer.send(Message::CloseSigned { signature }).await
 			}

@@ -30,7 +30,10 @@ pub enum Durability {
 }
 
 /// What a party keeps about one of its channels.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Encode, Decode)]
+///
+/// Stored SCALE-encoded. Records written before `close_signed_until` existed (three fields) are
+/// still read: the missing field is 0.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Encode)]
 pub struct ChannelRecord {
 	/// The newest proof this party signed and the counterparty acknowledged (what it paid).
 	pub sent: Option<ProofState>,
@@ -40,6 +43,23 @@ pub struct ChannelRecord {
 	/// withdrawn until the chain shows more, because the consent may be used at any time before
 	/// it expires.
 	pub consented_withdrawal: u128,
+	/// The last block at which a cooperative close this party signed can land: until then it
+	/// neither pays nor accepts payments in the channel, which the split would not account for.
+	pub close_signed_until: u32,
+}
+
+impl Decode for ChannelRecord {
+	fn decode<I: codec::Input>(input: &mut I) -> Result<Self, codec::Error> {
+		let sent = Decode::decode(input)?;
+		let received = Decode::decode(input)?;
+		let consented_withdrawal = Decode::decode(input)?;
+		// Absent in records of the first layout.
+		let close_signed_until = match input.remaining_len()? {
+			Some(0) => 0,
+			_ => Decode::decode(input)?,
+		};
+		Ok(ChannelRecord { sent, received, consented_withdrawal, close_signed_until })
+	}
 }
 
 impl ChannelRecord {
@@ -225,6 +245,7 @@ mod tests {
 				sent: Some(proof(3)),
 				received: Some(proof(9)),
 				consented_withdrawal: 5,
+				close_signed_until: 12,
 			};
 			store.put_channel(7, &record).unwrap();
 			assert!(store.watch(7, [2; 32], &proof(4)).unwrap());
@@ -238,5 +259,24 @@ mod tests {
 		store.unwatch(7).unwrap();
 		assert!(store.watched().unwrap().is_empty());
 		std::fs::remove_file(&path).unwrap();
+	}
+
+	#[test]
+	fn records_of_the_first_layout_still_read() {
+		// sent, received, consented_withdrawal: what the client wrote before it kept
+		// `close_signed_until`.
+		let old = (Some(proof(3)), Some(proof(9)), 5u128).encode();
+		let record = ChannelRecord::decode(&mut &old[..]).unwrap();
+		assert_eq!(
+			record,
+			ChannelRecord {
+				sent: Some(proof(3)),
+				received: Some(proof(9)),
+				consented_withdrawal: 5,
+				close_signed_until: 0,
+			}
+		);
+		let new = ChannelRecord { close_signed_until: 7, ..record }.encode();
+		assert_eq!(ChannelRecord::decode(&mut &new[..]).unwrap().close_signed_until, 7);
 	}
 }

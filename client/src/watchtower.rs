@@ -107,7 +107,9 @@ pub async fn enforce(party: &Party, at: &AtBlock, now: u32) -> Result<Vec<Disput
 		}
 		for (signer, proof) in proofs {
 			let Some(side) = view.side_of(&signer) else { continue };
-			if view.sides[side].nonce >= proof.nonce {
+			// The chain records a proof only if it raises its signer's total (a proof counts only
+			// against its signer), so that is what decides whether disputing helps.
+			if view.sides[side].transferred >= proof.transferred {
 				continue;
 			}
 			let call = runtime::tx().payment_channels().update_balance_proof(

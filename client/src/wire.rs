@@ -67,8 +67,17 @@ pub enum Message {
 	Ack { nonce: u64 },
 	/// The receiver refused the payments from this nonce on; the session ends.
 	Refused { nonce: u64, reason: String },
-	/// A cooperative close: the proposed payouts and the proposer's signature over them.
-	CloseRequest { payout_opener: u128, payout_counterparty: u128, signature: [u8; 64] },
+	/// A cooperative close: the proposed payouts, the channel state they are for (the chain's
+	/// state version and the nonces of both sides' newest proofs), the last block it may land in,
+	/// and the proposer's signature over all of it.
+	CloseRequest {
+		payout_opener: u128,
+		payout_counterparty: u128,
+		version: u64,
+		nonces: [u64; 2],
+		expires_at: u32,
+		signature: [u8; 64],
+	},
 	/// The other participant's signature over the proposed close.
 	CloseSigned { signature: [u8; 64] },
 	/// Ask the other participant to consent to a withdrawal of `amount` from the channel.

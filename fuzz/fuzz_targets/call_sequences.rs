@@ -1,19 +1,42 @@
-//! Random call sequences against the pallet's mock runtime, from any signer, with signatures
-//! by the right party, the wrong one or none of the participants, amounts from zero to
-//! overflowing, and blocks passing in between (so the hooks settle, expire and open rounds).
+//! Random call sequences against the pallet's mock runtime, run by an adversary against one
+//! honest party.
+//!
+//! The adversary is every account but Alice: it holds those keys, signs any payload (any nonce,
+//! amount, channel, expiry; by the right party, the wrong one or none of the participants),
+//! submits any call in any order from any of its accounts, with amounts from zero to
+//! overflowing, and lets blocks pass in between (so the hooks settle, expire and open rounds).
+//!
+//! Alice is honest and online, a merchant: she signs nothing but what the client rules allow.
+//! The adversary opens channels to her and pays her with balance proofs; she accepts a proof
+//! only if it raises the total and the payer's deposit covers it, and keeps the newest. She
+//! signs cooperative closes for exactly what she is owed, and accepts no payment in a channel
+//! while such a split can land. After every step she disputes every close with her newest proof.
+//!
 //! After every call the pallet's invariants hold (`try_state`: every channel's books match the
-//! holds, indexes and counters agree) and total issuance is unchanged: no sequence of calls
-//! creates, destroys or strands funds.
+//! holds, indexes and counters agree), total issuance is unchanged, and Alice can still obtain at
+//! least what her newest accepted state entitles her to: a closing channel previews at least that
+//! for her, an open one would if she closed it now (checked and rolled back), and what she was
+//! paid for the channels that are gone is at least what they owed her.
 
 #![no_main]
 
-use frame_support::{dispatch::GetDispatchInfo, traits::fungible::Inspect, BoundedVec};
+use frame_support::{
+	dispatch::GetDispatchInfo,
+	storage::{with_transaction, TransactionOutcome},
+	traits::fungible::Inspect,
+	BoundedVec,
+};
 use libfuzzer_sys::fuzz_target;
-use pallet_payment_channels::{mock::*, Call as ChannelCall, NextChannelId};
-use paychan_primitives::{PlanEdge, RequestEntry};
-use sp_runtime::traits::Dispatchable;
+use pallet_payment_channels::{
+	mock::*, types::CooperativeCloseOf, Call as ChannelCall, ChannelStatus, Channels,
+	NextChannelId, Pallet as Channel,
+};
+use paychan_primitives::{ChannelId, PlanEdge, RequestEntry};
+use sp_runtime::{traits::Dispatchable, MultiSignature};
+use std::collections::BTreeMap;
 
-const PEOPLE: [Who; 6] = [Who::Alice, Who::Bob, Who::Charlie, Who::Dave, Who::Eve, Who::Ferdie];
+/// The adversary's accounts: every one but the honest Alice.
+const ADVERSARY: [Who; 5] = [Who::Bob, Who::Charlie, Who::Dave, Who::Eve, Who::Ferdie];
 
 /// Reads the fuzzer's bytes as choices; runs out into zeros.
 struct Choices<'a>(&'a [u8]);
@@ -29,8 +52,17 @@ impl Choices<'_> {
 		self.0.is_empty()
 	}
 
+	/// One of the adversary's accounts.
 	fn who(&mut self) -> Who {
-		PEOPLE[self.byte() as usize % PEOPLE.len()]
+		ADVERSARY[self.byte() as usize % ADVERSARY.len()]
+	}
+
+	/// Any account, Alice included, as a counterparty or a name in a payload.
+	fn anyone(&mut self) -> Who {
+		match self.byte() % 4 {
+			0 => Who::Alice,
+			_ => self.who(),
+		}
 	}
 
 	fn flag(&mut self) -> bool {
@@ -78,13 +110,15 @@ fn call(choices: &mut Choices) -> Option<(Who, ChannelCall<Test>)> {
 	let now = System::block_number();
 	let call = match choices.byte() % 12 {
 		0 => {
-			let counterparty = choices.who();
+			let counterparty = choices.anyone();
 			let deposit = choices.amount();
 			let challenge_period = choices.blocks() as BlockNumber * 5;
 			let funding = choices.flag().then(|| {
 				let consenter = if choices.flag() { counterparty } else { choices.who() };
-				let channel_id = NextChannelId::<Test>::get() + choices.byte() as u64 % 2;
-				funding_consent(consenter, channel_id, who, choices.amount(), challenge_period)
+				// Alice never consents: her signature is not the adversary's to make.
+				let consenter = if consenter == Who::Alice { choices.who() } else { consenter };
+				let opener_deposit = if choices.flag() { deposit } else { choices.amount() };
+				funding_consent(consenter, opener_deposit, who, choices.amount(), challenge_period)
 			});
 			ChannelCall::open_channel {
 				counterparty: counterparty.account(),
@@ -97,7 +131,7 @@ fn call(choices: &mut Choices) -> Option<(Who, ChannelCall<Test>)> {
 		2 => {
 			let proof = withdraw_proof(
 				choices.channel(),
-				choices.who(),
+				choices.anyone(),
 				choices.amount(),
 				// Up to 3 blocks in the past: expired proofs too.
 				(now + choices.blocks()).saturating_sub(3),
@@ -106,8 +140,13 @@ fn call(choices: &mut Choices) -> Option<(Who, ChannelCall<Test>)> {
 			ChannelCall::withdraw { counterparty_signature: signer.sign(&proof), proof }
 		}
 		3 => {
-			let settlement =
+			let mut settlement =
 				cooperative_close(choices.channel(), choices.amount(), choices.amount());
+			if choices.flag() {
+				// Stale or expired on purpose.
+				settlement.version = settlement.version.saturating_sub(choices.byte() as u64 % 2);
+				settlement.expires_at = now.saturating_sub(choices.byte() as BlockNumber % 2);
+			}
 			let (opener, counterparty) = (choices.who(), choices.who());
 			ChannelCall::cooperative_close {
 				opener_signature: opener.sign(&settlement),
@@ -149,7 +188,7 @@ fn call(choices: &mut Choices) -> Option<(Who, ChannelCall<Test>)> {
 			let edges: Vec<_> = (0..count)
 				.map(|_| PlanEdge {
 					channel_id: choices.channel(),
-					from: choices.who().account(),
+					from: choices.anyone().account(),
 					amount: choices.amount(),
 				})
 				.collect();
@@ -173,6 +212,153 @@ fn call(choices: &mut Choices) -> Option<(Who, ChannelCall<Test>)> {
 	Some((who, call))
 }
 
+/// What honest Alice knows of one of her channels.
+#[derive(Default)]
+struct Known {
+	/// Her side (the adversary opened the channel, so 1, unless the ids say otherwise).
+	side: usize,
+	/// The newest balance proof she accepted from the counterparty, as (nonce, transferred).
+	newest: Option<(u64, Balance)>,
+	/// The last block at which a split she signed can land.
+	frozen_until: BlockNumber,
+}
+
+impl Known {
+	/// What Alice is owed: she never pays, withdraws or rebalances, so exactly what she was paid.
+	fn owed(&self) -> Balance {
+		self.newest.map_or(0, |(_, transferred)| transferred)
+	}
+}
+
+/// Alice's view of her channels, and the splits she signed (kept by the adversary).
+#[derive(Default)]
+struct Honest {
+	channels: BTreeMap<ChannelId, Known>,
+	splits: Vec<(CooperativeCloseOf<Test>, MultiSignature)>,
+	/// What the channels that are gone owed her, in total.
+	owed_by_gone: Balance,
+}
+
+impl Honest {
+	/// The adversary's honest-party moves: pay Alice (she accepts what the rules allow), have
+	/// her sign a split, or submit a split she signed. Returns whether the choice was one.
+	fn step(&mut self, choices: &mut Choices) -> bool {
+		let ids: Vec<_> = self.channels.keys().copied().collect();
+		match choices.byte() % 8 {
+			0 | 1 if !ids.is_empty() => {
+				let id = ids[choices.byte() as usize % ids.len()];
+				let known = self.channels.get_mut(&id).expect("listed");
+				let Some(channel) = Channels::<Test>::get(id) else { return true };
+				let payer = 1 - known.side;
+				let nonce = choices.byte() as u64 + known.newest.map_or(0, |(n, _)| n);
+				let transferred = known.owed() + choices.amount();
+				// The client's rules for accepting a payment.
+				let affordable = transferred <= channel.sides[payer].deposited;
+				if channel.is_open()
+					&& System::block_number() > known.frozen_until
+					&& transferred > known.owed()
+					&& affordable
+				{
+					known.newest = Some((nonce, transferred));
+				}
+			}
+			2 if !ids.is_empty() => {
+				let id = ids[choices.byte() as usize % ids.len()];
+				let known = self.channels.get_mut(&id).expect("listed");
+				let Some(channel) = Channels::<Test>::get(id) else { return true };
+				let owed = known.owed();
+				let total = channel.total();
+				let payouts = if known.side == 0 { [owed, total - owed] } else { [total - owed, owed] };
+				let split = cooperative_close(id, payouts[0], payouts[1]);
+				known.frozen_until = split.expires_at;
+				self.splits.push((split.clone(), Who::Alice.sign(&split)));
+			}
+			3 if !self.splits.is_empty() => {
+				let (split, alice) = self.splits[choices.byte() as usize % self.splits.len()].clone();
+				let Some(channel) = Channels::<Test>::get(split.channel_id) else { return true };
+				let side = self.channels[&split.channel_id].side;
+				let other = Who::from_account(&channel.participants[1 - side]);
+				let Some(other) = other else { return true };
+				let theirs = other.sign(&split);
+				let (opener_signature, counterparty_signature) =
+					if side == 0 { (alice, theirs) } else { (theirs, alice) };
+				let call = RuntimeCall::PaymentChannels(ChannelCall::cooperative_close {
+					settlement: split,
+					opener_signature,
+					counterparty_signature,
+				});
+				let _ = call.dispatch(other.origin());
+			}
+			_ => return false,
+		}
+		true
+	}
+
+	/// Alice is online: she learns of new channels, disputes every close with her newest proof
+	/// within its period, books what the channels that left owed her, and checks she can still
+	/// obtain the rest.
+	fn defend_and_check(&mut self) {
+		for id in Channel::<Test>::channels_of(&Who::Alice.account()) {
+			let channel = Channels::<Test>::get(id).expect("indexed");
+			let side = channel.side_of(&Who::Alice.account()).expect("a participant");
+			self.channels.entry(id).or_insert_with(|| Known { side, ..Known::default() });
+		}
+		let gone: Vec<_> =
+			self.channels.keys().copied().filter(|id| !Channels::<Test>::contains_key(id)).collect();
+		for id in gone {
+			self.owed_by_gone += self.channels.remove(&id).expect("listed").owed();
+		}
+		// She opens nothing and deposits nothing: her free balance is only what she was paid.
+		assert!(
+			Balances::free_balance(Who::Alice.account()) >= ENDOWMENT + self.owed_by_gone,
+			"the channels that are gone paid Alice at least what they owed her"
+		);
+		for (&id, known) in &self.channels {
+			let channel = Channels::<Test>::get(id).expect("not gone");
+			let payer = Who::from_account(&channel.participants[1 - known.side]).expect("a person");
+			let newest = known.newest.map(|(nonce, transferred)| balance_proof(payer, id, nonce, transferred));
+			match channel.status {
+				ChannelStatus::Closing { deadline, .. } => {
+					if let Some(proof) = newest {
+						if System::block_number() <= deadline
+							&& proof.payload.transferred > channel.sides[1 - known.side].transferred
+						{
+							let call = RuntimeCall::PaymentChannels(ChannelCall::update_balance_proof {
+								channel_id: id,
+								proof,
+							});
+							call.dispatch(Who::Alice.origin()).expect("Alice's dispute is accepted");
+						}
+					}
+					let preview = Channel::<Test>::settlement_preview(id).expect("closing");
+					assert!(preview[known.side] >= known.owed(), "a closing channel owes Alice what she accepted");
+				}
+				ChannelStatus::Open => {
+					// Closing now with her newest proof would give her at least what she is owed.
+					with_transaction(|| {
+						let call = RuntimeCall::PaymentChannels(ChannelCall::close {
+							channel_id: id,
+							counterparty_proof: newest,
+						});
+						if let Err(error) = call.dispatch(Who::Alice.origin()) {
+							// The adversary may have filled every settlement slot around this
+							// block's deadline (each slot costs it a funded channel held for a
+							// challenge period): closing waits a block, nothing is lost.
+							let full = pallet_payment_channels::Error::<Test>::SettlementQueueFull;
+							assert_eq!(error.error, full.into(), "Alice can close her channel");
+							return TransactionOutcome::Rollback(Ok(()));
+						}
+						let preview = Channel::<Test>::settlement_preview(id).expect("closing");
+						assert!(preview[known.side] >= known.owed(), "closing now pays Alice what she accepted");
+						TransactionOutcome::Rollback(Ok::<(), sp_runtime::DispatchError>(()))
+					})
+					.expect("rolled back");
+				}
+			}
+		}
+	}
+}
+
 fn total_issuance() -> Balance {
 	<Balances as Inspect<AccountId>>::total_issuance()
 }
@@ -181,10 +367,13 @@ fuzz_target!(|data: &[u8]| {
 	let mut choices = Choices(data);
 	new_test_ext().execute_with(|| {
 		let issuance = total_issuance();
+		let mut honest = Honest::default();
 		let mut steps = 0;
 		while !choices.done() && steps < 64 {
 			steps += 1;
-			if let Some((who, call)) = call(&mut choices) {
+			if honest.step(&mut choices) {
+				// One of the moves against the honest party.
+			} else if let Some((who, call)) = call(&mut choices) {
 				let call = RuntimeCall::PaymentChannels(call);
 				// Every call must be weighable, whatever its arguments.
 				let _ = call.get_dispatch_info();
@@ -193,6 +382,7 @@ fuzz_target!(|data: &[u8]| {
 			}
 			PaymentChannels::do_try_state().expect("the pallet's invariants hold after every call");
 			assert_eq!(total_issuance(), issuance, "no call creates or destroys funds");
+			honest.defend_and_check();
 		}
 	});
 });

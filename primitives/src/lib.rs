@@ -245,6 +245,51 @@ mod tests {
 		assert_eq!(message.len(), BALANCE_PROOF_TAG.len() + 64);
 	}
 
+	/// The offsets docs/protocol.md §2.3 and §2.4 give, byte by byte.
+	#[test]
+	fn cooperative_close_and_funding_consent_layouts_match_the_protocol_page() {
+		let close = CooperativeClose {
+			genesis_hash: [0x11u8; 32],
+			channel_id: 2,
+			version: 3,
+			nonces: [4, 5],
+			payout_opener: 6u128,
+			payout_counterparty: 7u128,
+			expires_at: 8u32,
+		};
+		let message = close.signing_message();
+		assert_eq!(message.len(), 128);
+		assert_eq!(&message[..28], COOPERATIVE_CLOSE_TAG);
+		assert_eq!(&message[28..60], &[0x11u8; 32]);
+		assert_eq!(&message[60..68], &2u64.to_le_bytes());
+		assert_eq!(&message[68..76], &3u64.to_le_bytes());
+		assert_eq!(&message[76..84], &4u64.to_le_bytes());
+		assert_eq!(&message[84..92], &5u64.to_le_bytes());
+		assert_eq!(&message[92..108], &6u128.to_le_bytes());
+		assert_eq!(&message[108..124], &7u128.to_le_bytes());
+		assert_eq!(&message[124..128], &8u32.to_le_bytes());
+
+		let consent = FundingConsent {
+			genesis_hash: [0x11u8; 32],
+			opener: [0x22u8; 32],
+			open_nonce: 3,
+			opener_deposit: 4u128,
+			amount: 5u128,
+			challenge_period: 6u32,
+			expires_at: 7u32,
+		};
+		let message = consent.signing_message();
+		assert_eq!(message.len(), 138);
+		assert_eq!(&message[..26], FUNDING_CONSENT_TAG);
+		assert_eq!(&message[26..58], &[0x11u8; 32]);
+		assert_eq!(&message[58..90], &[0x22u8; 32]);
+		assert_eq!(&message[90..98], &3u64.to_le_bytes());
+		assert_eq!(&message[98..114], &4u128.to_le_bytes());
+		assert_eq!(&message[114..130], &5u128.to_le_bytes());
+		assert_eq!(&message[130..134], &6u32.to_le_bytes());
+		assert_eq!(&message[134..138], &7u32.to_le_bytes());
+	}
+
 	#[test]
 	fn no_tag_is_a_prefix_of_another() {
 		let tags =

@@ -60,8 +60,9 @@ async function open(opener, counterparty, deposit, counterpartyAmount = 0n) {
   if (counterpartyAmount > 0n) {
     const payload = {
       genesisHash,
-      channelId,
       opener: opener.address,
+      openNonce: (await api.query.paymentChannels.openNonces(opener.address)).toNumber(),
+      openerDeposit: deposit,
       amount: counterpartyAmount,
       challengePeriod: CHALLENGE_PERIOD,
       expiresAt: (await bestNumber(api)) + 100,
@@ -94,8 +95,9 @@ test('dual-funded open, deposit, off-chain payments, withdraw and cooperative cl
     const id = (await api.call.paymentChannelsApi.nextChannelId()).toNumber();
     const payload = {
       genesisHash,
-      channelId: id,
       opener: alice.address,
+      openNonce: (await api.query.paymentChannels.openNonces(alice.address)).toNumber(),
+      openerDeposit: 10n * UNIT,
       amount: 5n * UNIT,
       challengePeriod: CHALLENGE_PERIOD,
       expiresAt: (await bestNumber(api)) + 100,
@@ -174,8 +176,28 @@ test('dual-funded open, deposit, off-chain payments, withdraw and cooperative cl
   // Alice 10 - 4 + 1 = 7 and Bob 7 - 1 - 1 + 4 = 9 of the 16 the channel holds.
   assert.deepEqual(await preview(channelId), [10n * UNIT, 6n * UNIT]);
   assert.ok(aliceProof && bobProof);
-  const settlement = { genesisHash, channelId, payoutOpener: 7n * UNIT, payoutCounterparty: 9n * UNIT };
+  // The split is bound to the channel's state version (the deposit and the withdrawal raised
+  // it), the nonces of both sides' newest proofs, and an expiry block.
+  const { version } = (await api.call.paymentChannelsApi.channel(channelId)).unwrap();
+  const settlement = {
+    genesisHash,
+    channelId,
+    version: version.toNumber(),
+    nonces: [3, 1],
+    payoutOpener: 7n * UNIT,
+    payoutCounterparty: 9n * UNIT,
+    expiresAt: (await bestNumber(api)) + 20,
+  };
   const message = cooperativeCloseMessage(settlement);
+  // A split signed for an older state of the channel is refused.
+  const stale = { ...settlement, version: settlement.version - 1 };
+  const staleMessage = cooperativeCloseMessage(stale);
+  aliceFees += await expectFailure(
+    api,
+    api.tx.paymentChannels.cooperativeClose(stale, sign(alice, staleMessage), sign(bob, staleMessage)),
+    alice,
+    'paymentChannels.StaleCooperativeClose',
+  );
   // Bob signs as a polkadot.js wallet would (<Bytes>-wrapped); the chain accepts both forms.
   const { events, fee } = await submit(
     api,
@@ -227,7 +249,14 @@ test('a unilateral close is disputed by a watchtower with a newer state and sett
     api,
     api.tx.paymentChannels.updateBalanceProof(channelId, aliceOld),
     charlie,
-    'paymentChannels.StaleNonce',
+    'paymentChannels.StaleBalanceProof',
+  );
+  // Alice cannot take her payments back with a proof of a higher nonce and a lower total.
+  await expectFailure(
+    api,
+    api.tx.paymentChannels.updateBalanceProof(channelId, balanceProof(alice, channelId, 1_000_000, 0n)),
+    alice,
+    'paymentChannels.StaleBalanceProof',
   );
   // A refused call that is included still pays its fee: Bob's is counted below.
   const bobFee = await expectFailure(

@@ -97,6 +97,24 @@ fn declare<T: Config>(who: &T::AccountId, entries: alloc::vec::Vec<RequestEntryO
 	.expect("the request is valid");
 }
 
+/// Both participants pledge in `channel_id`: `who` to send, `counterparty` to receive, so that
+/// a withdrawal by `who` lowers both pledges (the worst case of `withdraw` and `shift`).
+fn pledge_both_sides<T: Config>(
+	channel_id: ChannelId,
+	who: &T::AccountId,
+	counterparty: &T::AccountId,
+) {
+	let bound = unit::<T>();
+	declare::<T>(
+		who,
+		alloc::vec![RequestEntry { channel_id, max_send: bound, max_receive: Zero::zero() }],
+	);
+	declare::<T>(
+		counterparty,
+		alloc::vec![RequestEntry { channel_id, max_send: Zero::zero(), max_receive: bound }],
+	);
+}
+
 /// A ring of `n` participants: participant `i` opens a channel to `i + 1` and declares to send
 /// in it and receive in the channel from `i - 1`. Returns the plan moving one unit round it.
 fn ring<T: Config>(n: u32) -> alloc::vec::Vec<PlanEdgeOf<T>> {
@@ -166,8 +184,9 @@ mod benchmarks {
 		let counterparty = funded::<T>(1);
 		let payload = FundingConsent {
 			genesis_hash: PaymentChannels::<T>::genesis_hash(),
-			channel_id: NextChannelId::<T>::get(),
 			opener: opener.clone(),
+			open_nonce: OpenNonces::<T>::get(&opener),
+			opener_deposit: unit::<T>(),
 			amount: unit::<T>(),
 			challenge_period: T::MinChallengePeriod::get(),
 			expires_at: now::<T>().saturating_add(10u32.into()),
@@ -210,6 +229,8 @@ mod benchmarks {
 		let opener = funded::<T>(0);
 		let counterparty = funded::<T>(1);
 		let channel_id = open::<T>(&opener, &counterparty);
+		// Both sides pledged in the channel: the withdrawal lowers both pledges.
+		pledge_both_sides::<T>(channel_id, &opener, &counterparty);
 		// More than the opener's own custody: part comes from the counterparty's hold.
 		let amount = unit::<T>() + unit::<T>() / 2u32.into();
 		let proof = WithdrawProof {
@@ -235,11 +256,17 @@ mod benchmarks {
 		let opener = funded::<T>(0);
 		let counterparty = funded::<T>(1);
 		let channel_id = open::<T>(&opener, &counterparty);
+		// A closing channel: the close also takes it out of the settlement queue.
+		close_with_transfer::<T>(channel_id, &opener, &counterparty);
+		let channel = Channels::<T>::get(channel_id).expect("closing");
 		let settlement = CooperativeClose {
 			genesis_hash: PaymentChannels::<T>::genesis_hash(),
 			channel_id,
+			version: channel.version,
+			nonces: [channel.sides[OPENER].nonce, channel.sides[COUNTERPARTY].nonce],
 			payout_opener: unit::<T>() + unit::<T>() / 2u32.into(),
 			payout_counterparty: unit::<T>() / 2u32.into(),
+			expires_at: now::<T>().saturating_add(10u32.into()),
 		};
 		let opener_signature = sign::<T, _>(&opener, &settlement);
 		let counterparty_signature = sign::<T, _>(&counterparty, &settlement);
@@ -381,6 +408,7 @@ mod benchmarks {
 		let counterparty = funded::<T>(1);
 		let from_channel = open::<T>(&who, &counterparty);
 		let to_channel = open::<T>(&who, &funded::<T>(2));
+		pledge_both_sides::<T>(from_channel, &who, &counterparty);
 		// More than the shifter's own custody: part comes from the counterparty's hold.
 		let proof = WithdrawProof {
 			genesis_hash: PaymentChannels::<T>::genesis_hash(),

@@ -163,6 +163,13 @@ impl Who {
 		RuntimeOrigin::signed(self.account())
 	}
 
+	/// The participant whose account this is, if it is one of them.
+	pub fn from_account(account: &AccountId) -> Option<Who> {
+		[Who::Alice, Who::Bob, Who::Charlie, Who::Dave, Who::Eve, Who::Ferdie]
+			.into_iter()
+			.find(|who| &who.account() == account)
+	}
+
 	pub fn sign<P: SignedPayload>(self, payload: &P) -> MultiSignature {
 		self.pair().sign(&payload.signing_message()).into()
 	}

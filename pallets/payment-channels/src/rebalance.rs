@@ -360,7 +360,9 @@ impl<T: Config> Pallet<T> {
 		}
 		// Whatever is left (requests replaced meanwhile by later ones) is not due here.
 		RequestExpiries::<T>::remove(now);
+		// Each removal may look through the blocks its entry could have spilled to.
 		T::WeightInfo::expire_requests(queue.len() as u32)
+			.saturating_add(crate::queue_spill_weight::<T>().saturating_mul(queue.len() as u64))
 	}
 
 	/// Opens a rebalancing round every `RebalancePeriod` blocks.

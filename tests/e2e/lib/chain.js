@@ -59,7 +59,7 @@ export function submit(api, tx, signer, timeoutMs = 30_000) {
   });
 }
 
-/** Submits `tx` expecting it to fail with `name` (e.g. `paymentChannels.StaleNonce`); returns the fee paid. */
+/** Submits `tx` expecting it to fail with `name` (e.g. `paymentChannels.StaleBalanceProof`); returns the fee paid. */
 export async function expectFailure(api, tx, signer, name) {
   try {
     await submit(api, tx, signer);

@@ -8,8 +8,8 @@ import { decodeAddress } from '@polkadot/util-crypto';
 export const TAGS = {
   balanceProof: 'paychan:balance-proof:v1',
   withdrawProof: 'paychan:withdraw-proof:v1',
-  cooperativeClose: 'paychan:cooperative-close:v1',
-  fundingConsent: 'paychan:funding-consent:v1',
+  cooperativeClose: 'paychan:cooperative-close:v2',
+  fundingConsent: 'paychan:funding-consent:v2',
 };
 
 const u32 = (value) => bnToU8a(value, { bitLength: 32, isLe: true });
@@ -40,24 +40,45 @@ export function withdrawProofMessage({ genesisHash, channelId, participant, tota
   );
 }
 
-/** §2.3: the final split both participants sign (100 bytes). */
-export function cooperativeCloseMessage({ genesisHash, channelId, payoutOpener, payoutCounterparty }) {
+/** §2.3: the final split both participants sign, bound to the channel's state (128 bytes). */
+export function cooperativeCloseMessage({
+  genesisHash,
+  channelId,
+  version,
+  nonces,
+  payoutOpener,
+  payoutCounterparty,
+  expiresAt,
+}) {
   return u8aConcat(
     stringToU8a(TAGS.cooperativeClose),
     hashBytes(genesisHash),
     u64(channelId),
+    u64(version),
+    u64(nonces[0]),
+    u64(nonces[1]),
     u128(payoutOpener),
     u128(payoutCounterparty),
+    u32(expiresAt),
   );
 }
 
-/** §2.4: the counterparty's consent to fund at open (122 bytes). */
-export function fundingConsentMessage({ genesisHash, channelId, opener, amount, challengePeriod, expiresAt }) {
+/** §2.4: the counterparty's consent to fund at open, bound to the opener's open nonce (138 bytes). */
+export function fundingConsentMessage({
+  genesisHash,
+  opener,
+  openNonce,
+  openerDeposit,
+  amount,
+  challengePeriod,
+  expiresAt,
+}) {
   return u8aConcat(
     stringToU8a(TAGS.fundingConsent),
     hashBytes(genesisHash),
-    u64(channelId),
     account(opener),
+    u64(openNonce),
+    u128(openerDeposit),
     u128(amount),
     u32(challengePeriod),
     u32(expiresAt),

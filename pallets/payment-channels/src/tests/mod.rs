@@ -10,6 +10,7 @@ mod adversarial;
 mod findings;
 mod hooks;
 mod lifecycle;
+mod migration;
 mod properties;
 mod rebalancing;
 mod safety;

@@ -1,21 +1,34 @@
 //! Property test: random sequences of channel operations against a model of what every
-//! participant knows off chain.
+//! participant knows off chain, with a real adversary among them.
+//!
+//! Dave is the adversary. He holds his own keys and, besides the honest operations, signs
+//! whatever serves him (any nonce, lower or higher totals, old splits), submits it from any
+//! account (his own, a third account's, the victim's) and replays the honest parties' old
+//! proofs and signed splits. Alice, Bob and Charlie follow the client rules of
+//! docs/protocol.md §8: they pay only from what they have, keep the newest proof, dispute
+//! stale closes when watched, and stop paying in a channel while a split they signed can land.
 //!
 //! After every step it checks that
 //! - `try_state` holds (every channel's books match the holds: conservation),
 //! - total issuance never changes,
 //! - every account's free balance is exactly what the model expects,
+//! - every refused adversarial call fails with its specific error and changes nothing,
 //! - each channel pays out exactly what the settlement formula gives for the proofs the chain
-//!   saw, and an honest participant who was online (or watched) during the challenge period
-//!   receives at least its latest off-chain balance.
+//!   saw, and an honest participant receives at least its latest off-chain balance whenever it
+//!   closed with the counterparty's newest proof or was online (or watched) during the challenge
+//!   period; a cooperative close pays exactly the latest balances.
 
 use super::*;
 
 use proptest::prelude::*;
-use sp_runtime::StateVersion;
+use sp_runtime::{MultiSignature, StateVersion};
 use std::collections::BTreeMap;
 
 const PEOPLE: [Who; 4] = [Who::Alice, Who::Bob, Who::Charlie, Who::Dave];
+/// The participant who signs and submits anything.
+const ADVERSARY: Who = Who::Dave;
+/// Who may carry the adversary's calls: the adversary, a colluding third account, a victim.
+const SUBMITTERS: [Who; 3] = [Who::Dave, Who::Eve, Who::Alice];
 
 #[derive(Clone, Debug)]
 enum Op {
@@ -74,6 +87,28 @@ enum Op {
 		first: usize,
 		amount: Balance,
 	},
+	/// The adversary signs a proof of its own with any nonce and a total `delta` below (or
+	/// above) what the chain has, and `submitter` sends it.
+	SelfServingProof {
+		channel: usize,
+		nonce: u64,
+		lower: bool,
+		delta: Balance,
+		submitter: usize,
+	},
+	/// The adversary submits one of its counterparty's older proofs.
+	ReplayHonestProof {
+		channel: usize,
+		age: usize,
+	},
+	/// Both participants sign a split of their current balances; it stays with the adversary.
+	SignSplit {
+		channel: usize,
+	},
+	/// The adversary submits a split signed earlier, whenever it likes.
+	SubmitSplit {
+		index: usize,
+	},
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -101,6 +136,17 @@ fn op() -> impl Strategy<Value = Op> {
 		1 => (any::<usize>(), 0..2usize, any::<usize>(), 1..300u128)
 			.prop_map(|(from, side, to, amount)| Op::Shift { from, side, to, amount }),
 		2 => (any::<usize>(), 1..300u128).prop_map(|(first, amount)| Op::Cycle { first, amount }),
+		2 => (any::<usize>(), prop_oneof![Just(u64::MAX), 0..20u64], any::<bool>(), 0..50u128, 0..3usize)
+			.prop_map(|(channel, nonce, lower, delta, submitter)| Op::SelfServingProof {
+				channel,
+				nonce,
+				lower,
+				delta,
+				submitter
+			}),
+		1 => (any::<usize>(), 1..4usize).prop_map(|(channel, age)| Op::ReplayHonestProof { channel, age }),
+		1 => any::<usize>().prop_map(|channel| Op::SignSplit { channel }),
+		2 => any::<usize>().prop_map(|index| Op::SubmitSplit { index }),
 	]
 }
 
@@ -119,6 +165,8 @@ struct ModelChannel {
 	/// What the chain has recorded of each side's proofs.
 	on_chain: [(u64, Balance); 2],
 	closing: Option<Closing>,
+	/// The last block at which a split both signed can land: no payments until then.
+	frozen_until: BlockNumber,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -126,6 +174,8 @@ struct Closing {
 	closer: usize,
 	deadline: BlockNumber,
 	watched: bool,
+	/// Whether the closer presented the counterparty's newest proof (or it had none).
+	closed_with_newest: bool,
 }
 
 impl ModelChannel {
@@ -167,12 +217,14 @@ impl ModelChannel {
 struct Model {
 	channels: Vec<ModelChannel>,
 	free: BTreeMap<AccountId, Balance>,
+	/// Splits both participants signed, with their two signatures, as the adversary keeps them.
+	splits: Vec<(CooperativeCloseOf<Test>, MultiSignature, MultiSignature)>,
 }
 
 impl Model {
 	fn new() -> Self {
 		let free = PEOPLE.iter().map(|who| (who.account(), ENDOWMENT)).collect();
-		Model { channels: Vec::new(), free }
+		Model { channels: Vec::new(), free, splits: Vec::new() }
 	}
 
 	fn pick(&self, index: usize) -> Option<usize> {
@@ -192,12 +244,19 @@ impl Model {
 		} else {
 			let closing = channel.closing.expect("only closing channels settle");
 			assert_eq!(payouts, channel.expected_payouts(), "payouts follow the formula");
-			let honest = 1 - closing.closer;
-			if closing.watched {
-				assert!(
-					payouts[honest] >= channel.balance(honest),
-					"a watched participant gets at least its latest off-chain balance"
-				);
+			for side in 0..2 {
+				let defended = if side == closing.closer {
+					closing.closed_with_newest
+				} else {
+					closing.watched
+				};
+				if channel.who[side] != ADVERSARY && defended {
+					assert!(
+						payouts[side] >= channel.balance(side),
+						"an honest participant that closed with the newest proof, or was watched, \
+						 gets at least its latest off-chain balance"
+					);
+				}
 			}
 		}
 		for (who, payout) in channel.who.iter().zip(payouts) {
@@ -233,6 +292,10 @@ impl Model {
 
 	fn apply(&mut self, op: Op) {
 		match op {
+			Op::SelfServingProof { .. }
+			| Op::ReplayHonestProof { .. }
+			| Op::SignSplit { .. }
+			| Op::SubmitSplit { .. } => self.apply_adversary(op),
 			Op::Open { opener, counterparty, deposit, counterparty_deposit } => {
 				let (opener, counterparty) = (PEOPLE[opener], PEOPLE[counterparty]);
 				let count = |who: Who| ChannelCount::<Test>::get(who.account());
@@ -255,6 +318,7 @@ impl Model {
 					proofs: [Vec::new(), Vec::new()],
 					on_chain: [(0, 0), (0, 0)],
 					closing: None,
+					frozen_until: 0,
 				});
 			}
 			Op::Deposit { channel, side, amount } => {
@@ -273,8 +337,12 @@ impl Model {
 			Op::Pay { channel, side, amount } => {
 				let Some(index) = self.pick(channel) else { return };
 				let model = &mut self.channels[index];
-				// An honest client pays only from what it has, and not in a closing channel.
-				if model.closing.is_some() || amount > model.balance(side) {
+				// An honest client pays only from what it has, not in a closing channel, and not
+				// while a split it signed can still land.
+				if model.closing.is_some()
+					|| amount > model.balance(side)
+					|| System::block_number() <= model.frozen_until
+				{
 					return;
 				}
 				let nonce = model.proofs[side].len() as u64 + 1;
@@ -345,9 +413,10 @@ impl Model {
 						on_chain[side] = newest;
 					}
 				}
+				let closed_with_newest = presented == received.last().copied();
 				let model = &mut self.channels[index];
 				model.on_chain = on_chain;
-				model.closing = Some(Closing { closer: side, deadline, watched });
+				model.closing = Some(Closing { closer: side, deadline, watched, closed_with_newest });
 			}
 			Op::Advance { blocks } => {
 				run_to_block(System::block_number() + blocks);
@@ -470,6 +539,137 @@ impl Model {
 					"a refused call changes nothing"
 				);
 			}
+		}
+	}
+
+	/// The side of the adversary in channel `index`, if it is a participant.
+	fn adversary_side(&self, index: usize) -> Option<usize> {
+		self.channels[index].who.iter().position(|who| *who == ADVERSARY)
+	}
+
+	/// Runs `call` and checks it: accepted exactly when `accepted`, and otherwise refused with
+	/// `error` leaving the state untouched.
+	fn expect(
+		&self,
+		accepted: bool,
+		error: Error<Test>,
+		call: impl FnOnce() -> sp_runtime::DispatchResult,
+	) {
+		let before = sp_io::storage::root(StateVersion::V1);
+		let result = call();
+		if accepted {
+			assert_ok!(result);
+		} else {
+			assert_eq!(result, Err(error.into()));
+			assert_eq!(sp_io::storage::root(StateVersion::V1), before, "a refused call changes nothing");
+		}
+	}
+
+	/// The adversary's own proof, or its replay of the honest side's, during a challenge period:
+	/// recorded only if it raises the signer's total on chain.
+	fn submit_adversarial_proof(
+		&mut self,
+		index: usize,
+		signer: usize,
+		(nonce, transferred): (u64, Balance),
+		submitter: Who,
+	) {
+		let model = &self.channels[index];
+		let proof = model.signed(signer, (nonce, transferred));
+		let call = || PaymentChannels::update_balance_proof(submitter.origin(), model.id, proof);
+		match model.closing {
+			None => self.expect(false, Error::<Test>::ChannelNotClosing, call),
+			Some(closing) if System::block_number() > closing.deadline => {
+				self.expect(false, Error::<Test>::ChallengePeriodOver, call)
+			}
+			Some(_) => {
+				let raises = transferred > model.on_chain[signer].1;
+				self.expect(raises, Error::<Test>::StaleBalanceProof, call);
+				if raises {
+					self.channels[index].on_chain[signer] = (nonce, transferred);
+				}
+			}
+		}
+	}
+
+	fn apply_adversary(&mut self, op: Op) {
+		match op {
+			Op::SelfServingProof { channel, nonce, lower, delta, submitter } => {
+				let Some(index) = self.pick(channel) else { return };
+				let Some(side) = self.adversary_side(index) else { return };
+				let recorded = self.channels[index].on_chain[side].1;
+				let transferred =
+					if lower { recorded.saturating_sub(delta) } else { recorded + delta };
+				self.submit_adversarial_proof(
+					index,
+					side,
+					(nonce, transferred),
+					SUBMITTERS[submitter],
+				);
+			}
+			Op::ReplayHonestProof { channel, age } => {
+				let Some(index) = self.pick(channel) else { return };
+				let Some(side) = self.adversary_side(index) else { return };
+				let honest = 1 - side;
+				let proofs = &self.channels[index].proofs[honest];
+				let Some(old) = proofs.len().checked_sub(age).map(|at| proofs[at]) else { return };
+				self.submit_adversarial_proof(index, honest, old, ADVERSARY);
+			}
+			Op::SignSplit { channel } => {
+				let Some(index) = self.pick(channel) else { return };
+				let model = &self.channels[index];
+				if model.closing.is_some() || self.adversary_side(index).is_none() {
+					return;
+				}
+				let split = cooperative_close(model.id, model.balance(0), model.balance(1));
+				let signatures = (model.who[0].sign(&split), model.who[1].sign(&split));
+				self.channels[index].frozen_until = split.expires_at;
+				self.splits.push((split, signatures.0, signatures.1));
+			}
+			Op::SubmitSplit { index } => {
+				if self.splits.is_empty() {
+					return;
+				}
+				let (split, opener_signature, counterparty_signature) =
+					self.splits[index % self.splits.len()].clone();
+				let Some(channel) = self.channels.iter().position(|c| c.id == split.channel_id)
+				else {
+					// Paid out already: the id is gone for good.
+					self.expect(false, Error::<Test>::UnknownChannel, || {
+						PaymentChannels::cooperative_close(
+							ADVERSARY.origin(),
+							split,
+							opener_signature,
+							counterparty_signature,
+						)
+					});
+					return;
+				};
+				let before = sp_io::storage::root(StateVersion::V1);
+				let result = PaymentChannels::cooperative_close(
+					ADVERSARY.origin(),
+					split.clone(),
+					opener_signature,
+					counterparty_signature,
+				);
+				match result {
+					// `paid_out` checks that a split that lands pays exactly the latest balances.
+					Ok(()) => self.paid_out(
+						channel,
+						[split.payout_opener, split.payout_counterparty],
+						true,
+					),
+					Err(error) => {
+						assert!(
+							error == Error::<Test>::StaleCooperativeClose.into()
+								|| error == Error::<Test>::CooperativeCloseExpired.into(),
+							"an old split is refused as stale or expired, not {error:?}"
+						);
+						assert_eq!(sp_io::storage::root(StateVersion::V1), before);
+					}
+				}
+			}
+			_ => unreachable!("honest operations are applied by `apply`"),
 		}
 	}
 

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Rebuilds tests/e2e/fixtures/paychan_runtime_spec100.compact.compressed.wasm: the runtime of
+# commit e42d1f3 (spec 100, payment-channels storage version 0), which upgrade.test.js upgrades
+# from. It builds in a worktree and a target directory of its own, so that the current runtime's
+# wasm is left alone.
+#   ./scripts/build-v0-runtime.sh          # rebuild and report whether it matches the fixture
+#   ./scripts/build-v0-runtime.sh --write  # rebuild and replace the fixture
+set -euo pipefail
+source "$(dirname "$0")/common.sh"
+cd "$PAYCHAN_ROOT"
+
+commit=e42d1f3
+fixture=tests/e2e/fixtures/paychan_runtime_spec100.compact.compressed.wasm
+worktree="$(mktemp -d)/paychan-$commit"
+git worktree add --detach "$worktree" "$commit" >/dev/null
+trap 'git worktree remove --force "$worktree"' EXIT
+
+log "building the runtime of $commit"
+(cd "$worktree" && CARGO_TARGET_DIR="$CARGO_TARGET_DIR/v0-runtime" WASM_BUILD_WORKSPACE_HINT="$worktree" \
+	cargo build --locked --release -p paychan-runtime)
+built="$CARGO_TARGET_DIR/v0-runtime/release/wbuild/paychan-runtime/paychan_runtime.compact.compressed.wasm"
+
+if [ "${1:-}" = "--write" ]; then
+	cp "$built" "$fixture"
+	log "wrote $fixture"
+elif cmp -s "$built" "$fixture"; then
+	log "$fixture matches the build"
+else
+	log "$fixture differs from the build (another toolchain?); --write replaces it"
+	exit 1
+fi
