@@ -92,6 +92,7 @@ mod tests {
 			sides: deposits.map(|deposited| SideView { deposited, ..SideView::default() }),
 			challenge_period: 10,
 			closing: None,
+			version: 0,
 		}
 	}
 
@@ -105,8 +106,12 @@ mod tests {
 		v.sides[0].withdrawn = 10;
 		v.sides[0].rebalanced_out = 5;
 		v.sides[1].rebalanced_in = 5;
-		let record =
-			ChannelRecord { sent: proof(3, 30), received: proof(2, 12), consented_withdrawal: 0, ..Default::default() };
+		let record = ChannelRecord {
+			sent: proof(3, 30),
+			received: proof(2, 12),
+			consented_withdrawal: 0,
+			..Default::default()
+		};
 		let opener = Ledger::new(v.clone(), 0, record);
 		// Opener: 100 - 10 - 5 + 12 - 30 = 67; counterparty: 40 + 5 + 30 - 12 = 63.
 		assert_eq!(opener.balances(), [67, 63]);
@@ -122,7 +127,12 @@ mod tests {
 		let ledger = Ledger::new(
 			v,
 			0,
-			ChannelRecord { sent: None, received: proof(4, 8), consented_withdrawal: 0, ..Default::default() },
+			ChannelRecord {
+				sent: None,
+				received: proof(4, 8),
+				consented_withdrawal: 0,
+				..Default::default()
+			},
 		);
 		assert_eq!(ledger.earned(), 20);
 		assert_eq!(ledger.balances(), [70, 30]);
@@ -133,7 +143,12 @@ mod tests {
 		let ledger = Ledger::new(
 			view([50, 50]),
 			0,
-			ChannelRecord { sent: None, received: None, consented_withdrawal: 30, ..Default::default() },
+			ChannelRecord {
+				sent: None,
+				received: None,
+				consented_withdrawal: 30,
+				..Default::default()
+			},
 		);
 		assert_eq!(ledger.counterparty_available(), 20);
 	}

@@ -70,11 +70,20 @@ impl CloseTerms {
 			let ours = proof.as_ref().map_or(0, |proof| proof.nonce);
 			nonces[side] = ours.max(ledger.view.sides[side].nonce);
 		}
-		Some(CloseTerms { payouts: ledger.payouts()?, version: ledger.view.version, nonces, expires_at })
+		Some(CloseTerms {
+			payouts: ledger.payouts()?,
+			version: ledger.view.version,
+			nonces,
+			expires_at,
+		})
 	}
 
 	/// What both participants sign.
-	pub fn payload(&self, genesis_hash: [u8; 32], channel_id: u64) -> CooperativeClose<[u8; 32], u128, u32> {
+	pub fn payload(
+		&self,
+		genesis_hash: [u8; 32],
+		channel_id: u64,
+	) -> CooperativeClose<[u8; 32], u128, u32> {
 		CooperativeClose {
 			genesis_hash,
 			channel_id,
@@ -689,5 +698,57 @@ impl Listener {
 				bail!("unexpected message in a session")
 			}
 		}
+	}
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+	use crate::chain::{ChannelView, SideView};
+	use crate::store::ChannelRecord;
+
+	fn proof(nonce: u64, transferred: u128) -> Option<ProofState> {
+		Some(ProofState { nonce, transferred, signature: [0; 64] })
+	}
+
+	#[test]
+	fn close_terms_name_the_chain_version_and_the_newest_nonces_either_side_knows() {
+		let mut view = ChannelView {
+			id: 1,
+			participants: [[1; 32], [2; 32]],
+			sides: [100, 50].map(|deposited| SideView { deposited, ..SideView::default() }),
+			challenge_period: 10,
+			closing: None,
+			version: 3,
+		};
+		// The chain recorded a proof of the counterparty's with nonce 5 (and total 10).
+		view.sides[1].nonce = 5;
+		view.sides[1].transferred = 10;
+		let record =
+			ChannelRecord { sent: proof(7, 30), received: proof(4, 8), ..ChannelRecord::default() };
+		let ledger = Ledger::new(view, 0, record);
+		let terms = CloseTerms::of(&ledger, 40).unwrap();
+		assert_eq!(
+			terms,
+			CloseTerms { payouts: [80, 70], version: 3, nonces: [7, 5], expires_at: 40 }
+		);
+		let payload = terms.payload([9; 32], 1);
+		assert_eq!((payload.version, payload.nonces, payload.expires_at), (3, [7, 5], 40));
+	}
+
+	#[test]
+	fn a_party_that_signed_a_close_moves_no_funds_until_it_expires() {
+		let view = ChannelView {
+			id: 1,
+			participants: [[1; 32], [2; 32]],
+			sides: [100, 0].map(|deposited| SideView { deposited, ..SideView::default() }),
+			challenge_period: 10,
+			closing: None,
+			version: 0,
+		};
+		let record = ChannelRecord { close_signed_until: 40, ..ChannelRecord::default() };
+		let ledger = Ledger::new(view, 0, record);
+		assert!(ensure_not_frozen(&ledger, 40, 1).is_err());
+		assert!(ensure_not_frozen(&ledger, 41, 1).is_ok());
 	}
 }

@@ -15,7 +15,7 @@ fn downgrade_to_v0() {
 			ChannelStatus::Open => v0::ChannelStatus::Open,
 			ChannelStatus::Closing { closer, deadline, .. } => {
 				v0::ChannelStatus::Closing { closer, deadline }
-			},
+			}
 		};
 		if !channel.counterparty_consented {
 			ChannelCount::<Test>::mutate(&channel.participants[COUNTERPARTY], |count| *count += 1);

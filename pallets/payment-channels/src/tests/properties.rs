@@ -416,7 +416,8 @@ impl Model {
 				let closed_with_newest = presented == received.last().copied();
 				let model = &mut self.channels[index];
 				model.on_chain = on_chain;
-				model.closing = Some(Closing { closer: side, deadline, watched, closed_with_newest });
+				model.closing =
+					Some(Closing { closer: side, deadline, watched, closed_with_newest });
 			}
 			Op::Advance { blocks } => {
 				run_to_block(System::block_number() + blocks);
@@ -561,7 +562,11 @@ impl Model {
 			assert_ok!(result);
 		} else {
 			assert_eq!(result, Err(error.into()));
-			assert_eq!(sp_io::storage::root(StateVersion::V1), before, "a refused call changes nothing");
+			assert_eq!(
+				sp_io::storage::root(StateVersion::V1),
+				before,
+				"a refused call changes nothing"
+			);
 		}
 	}
 
