@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Rebuilds tests/e2e/fixtures/paychan_runtime_spec100.compact.compressed.wasm: the runtime of
 # commit e42d1f3 (spec 100, payment-channels storage version 0), which upgrade.test.js upgrades
-# from. It builds in a worktree and a target directory of its own, so that the current runtime's
-# wasm is left alone.
+# from. It builds in a worktree with the shared target directory (the dependencies are the
+# current ones), so the wasm it leaves in wbuild/paychan-runtime/ is the old one until the
+# current runtime is next rebuilt; upgrade.test.js takes the current runtime from the node
+# binary itself, never from there.
 #   ./scripts/build-v0-runtime.sh          # rebuild and report whether it matches the fixture
 #   ./scripts/build-v0-runtime.sh --write  # rebuild and replace the fixture
 set -euo pipefail
@@ -16,9 +18,8 @@ git worktree add --detach "$worktree" "$commit" >/dev/null
 trap 'git worktree remove --force "$worktree"' EXIT
 
 log "building the runtime of $commit"
-(cd "$worktree" && CARGO_TARGET_DIR="$CARGO_TARGET_DIR/v0-runtime" WASM_BUILD_WORKSPACE_HINT="$worktree" \
-	cargo build --locked --release -p paychan-runtime)
-built="$CARGO_TARGET_DIR/v0-runtime/release/wbuild/paychan-runtime/paychan_runtime.compact.compressed.wasm"
+(cd "$worktree" && WASM_BUILD_WORKSPACE_HINT="$worktree" cargo build --locked --release -p paychan-runtime)
+built="$CARGO_TARGET_DIR/release/wbuild/paychan-runtime/paychan_runtime.compact.compressed.wasm"
 
 if [ "${1:-}" = "--write" ]; then
 	cp "$built" "$fixture"

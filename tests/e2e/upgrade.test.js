@@ -32,17 +32,15 @@ after(async () => {
   await node?.stop();
 });
 
-function currentRuntime() {
-  const target = process.env.CARGO_TARGET_DIR ?? join(process.env.HOME, '.cache/paychan/target');
-  return readFileSync(join(target, 'release/wbuild/paychan-runtime/paychan_runtime.compact.compressed.wasm'));
-}
-
 /** The key of a pallet's on-chain storage version. */
 function storageVersionKey(pallet) {
   return u8aToHex(u8aConcat(xxhashAsU8a(pallet, 128), xxhashAsU8a(':__STORAGE_VERSION__:', 128)));
 }
 
-/** The dev chain's raw spec, with the version-0 runtime as its genesis code. */
+/**
+ * The dev chain's raw spec with the version-0 runtime as its genesis code. Returns the spec's
+ * path and the current runtime (the node's own genesis code) to upgrade to.
+ */
 function v0ChainSpec() {
   const spec = JSON.parse(
     execFileSync(nodeBinary(), ['build-spec', '--chain', 'dev', '--raw'], {
@@ -51,12 +49,13 @@ function v0ChainSpec() {
     }),
   );
   const top = spec.genesis.raw.top;
+  const current = top['0x3a636f6465'];
   top['0x3a636f6465'] = u8aToHex(readFileSync(V0_RUNTIME));
   // The version-0 pallet had no storage version: what the new genesis wrote must go.
   delete top[storageVersionKey('PaymentChannels')];
   const path = join(mkdtempSync(join(tmpdir(), 'paychan-upgrade-')), 'spec-v0.json');
   writeFileSync(path, JSON.stringify(spec));
-  return path;
+  return { path, current };
 }
 
 async function preview(channelId) {
@@ -73,7 +72,8 @@ async function open(opener, counterparty, deposit) {
 }
 
 test('sudo.setCode from the version-0 runtime keeps open, closing and requested channels and pays them out', async () => {
-  node = await startNode(['--chain', v0ChainSpec(), '--sealing', 'instant']);
+  const spec = v0ChainSpec();
+  node = await startNode(['--chain', spec.path, '--sealing', 'instant']);
   api = await connect(node);
   const genesisHash = api.genesisHash.toHex();
   assert.equal(api.runtimeVersion.specVersion.toNumber(), 100);
@@ -105,8 +105,11 @@ test('sudo.setCode from the version-0 runtime keeps open, closing and requested 
   assert.deepEqual(before.ac, [5n * UNIT, 3n * UNIT]);
 
   // The upgrade. setCode's weight is a whole block; sudo_unchecked_weight lets it in.
-  const code = u8aToHex(currentRuntime());
-  await submit(api, api.tx.sudo.sudoUncheckedWeight(api.tx.system.setCode(code), { refTime: 0, proofSize: 0 }), alice);
+  await submit(
+    api,
+    api.tx.sudo.sudoUncheckedWeight(api.tx.system.setCode(spec.current), { refTime: 0, proofSize: 0 }),
+    alice,
+  );
   await makeBlocks(api, node, 1); // The migration runs at the start of this block.
   await api.disconnect();
   api = await connect(node);

@@ -244,7 +244,7 @@ impl Model {
 		} else {
 			let closing = channel.closing.expect("only closing channels settle");
 			assert_eq!(payouts, channel.expected_payouts(), "payouts follow the formula");
-			for side in 0..2 {
+			for (side, payout) in payouts.iter().enumerate() {
 				let defended = if side == closing.closer {
 					closing.closed_with_newest
 				} else {
@@ -252,7 +252,7 @@ impl Model {
 				};
 				if channel.who[side] != ADVERSARY && defended {
 					assert!(
-						payouts[side] >= channel.balance(side),
+						*payout >= channel.balance(side),
 						"an honest participant that closed with the newest proof, or was watched, \
 						 gets at least its latest off-chain balance"
 					);
