@@ -18,7 +18,9 @@ git worktree add --detach "$worktree" "$commit" >/dev/null
 trap 'git worktree remove --force "$worktree"' EXIT
 
 log "building the runtime of $commit"
-(cd "$worktree" && WASM_BUILD_WORKSPACE_HINT="$worktree" cargo build --locked --release -p paychan-runtime)
+# The node, not the runtime alone: the same features as the current build, so every
+# dependency is already compiled.
+(cd "$worktree" && WASM_BUILD_WORKSPACE_HINT="$worktree" cargo build --locked --release -p paychan-node)
 built="$CARGO_TARGET_DIR/release/wbuild/paychan-runtime/paychan_runtime.compact.compressed.wasm"
 
 if [ "${1:-}" = "--write" ]; then

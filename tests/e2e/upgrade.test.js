@@ -32,9 +32,9 @@ after(async () => {
   await node?.stop();
 });
 
-/** The key of a pallet's on-chain storage version. */
-function storageVersionKey(pallet) {
-  return u8aToHex(u8aConcat(xxhashAsU8a(pallet, 128), xxhashAsU8a(':__STORAGE_VERSION__:', 128)));
+/** The key of a storage value `item` of `pallet`. */
+function storageKey(pallet, item) {
+  return u8aToHex(u8aConcat(xxhashAsU8a(pallet, 128), xxhashAsU8a(item, 128)));
 }
 
 /**
@@ -51,8 +51,11 @@ function v0ChainSpec() {
   const top = spec.genesis.raw.top;
   const current = top['0x3a636f6465'];
   top['0x3a636f6465'] = u8aToHex(readFileSync(V0_RUNTIME));
-  // The version-0 pallet had no storage version: what the new genesis wrote must go.
-  delete top[storageVersionKey('PaymentChannels')];
+  // The version-0 pallet had no storage version: what the new genesis wrote must go. So must
+  // the record of the runtime version the genesis was built with (101): the old runtime then
+  // records its own, and the upgrade to 101 runs the migrations.
+  delete top[storageKey('PaymentChannels', ':__STORAGE_VERSION__:')];
+  delete top[storageKey('System', 'LastRuntimeUpgrade')];
   const path = join(mkdtempSync(join(tmpdir(), 'paychan-upgrade-')), 'spec-v0.json');
   writeFileSync(path, JSON.stringify(spec));
   return { path, current };
