@@ -29,7 +29,7 @@ fuzz_target!(|data: &[u8]| {
 	match kind % 12 {
 		0 => round_trip::<BalanceProof<H256, Balance>>(bytes),
 		1 => round_trip::<WithdrawProof<AccountId32, Balance, BlockNumber, H256>>(bytes),
-		2 => round_trip::<CooperativeClose<H256, Balance>>(bytes),
+		2 => round_trip::<CooperativeClose<H256, Balance, BlockNumber>>(bytes),
 		3 => round_trip::<FundingConsent<AccountId32, Balance, BlockNumber, H256>>(bytes),
 		4 => round_trip::<Signed<BalanceProof<H256, Balance>, AccountId32, MultiSignature>>(bytes),
 		5 => round_trip::<
