@@ -237,19 +237,7 @@ impl<T: Config> PreUpgrade<T> {
 					v0::ChannelStatus::Open => None,
 					v0::ChannelStatus::Closing { deadline, .. } => Some(deadline),
 				};
-				let totals = |side: &Side<BalanceOf<T>>| paychan_primitives::SideTotals {
-					deposited: side.deposited,
-					withdrawn: side.withdrawn,
-					transferred: side.transferred,
-					rebalanced_in: side.rebalanced_in,
-					rebalanced_out: side.rebalanced_out,
-				};
-				let total = channel.sides[0].custody.saturating_add(channel.sides[1].custody);
-				let payouts = paychan_primitives::settlement(
-					total,
-					&totals(&channel.sides[0]),
-					&totals(&channel.sides[1]),
-				);
+				let payouts = settlement_of(&channel.sides);
 				(channel_id, channel.participants, payouts, deadline)
 			})
 			.collect();

@@ -174,21 +174,27 @@ where
 	}
 
 	/// What each participant receives if the channel settles with the proofs the chain has
-	/// now: [`paychan_primitives::settlement`] over the sides' totals.
+	/// now: [`settlement_of`] its sides.
 	pub fn settlement(&self) -> [Balance; 2] {
-		let totals = |side: &Side<Balance>| SideTotals {
-			deposited: side.deposited,
-			withdrawn: side.withdrawn,
-			transferred: side.transferred,
-			rebalanced_in: side.rebalanced_in,
-			rebalanced_out: side.rebalanced_out,
-		};
-		paychan_primitives::settlement(
-			self.total(),
-			&totals(&self.sides[OPENER]),
-			&totals(&self.sides[COUNTERPARTY]),
-		)
+		settlement_of(&self.sides)
 	}
+}
+
+/// What the opener and the counterparty receive from a channel whose sides are `sides`:
+/// [`paychan_primitives::settlement`] over their totals, of the funds their custody holds. The
+/// migration reads old channels' sides through it too.
+pub fn settlement_of<Balance: AtLeast32BitUnsigned + Copy>(
+	sides: &[Side<Balance>; 2],
+) -> [Balance; 2] {
+	let totals = |side: &Side<Balance>| SideTotals {
+		deposited: side.deposited,
+		withdrawn: side.withdrawn,
+		transferred: side.transferred,
+		rebalanced_in: side.rebalanced_in,
+		rebalanced_out: side.rebalanced_out,
+	};
+	let total = sides[OPENER].custody.saturating_add(sides[COUNTERPARTY].custody);
+	paychan_primitives::settlement(total, &totals(&sides[OPENER]), &totals(&sides[COUNTERPARTY]))
 }
 
 /// A participant's standing offer to have its channels rebalanced (on demand).
