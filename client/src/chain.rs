@@ -4,10 +4,10 @@
 
 use anyhow::{anyhow, bail, Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
-use std::time::Duration;
+use std::{io::IsTerminal, time::Duration};
 use subxt::{
 	config::polkadot::PolkadotConfig,
-	transactions::Payload,
+	transactions::{DefaultParams, Payload},
 	utils::{AccountId32, H256},
 	OnlineClient,
 };
@@ -85,6 +85,43 @@ impl ChannelView {
 	}
 }
 
+/// A rebalance request as the chain stores it (its entries hold what is left of each bound).
+pub type RequestView =
+	runtime::runtime_types::pallet_payment_channels::types::RebalanceRequest<u128, u32>;
+
+/// The runtime's limits that the client checks before paying a fee for a call the chain
+/// would refuse.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Limits {
+	/// The smallest deposit a channel opens with or a participant adds (`MinDeposit`).
+	pub min_deposit: u128,
+	/// Held from the opener while a channel exists (`ChannelRecordDeposit`).
+	pub channel_record_deposit: u128,
+	/// Held from a declarer while its request exists (`RequestDeposit`).
+	pub request_deposit: u128,
+	pub min_challenge_period: u32,
+	pub max_challenge_period: u32,
+	/// An account's free balance may not fall below this (`ExistentialDeposit`).
+	pub existential_deposit: u128,
+	/// The chain's SS58 address prefix.
+	pub ss58_prefix: u16,
+}
+
+/// How a long wait reports its progress: a spinner on a terminal, otherwise one line on standard
+/// error per new block (a JSON object with `--json`), so that logs and scripts see it too.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Progress {
+	/// Nothing (tests of the library, quiet callers).
+	Silent,
+	/// A spinner if standard error is a terminal, else text lines.
+	Human,
+	/// JSON lines on standard error.
+	Json,
+}
+
+/// How long without a new block before a wait explains why blocks may not come.
+pub const IDLE_HINT_AFTER: Duration = Duration::from_secs(6);
+
 /// The chain's state at one block.
 pub type AtBlock = subxt::OnlineClientAtBlock<PolkadotConfig>;
 
@@ -112,8 +149,8 @@ impl Receipt {
 pub struct Chain {
 	pub api: OnlineClient<PolkadotConfig>,
 	pub genesis_hash: [u8; 32],
-	/// Show progress bars for long waits.
-	pub progress: bool,
+	/// How long waits report progress.
+	pub progress: Progress,
 }
 
 /// An sr25519 signature as the runtime's `MultiSignature`.
@@ -146,7 +183,7 @@ pub fn signed_balance_proof(
 
 impl Chain {
 	/// Connects to the node at `url` (`ws://…`).
-	pub async fn connect(url: &str, progress: bool) -> Result<Chain> {
+	pub async fn connect(url: &str, progress: Progress) -> Result<Chain> {
 		let api = OnlineClient::<PolkadotConfig>::from_insecure_url(url)
 			.await
 			.with_context(|| format!("cannot reach the node at {url}"))?;
@@ -155,7 +192,8 @@ impl Chain {
 	}
 
 	fn spinner(&self, message: String) -> ProgressBar {
-		let bar = if self.progress { ProgressBar::new_spinner() } else { ProgressBar::hidden() };
+		let spin = self.progress == Progress::Human && std::io::stderr().is_terminal();
+		let bar = if spin { ProgressBar::new_spinner() } else { ProgressBar::hidden() };
 		bar.set_style(ProgressStyle::with_template("{spinner} {msg} ({elapsed})").expect("valid"));
 		bar.set_message(message);
 		bar.enable_steady_tick(Duration::from_millis(120));
@@ -259,19 +297,101 @@ impl Chain {
 		Ok(account.data.free)
 	}
 
-	/// Waits (with a progress bar) until the finalized chain has passed block `number`.
+	/// Waits until the finalized chain has passed block `number`, reporting every new block
+	/// ("block N of M") and, if none comes for a while, why that may be.
 	pub async fn wait_past(&self, number: u32, what: &str) -> Result<()> {
-		let bar = self.spinner(format!("{what}: waiting for block {}", number + 1));
+		let target = number + 1;
+		let bar = self.spinner(format!("{what}: waiting for block {target}"));
 		let mut blocks = self.api.stream_blocks().await?;
 		let mut now = self.block_number().await?;
+		let mut hinted = false;
 		while now <= number {
-			bar.set_message(format!("{what}: block {now}, waiting for block {}", number + 1));
-			let Some(block) = futures::StreamExt::next(&mut blocks).await else {
+			bar.set_message(format!("{what}: block {now} of {target}"));
+			self.report_wait(what, now, target, None);
+			let block =
+				match tokio::time::timeout(IDLE_HINT_AFTER, futures::StreamExt::next(&mut blocks))
+					.await
+				{
+					Ok(block) => block,
+					Err(_) => {
+						if !hinted {
+							hinted = true;
+							let hint = format!(
+							"no new block for {} s. A node started with `--sealing instant` makes a \
+							 block only when a transaction arrives: send any transaction, or seal \
+							 empty blocks with the `engine_createBlock` RPC (see docs/client.md), or \
+							 run the node with the default sealing",
+							IDLE_HINT_AFTER.as_secs()
+						);
+							bar.suspend(|| self.report_wait(what, now, target, Some(&hint)));
+						}
+						continue;
+					}
+				};
+			let Some(block) = block else {
 				bail!("the node stopped sending blocks");
 			};
 			now = block?.number() as u32;
 		}
 		bar.finish_and_clear();
 		Ok(())
+	}
+
+	/// One progress line of a wait, unless a spinner shows it.
+	fn report_wait(&self, what: &str, now: u32, target: u32, hint: Option<&str>) {
+		match self.progress {
+			Progress::Silent => {}
+			Progress::Human => {
+				if let Some(hint) = hint {
+					eprintln!("{what}: {hint}");
+				} else if !std::io::stderr().is_terminal() {
+					eprintln!("{what}: block {now} of {target}");
+				}
+			}
+			Progress::Json => eprintln!(
+				"{}",
+				serde_json::json!({ "waiting": { "for": what, "block": now, "until": target, "hint": hint } })
+			),
+		}
+	}
+
+	/// What the signed `call` would cost in fees now (the runtime's `query_info`).
+	pub async fn estimate_fee<Call: Payload>(&self, call: &Call, keys: &Keys) -> Result<u128> {
+		let mut transactions = self.api.transactions().await?;
+		let signed = transactions
+			.create_signed(call, keys.signer(), DefaultParams::default_params())
+			.await
+			.map_err(|error| anyhow!("cannot build the transaction: {error}"))?;
+		signed
+			.partial_fee_estimate()
+			.await
+			.map_err(|error| anyhow!("cannot estimate the fee: {error}"))
+	}
+
+	/// The runtime's limits (constants of its metadata).
+	pub async fn limits(&self) -> Result<Limits> {
+		let at = self.api.at_current_block().await?;
+		let constants = at.constants();
+		let channels = runtime::constants().payment_channels();
+		Ok(Limits {
+			min_deposit: constants.entry(channels.min_deposit())?,
+			channel_record_deposit: constants.entry(channels.channel_record_deposit())?,
+			request_deposit: constants.entry(channels.request_deposit())?,
+			min_challenge_period: constants.entry(channels.min_challenge_period())?,
+			max_challenge_period: constants.entry(channels.max_challenge_period())?,
+			existential_deposit: constants
+				.entry(runtime::constants().balances().existential_deposit())?,
+			ss58_prefix: constants.entry(runtime::constants().system().ss58_prefix())?,
+		})
+	}
+
+	/// `who`'s open rebalance request at block `at`, if any.
+	pub async fn request_at(at: &AtBlock, who: &AccountId32) -> Result<Option<RequestView>> {
+		let entry =
+			at.storage().entry(runtime::storage().payment_channels().rebalance_requests())?;
+		match entry.try_fetch((*who,)).await? {
+			Some(value) => Ok(Some(value.decode()?)),
+			None => Ok(None),
+		}
 	}
 }

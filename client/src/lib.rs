@@ -1,4 +1,6 @@
 //! The off-chain Paychan party.
+pub mod address;
+pub mod amount;
 pub mod chain;
 pub mod keys;
 pub mod ledger;

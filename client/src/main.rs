@@ -7,7 +7,8 @@
 use anyhow::{anyhow, bail, ensure, Context, Result};
 use clap::{Args, Parser, Subcommand};
 use paychan_client::{
-	chain::{payloads, runtime, signed_balance_proof, sr25519, Chain, Receipt},
+	address,
+	chain::{payloads, runtime, signed_balance_proof, sr25519, Chain, Progress, Receipt},
 	keys::Keys,
 	planner,
 	session::{self, Listener, Party},
@@ -15,8 +16,8 @@ use paychan_client::{
 	watchtower,
 };
 use serde_json::json;
-use std::{path::PathBuf, str::FromStr, sync::Arc};
-use subxt::utils::{AccountId32, MultiAddress, H256};
+use std::{path::PathBuf, sync::Arc};
+use subxt::utils::{MultiAddress, H256};
 use tokio::{net::TcpListener, sync::mpsc};
 
 #[derive(Parser)]
@@ -28,9 +29,9 @@ struct Cli {
 	/// The key file to sign with (see `paychan key`).
 	#[arg(long, global = true, conflicts_with = "dev")]
 	key: Option<PathBuf>,
-	/// Sign with a well-known development key instead: alice, bob, charlie, dave, eve, ferdie.
-	#[arg(long, global = true)]
-	dev: Option<String>,
+	/// Sign with a well-known development key instead (dev chains only).
+	#[arg(long, global = true, value_enum)]
+	dev: Option<DevName>,
 	/// Where the store lives (default: ~/.paychan/<account>).
 	#[arg(long, global = true)]
 	data: Option<PathBuf>,
@@ -39,6 +40,18 @@ struct Cli {
 	json: bool,
 	#[command(subcommand)]
 	command: Command,
+}
+
+/// The six well-known development accounts; any other name is refused rather than taken as
+/// some unfunded account.
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+enum DevName {
+	Alice,
+	Bob,
+	Charlie,
+	Dave,
+	Eve,
+	Ferdie,
 }
 
 #[derive(Subcommand)]
@@ -76,6 +89,9 @@ enum Command {
 		/// Hand every received proof to this watchtower.
 		#[arg(long)]
 		watchtower: Option<String>,
+		/// On stopping, how long to wait for the watchtower to acknowledge the newest proofs.
+		#[arg(long, default_value_t = 30, requires = "watchtower")]
+		watchtower_timeout: u64,
 		/// `none` only to measure what durability costs: acknowledged payments may be lost.
 		#[arg(long, value_enum, default_value = "immediate")]
 		durability: Durability,
@@ -87,13 +103,19 @@ enum Command {
 	},
 	/// Take funds out of an open channel with the counterparty's consent (splice-out).
 	Withdraw(PeerAmount),
-	/// Close a channel: cooperatively if the counterparty answers, otherwise unilaterally.
+	/// Close a channel cooperatively with the counterparty listening at `--peer`, or start an
+	/// irreversible unilateral close with `--force`.
 	Close {
 		#[arg(long)]
 		channel: u64,
-		/// Where the counterparty listens (omit to close unilaterally at once).
-		#[arg(long)]
+		/// Where the counterparty listens: asks it to co-sign the split (nothing else happens
+		/// if it cannot be reached or refuses).
+		#[arg(long, required_unless_present = "force", conflicts_with = "force")]
 		peer: Option<String>,
+		/// Close unilaterally with the newest proof received: the counterparty may dispute
+		/// for the challenge period, then the channel settles.
+		#[arg(long)]
+		force: bool,
 	},
 	/// Dispute a unilateral close: submit the counterparty's newest proof this party holds, if
 	/// the chain has an older one (a watchtower does this for a party that is offline).
@@ -128,6 +150,9 @@ enum KeyCommand {
 	Import {
 		#[arg(long)]
 		out: PathBuf,
+		/// Allow a key derived from the public development phrase (`//Alice`): dev chains only.
+		#[arg(long)]
+		allow_dev_key: bool,
 	},
 }
 
@@ -143,6 +168,8 @@ enum RebalanceCommand {
 		#[arg(long, default_value_t = 100)]
 		expires_in: u32,
 	},
+	/// Withdraw the caller's open request and get its deposit back.
+	Cancel,
 	/// Solve the open requests exactly and submit the plans.
 	Solve {
 		/// Print the plans' size without submitting them.
@@ -196,11 +223,7 @@ async fn main() {
 fn load_keys(cli: &Cli) -> Result<Keys> {
 	match (&cli.key, &cli.dev) {
 		(Some(path), _) => Keys::load(path),
-		(None, Some(name)) => {
-			let mut chars = name.chars();
-			let first = chars.next().context("empty dev name")?.to_uppercase();
-			Keys::from_uri(&format!("//{first}{}", chars.as_str()))
-		}
+		(None, Some(name)) => Keys::from_uri(&format!("//{name:?}")),
 		(None, None) => bail!("choose a key with --key FILE or --dev NAME"),
 	}
 }
@@ -217,10 +240,10 @@ async fn run(cli: Cli) -> Result<()> {
 	if let Command::Key(command) = &cli.command {
 		let keys = match command {
 			KeyCommand::Generate { out } => Keys::generate(out)?,
-			KeyCommand::Import { out } => {
+			KeyCommand::Import { out, allow_dev_key } => {
 				let mut uri = String::new();
 				std::io::stdin().read_line(&mut uri)?;
-				Keys::save(uri.trim(), out)?
+				Keys::import(&uri, out, *allow_dev_key)?
 			}
 		};
 		output(&cli, json!({ "account": keys.account().to_string() }), keys.account().to_string());
@@ -232,7 +255,8 @@ async fn run(cli: Cli) -> Result<()> {
 		return Ok(());
 	}
 
-	let chain = Chain::connect(&cli.url, !cli.json).await?;
+	let progress = if cli.json { Progress::Json } else { Progress::Human };
+	let chain = Chain::connect(&cli.url, progress).await?;
 	let data = match &cli.data {
 		Some(data) => data.clone(),
 		None => std::env::var_os("HOME")
@@ -254,7 +278,7 @@ async fn run(cli: Cli) -> Result<()> {
 		| Command::Open { .. }
 		| Command::Deposit { .. }
 		| Command::Rebalance(_)
-		| Command::Close { peer: None, .. } => Store::open_read_only(&store_path)?,
+		| Command::Close { force: true, .. } => Store::open_read_only(&store_path)?,
 		_ => Store::open(&store_path, durability)?,
 	});
 	let party = Party { keys: keys.clone(), chain: chain.clone(), store };
@@ -262,8 +286,13 @@ async fn run(cli: Cli) -> Result<()> {
 	match &cli.command {
 		Command::Key(_) | Command::Address => unreachable!("handled above"),
 		Command::Open { counterparty, deposit, challenge_period } => {
-			let counterparty = AccountId32::from_str(counterparty)
-				.map_err(|_| anyhow!("{counterparty} is not an SS58 account"))?;
+			let limits = chain.limits().await?;
+			let counterparty =
+				address::parse(counterparty, limits.ss58_prefix).map_err(|error| anyhow!(error))?;
+			ensure!(
+				counterparty != keys.account(),
+				"a channel needs two parties: the counterparty is this key's own account"
+			);
 			let call = runtime::tx().payment_channels().open_channel(
 				MultiAddress::Id(counterparty),
 				*deposit,
@@ -311,7 +340,7 @@ async fn run(cli: Cli) -> Result<()> {
 				bail!("the payment stream stopped: {error}");
 			}
 		}
-		Command::Listen { listen, watchtower: tower, .. } => {
+		Command::Listen { listen, watchtower: tower, watchtower_timeout, .. } => {
 			let listener = TcpListener::bind(listen)
 				.await
 				.with_context(|| format!("cannot listen on {listen}"))?;
@@ -342,11 +371,38 @@ async fn run(cli: Cli) -> Result<()> {
 					stopped = &mut stop => { stopped?; break }
 				}
 			}
-			// Hand the watchtower everything received before stopping.
 			sessions.shutdown().await;
-			drop(server);
-			if let Some(pusher) = pusher {
-				pusher.await??;
+			if let (Some(pusher), Some(address)) = (pusher, tower) {
+				// Hand the watchtower the newest proof of every channel as the store has it, not
+				// only what the sessions queued: a session stopped mid-commit queued nothing.
+				let queue = server.watch_queue.clone().expect("a watchtower is configured");
+				let mut handed = 0;
+				for (channel_id, record) in party.store.channels_after_pending_writes()? {
+					let Some(proof) = record.received else { continue };
+					// A settled channel no longer needs watching.
+					let Ok(ledger) = party.ledger(channel_id).await else { continue };
+					let _ = queue.send((channel_id, ledger.counterparty(), proof));
+					handed += 1;
+				}
+				drop(queue);
+				drop(server);
+				eprintln!(
+					"handing the newest proofs of {handed} channels to the watchtower at {address}"
+				);
+				let wait = std::time::Duration::from_secs(*watchtower_timeout);
+				match tokio::time::timeout(wait, pusher).await {
+					Ok(result) => result?.with_context(|| {
+						format!("the watchtower at {address} did not take the newest proofs")
+					})?,
+					Err(_) => bail!(
+						"the watchtower at {address} did not acknowledge the newest proofs within \
+						 {} s; they are safe in this party's store, but nobody watches its channels \
+						 while it is offline: start `paychan listen --watchtower {address}` again \
+						 once the tower is reachable",
+						wait.as_secs()
+					),
+				}
+				eprintln!("the watchtower holds the newest proof of every channel");
 			}
 		}
 		Command::Balance { channel } => {
@@ -405,15 +461,16 @@ async fn run(cli: Cli) -> Result<()> {
 			let receipt = chain.submit("withdraw", &call, &keys).await?;
 			report_fee(&cli, "withdrawn", &receipt);
 		}
-		Command::Close { channel, peer } => {
+		Command::Close { channel, peer, .. } => {
 			let cooperative = match peer {
-				Some(peer) => match session::request_close(&party, *channel, peer).await {
-					Ok(signed) => Some(signed),
-					Err(error) => {
-						eprintln!("cooperative close failed ({error:#}); closing unilaterally");
-						None
-					}
-				},
+				Some(peer) => Some(
+					session::request_close(&party, *channel, peer).await.with_context(|| {
+						format!(
+						"cooperative close of channel {channel} failed; nothing was submitted. To \
+						 close without the counterparty, run `paychan close --channel {channel} --force`"
+					)
+					})?,
+				),
 				None => None,
 			};
 			match cooperative {
@@ -435,7 +492,7 @@ async fn run(cli: Cli) -> Result<()> {
 					let receipt = chain.submit("cooperative close", &call, &keys).await?;
 					output(
 						&cli,
-						json!({ "closed": "cooperatively", "payouts": [payouts[0].to_string(), payouts[1].to_string()], "fee": receipt.fee.to_string() }),
+						json!({ "channel_id": channel, "closed": "cooperatively", "payouts": [payouts[0].to_string(), payouts[1].to_string()], "fee": receipt.fee.to_string() }),
 						format!(
 							"closed cooperatively: opener {} counterparty {} (fee {})",
 							payouts[0], payouts[1], receipt.fee
@@ -458,9 +515,11 @@ async fn run(cli: Cli) -> Result<()> {
 						receipt.event::<runtime::payment_channels::events::CloseStarted>()?;
 					output(
 						&cli,
-						json!({ "closed": "unilaterally", "deadline": started.deadline, "fee": receipt.fee.to_string() }),
+						json!({ "channel_id": channel, "closed": "unilaterally", "deadline": started.deadline, "fee": receipt.fee.to_string() }),
 						format!(
-							"close started; the challenge period ends at block {} (fee {})",
+							"unilateral close of channel {channel} started: the counterparty may \
+							 dispute until block {}; the channel settles after it (the chain does \
+							 it, or `paychan settle --channel {channel}`) (fee {})",
 							started.deadline, receipt.fee
 						),
 					);
@@ -550,8 +609,17 @@ async fn run(cli: Cli) -> Result<()> {
 			}
 		}
 		Command::Rebalance(RebalanceCommand::Request { entries, max_fee, expires_in }) => {
+			for &(channel_id, max_send, max_receive) in entries {
+				let ledger = party.ledger(channel_id).await?;
+				planner::check_entry(&ledger, max_send, max_receive)?;
+			}
 			let receipt = planner::request(&chain, &keys, entries, *max_fee, *expires_in).await?;
 			report_fee(&cli, "rebalance request declared", &receipt);
+		}
+		Command::Rebalance(RebalanceCommand::Cancel) => {
+			let call = runtime::tx().payment_channels().cancel_rebalance_request();
+			let receipt = chain.submit("cancel_rebalance_request", &call, &keys).await?;
+			report_fee(&cli, "rebalance request cancelled; its deposit is released", &receipt);
 		}
 		Command::Rebalance(RebalanceCommand::Solve { dry_run }) => {
 			let report = planner::solve(&chain, &keys, *dry_run).await?;

@@ -16,6 +16,7 @@ use subxt::utils::AccountId32;
 use crate::{
 	chain::{payloads, runtime, Chain, Receipt},
 	keys::Keys,
+	ledger::Ledger,
 };
 
 /// The pallet's bound on a plan's edges (`MaxPlanEdges`).
@@ -23,6 +24,35 @@ pub const MAX_PLAN_EDGES: usize = 128;
 
 /// One channel entry of a request: `(channel id, max_send, max_receive)`.
 pub type Entry = (u64, u128, u128);
+
+/// Checks one entry of this party's request against its own books (docs/protocol.md §8): it
+/// holds at least its `max_send` on its side (the request replaces any earlier one, so earlier
+/// pledges do not count), and its `max_receive` is within what the counterparty holds. An
+/// over-declared `max_send` lets a plan take more from the channel than this party owns, which
+/// the counterparty pays for at settlement.
+pub fn check_entry(ledger: &Ledger, max_send: u128, max_receive: u128) -> Result<()> {
+	let channel_id = ledger.view.id;
+	ensure!(
+		ledger.view.closing.is_none(),
+		"channel {channel_id} is closing: it cannot be rebalanced"
+	);
+	ensure!(
+		max_send > 0 || max_receive > 0,
+		"channel {channel_id}: an entry must allow sending or receiving something"
+	);
+	let balances = ledger.balances();
+	let mine = balances[ledger.me].max(0) as u128;
+	ensure!(
+		max_send <= mine,
+		"channel {channel_id}: cannot pledge to send {max_send}: this party holds {mine} on its side"
+	);
+	let theirs = ledger.counterparty_available().max(0) as u128;
+	ensure!(
+		max_receive <= theirs,
+		"channel {channel_id}: cannot ask to receive {max_receive}: the counterparty holds {theirs} on its side"
+	);
+	Ok(())
+}
 
 /// Declares (or replaces) the caller's rebalance request.
 pub async fn request(
@@ -54,6 +84,36 @@ pub async fn request(
 pub struct Round {
 	pub instance: Instance,
 	pub accounts: Vec<AccountId32>,
+	/// Channels left out because their two requests cannot both be true.
+	pub skipped: Vec<Skipped>,
+}
+
+/// A channel the solver left out, and why.
+#[derive(Clone, Debug, Serialize)]
+pub struct Skipped {
+	pub channel_id: u64,
+	pub reason: String,
+}
+
+/// Whether two ends' declared bounds can both hold in a channel whose funds are `total`: each end
+/// holds at least its `max_send`, so the two together hold no more than the channel, and what an
+/// end may receive comes out of the other's side. `max_send`/`max_receive` are `[end 0, end 1]`.
+pub fn over_declared(total: u128, max_send: [u128; 2], max_receive: [u128; 2]) -> Option<String> {
+	if max_send[0].saturating_add(max_send[1]) > total {
+		return Some(format!(
+			"the ends pledge to send {} and {}, more than the channel's {total} together",
+			max_send[0], max_send[1]
+		));
+	}
+	for end in 0..2 {
+		if max_receive[end].saturating_add(max_send[end]) > total {
+			return Some(format!(
+				"end {end} may receive {} and send {}, more than the channel's {total}",
+				max_receive[end], max_send[end]
+			));
+		}
+	}
+	None
 }
 
 /// Builds the round: every channel in which both ends have an entry.
@@ -77,6 +137,7 @@ pub async fn round(chain: &Chain) -> Result<Round> {
 	};
 	let channel_ids: std::collections::BTreeSet<u64> = bounds.keys().map(|(id, _)| *id).collect();
 	let mut channels = Vec::new();
+	let mut skipped = Vec::new();
 	for channel_id in channel_ids {
 		let Some(view) = chain.channel(channel_id).await? else { continue };
 		if view.closing.is_some() {
@@ -88,6 +149,11 @@ pub async fn round(chain: &Chain) -> Result<Round> {
 		else {
 			continue;
 		};
+		let total = view.sides.iter().map(|side| side.net_funding()).sum::<i128>().max(0) as u128;
+		if let Some(reason) = over_declared(total, [first.0, second.0], [first.1, second.1]) {
+			skipped.push(Skipped { channel_id, reason });
+			continue;
+		}
 		let amount = |value: u128| -> Result<i64> {
 			let value =
 				i64::try_from(value).ok().filter(|&v| v <= paychan_rebalancer::model::MAX_AMOUNT);
@@ -115,7 +181,7 @@ pub async fn round(chain: &Chain) -> Result<Round> {
 			fee_ppm: [0, 0],
 		});
 	}
-	Ok(Round { instance: Instance { nodes: accounts.len() as u32, channels }, accounts })
+	Ok(Round { instance: Instance { nodes: accounts.len() as u32, channels }, accounts, skipped })
 }
 
 /// What a solve submitted.
@@ -124,8 +190,12 @@ pub struct SolveReport {
 	pub channels: usize,
 	pub plans: usize,
 	pub edges: usize,
+	#[serde(serialize_with = "crate::amount::as_string")]
 	pub volume: u128,
+	#[serde(serialize_with = "crate::amount::as_string")]
 	pub fees: u128,
+	/// Channels left out because their requests over-declare.
+	pub skipped: Vec<Skipped>,
 }
 
 /// Solves the round exactly and submits every plan (unless `dry_run`).
@@ -134,7 +204,14 @@ pub async fn solve(chain: &Chain, keys: &Keys, dry_run: bool) -> Result<SolveRep
 	let (outcome, _, _) =
 		paychan_rebalancer::solve(&round.instance, Options { piecewise: false }, MAX_PLAN_EDGES)
 			.map_err(|error| anyhow::anyhow!("the round is not solvable: {error:?}"))?;
-	let mut report = SolveReport { channels: round.instance.channels.len(), ..Default::default() };
+	for skip in &round.skipped {
+		eprintln!("channel {} left out: {}", skip.channel_id, skip.reason);
+	}
+	let mut report = SolveReport {
+		channels: round.instance.channels.len(),
+		skipped: round.skipped.clone(),
+		..Default::default()
+	};
 	for plan in &outcome.plans {
 		let edges: Vec<_> = plan
 			.iter()
@@ -160,4 +237,50 @@ pub async fn solve(chain: &Chain, keys: &Keys, dry_run: bool) -> Result<SolveRep
 		bail!("the open requests allow no circulation: nothing to rebalance");
 	}
 	Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+	use crate::{
+		chain::{ChannelView, SideView},
+		store::ChannelRecord,
+		wire::ProofState,
+	};
+
+	/// Alice (opener) deposited 100 and paid Bob 95 off chain: she holds 5, Bob 95.
+	fn alice_after_paying_95() -> Ledger {
+		let view = ChannelView {
+			id: 7,
+			participants: [[1; 32], [2; 32]],
+			sides: [100, 0].map(|deposited| SideView { deposited, ..SideView::default() }),
+			challenge_period: 10,
+			closing: None,
+			version: 0,
+		};
+		let sent = Some(ProofState { nonce: 1, transferred: 95, signature: [0; 64] });
+		Ledger::new(view, 0, ChannelRecord { sent, ..ChannelRecord::default() })
+	}
+
+	#[test]
+	fn a_party_cannot_pledge_more_than_it_holds_or_ask_more_than_the_other_holds() {
+		let alice = alice_after_paying_95();
+		let error = check_entry(&alice, 90, 0).unwrap_err().to_string();
+		assert!(error.contains("holds 5 on its side"), "{error}");
+		assert!(check_entry(&alice, 5, 0).is_ok());
+		let error = check_entry(&alice, 0, 96).unwrap_err().to_string();
+		assert!(error.contains("the counterparty holds 95"), "{error}");
+		assert!(check_entry(&alice, 5, 95).is_ok());
+		assert!(check_entry(&alice, 0, 0).is_err(), "an empty entry");
+	}
+
+	#[test]
+	fn the_solver_leaves_out_channels_whose_requests_cannot_both_hold() {
+		assert_eq!(over_declared(100, [90, 10], [0, 90]), None);
+		assert!(over_declared(100, [90, 11], [0, 0])
+			.unwrap()
+			.contains("more than the channel's 100"));
+		assert!(over_declared(100, [90, 0], [11, 0]).unwrap().contains("end 0"));
+		assert!(over_declared(100, [0, 50], [0, 51]).unwrap().contains("end 1"));
+	}
 }

@@ -164,6 +164,28 @@ impl Party {
 			.sum())
 	}
 
+	/// What a rebalance plan may still move from the counterparty's side to this party's in
+	/// `channel_id`: the smaller of its remaining `max_send` and this party's remaining
+	/// `max_receive`. The plan takes it from the counterparty's side on chain whatever it paid off
+	/// chain meanwhile, so this party accepts no payment that leaves the counterparty less.
+	pub async fn inbound_exposure(&self, channel_id: u64, counterparty: [u8; 32]) -> Result<u128> {
+		let at = self.chain.api.at_current_block().await?;
+		let entry_of = |request: Option<crate::chain::RequestView>| {
+			request.and_then(|request| {
+				request.entries.0.into_iter().find(|entry| entry.channel_id == channel_id)
+			})
+		};
+		let Some(mine) = entry_of(Chain::request_at(&at, &self.keys.account()).await?) else {
+			return Ok(0);
+		};
+		if mine.max_receive == 0 {
+			return Ok(0);
+		}
+		let theirs =
+			entry_of(Chain::request_at(&at, &subxt::utils::AccountId32(counterparty)).await?);
+		Ok(theirs.map_or(0, |entry| entry.max_send.min(mine.max_receive)))
+	}
+
 	async fn commit(&self, channel_id: u64, record: &ChannelRecord) -> Result<()> {
 		let store = self.store.clone();
 		let record = record.clone();
@@ -612,12 +634,24 @@ impl Listener {
 				bail!("channel {channel_id}: over-spending payment {}", newest.nonce);
 			}
 		}
+		let exposure = self.party.inbound_exposure(channel_id, ledger.counterparty()).await?;
+		if candidate.counterparty_available() < exposure as i128 {
+			let reason = format!(
+				"the payment would leave the payer {} on its side, less than the {exposure} a \
+				 rebalance plan may still move from it",
+				candidate.counterparty_available().max(0)
+			);
+			writer.send(refuse(reason.clone())).await?;
+			bail!("channel {channel_id}: {reason}");
+		}
 		self.party.commit(channel_id, &candidate.record).await?;
 		*ledger = candidate;
-		writer.send(Message::Ack { nonce: newest.nonce }).await?;
+		// Queued for the watchtower before the acknowledgement leaves: a listener stopped right
+		// after acknowledging has already queued what it acknowledged.
 		if let Some(queue) = &self.watch_queue {
-			let _ = queue.send((channel_id, ledger.counterparty(), newest));
+			let _ = queue.send((channel_id, ledger.counterparty(), newest.clone()));
 		}
+		writer.send(Message::Ack { nonce: newest.nonce }).await?;
 		Ok(())
 	}
 

@@ -171,6 +171,16 @@ impl Store {
 		Ok(out)
 	}
 
+	/// Every stored channel record, once every write in progress (a commit of a session that was
+	/// just stopped, say) has finished: one writer at a time, so waiting for the write lock is
+	/// waiting for them.
+	pub fn channels_after_pending_writes(&self) -> Result<Vec<(u64, ChannelRecord)>> {
+		if let Handle::Writer(db) = &self.db {
+			db.begin_write()?.abort()?;
+		}
+		self.channels()
+	}
+
 	/// Writes `record` and returns once it is durable (as configured).
 	pub fn put_channel(&self, channel_id: u64, record: &ChannelRecord) -> Result<()> {
 		let txn = self.begin_write()?;

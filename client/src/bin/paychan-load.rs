@@ -29,7 +29,7 @@ async fn main() {
 }
 
 async fn run(args: Args) -> Result<()> {
-	let chain = Chain::connect(&args.url, false).await?;
+	let chain = Chain::connect(&args.url, paychan_client::chain::Progress::Silent).await?;
 	let mut setup = load::setup(&chain, args.senders).await?;
 	let timeout = Duration::from_secs(120);
 	let before = chain.block_number().await?;

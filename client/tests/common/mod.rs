@@ -312,6 +312,13 @@ impl Listener {
 		assert!(status.success(), "{} exited with {status}: {}", self.address, self.errors());
 	}
 
+	/// Stops it with SIGTERM and returns how it exited and what it printed on standard error.
+	pub fn stop_status(mut self) -> (std::process::ExitStatus, String) {
+		sigterm(self.child.id());
+		let status = self.child.wait().unwrap();
+		(status, self.errors())
+	}
+
 	/// What it printed on standard output so far.
 	pub fn output(&self) -> String {
 		std::fs::read_to_string(&self.out).unwrap_or_default()
