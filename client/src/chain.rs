@@ -119,6 +119,31 @@ pub enum Progress {
 	Json,
 }
 
+/// The chain refused an extrinsic (it was submitted; its fee may have been paid).
+#[derive(Debug)]
+pub struct ChainRefused(pub String);
+
+impl std::fmt::Display for ChainRefused {
+	fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+		f.write_str(&self.0)
+	}
+}
+
+impl std::error::Error for ChainRefused {}
+
+/// The client refused a call before submitting it, because the chain would refuse it: no fee
+/// was paid.
+#[derive(Debug)]
+pub struct NotSubmitted(pub String);
+
+impl std::fmt::Display for NotSubmitted {
+	fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+		write!(f, "{} (nothing was submitted)", self.0)
+	}
+}
+
+impl std::error::Error for NotSubmitted {}
+
 /// How long without a new block before a wait explains why blocks may not come.
 pub const IDLE_HINT_AFTER: Duration = Duration::from_secs(6);
 
@@ -221,7 +246,8 @@ impl Chain {
 		}
 		.await;
 		bar.finish_and_clear();
-		let events = result.map_err(|error| anyhow!("{what} failed: {error}"))?;
+		let events = result
+			.map_err(|error| anyhow::Error::new(ChainRefused(format!("{what} failed: {error}"))))?;
 		let who = keys.account();
 		let fee = events
 			.find::<runtime::transaction_payment::events::TransactionFeePaid>()

@@ -4,11 +4,11 @@
 //! dev node) and prints one line, or one JSON object with `--json`; errors are one line on
 //! stderr and exit code 1.
 
-use anyhow::{anyhow, bail, ensure, Context, Result};
+use anyhow::{bail, ensure, Context, Result};
 use clap::{Args, Parser, Subcommand};
 use paychan_client::{
 	address,
-	chain::{payloads, runtime, signed_balance_proof, sr25519, Chain, Progress, Receipt},
+	chain::{self, payloads, runtime, signed_balance_proof, sr25519, Chain, Progress, Receipt},
 	keys::Keys,
 	planner,
 	session::{self, Listener, Party},
@@ -66,8 +66,8 @@ enum Command {
 		/// The counterparty's account (SS58).
 		#[arg(long)]
 		counterparty: String,
-		/// What the caller locks in the channel (planck).
-		#[arg(long)]
+		/// What the caller locks in the channel: planck, or with a unit (`1.5UNIT`, `250mUNIT`).
+		#[arg(long, value_parser = parse_amount)]
 		deposit: u128,
 		/// Blocks the counterparty has to dispute a unilateral close.
 		#[arg(long, default_value_t = 20)]
@@ -77,7 +77,8 @@ enum Command {
 	Deposit {
 		#[arg(long)]
 		channel: u64,
-		#[arg(long)]
+		/// Planck, or with a unit (`1.5UNIT`, `250mUNIT`).
+		#[arg(long, value_parser = parse_amount)]
 		amount: u128,
 	},
 	/// Pay the counterparty off chain: one payment, or a stream of `--count`.
@@ -122,6 +123,18 @@ enum Command {
 	Dispute {
 		#[arg(long)]
 		channel: u64,
+		/// Dispute even if what it recovers is less than its fee.
+		#[arg(long)]
+		force: bool,
+	},
+	/// Send funds from the key's account to another account (to fund a new key on a dev chain).
+	Transfer {
+		/// The receiving account (SS58).
+		#[arg(long)]
+		to: String,
+		/// Planck, or with a unit (`10UNIT`).
+		#[arg(long, value_parser = parse_amount)]
+		amount: u128,
 	},
 	/// Wait for a closing channel's challenge period to end and pay it out.
 	Settle {
@@ -186,8 +199,8 @@ struct PeerAmount {
 	/// Where the counterparty listens.
 	#[arg(long)]
 	peer: String,
-	/// The amount (planck); for `pay`, each payment's.
-	#[arg(long)]
+	/// The amount (planck, or with a unit: `1.5UNIT`, `250mUNIT`); for `pay`, each payment's.
+	#[arg(long, value_parser = parse_amount)]
 	amount: u128,
 }
 
@@ -202,22 +215,77 @@ struct PayArgs {
 	window: u64,
 }
 
+fn parse_amount(text: &str) -> Result<u128, String> {
+	paychan_client::amount::parse(text)
+}
+
 fn parse_entry(text: &str) -> Result<planner::Entry, String> {
 	let parts: Vec<&str> = text.split(':').collect();
 	let [channel, send, receive] = parts[..] else {
 		return Err("expected CHANNEL:MAX_SEND:MAX_RECEIVE".into());
 	};
-	let number = |s: &str| s.parse::<u128>().map_err(|e| format!("{s}: {e}"));
+	let number = |s: &str| paychan_client::amount::parse(s);
 	Ok((channel.parse::<u64>().map_err(|e| e.to_string())?, number(send)?, number(receive)?))
 }
 
 #[tokio::main]
 async fn main() {
-	let cli = Cli::parse();
+	let cli = match Cli::try_parse() {
+		Ok(cli) => cli,
+		// Help and version are not errors; bad arguments under `--json` are JSON too.
+		Err(error) if error.use_stderr() && std::env::args().any(|arg| arg == "--json") => {
+			let message = error.kind().to_string();
+			let detail = error.render().to_string();
+			let detail = detail.lines().next().unwrap_or(&message).trim_start_matches("error: ");
+			eprintln!("{}", json!({ "error": { "code": "invalid_arguments", "message": detail } }));
+			std::process::exit(2);
+		}
+		Err(error) => error.exit(),
+	};
+	let json = cli.json;
 	if let Err(error) = run(cli).await {
-		eprintln!("error: {error:#}");
+		if json {
+			let code = if error.chain().any(|cause| cause.is::<chain::ChainRefused>()) {
+				"chain_refused"
+			} else if error.chain().any(|cause| cause.is::<chain::NotSubmitted>()) {
+				"refused_locally"
+			} else {
+				"failed"
+			};
+			eprintln!("{}", json!({ "error": { "code": code, "message": format!("{error:#}") } }));
+		} else {
+			eprintln!("error: {error:#}");
+		}
 		std::process::exit(1);
 	}
+}
+
+/// A refusal before anything is submitted: no fee is paid.
+fn refuse(message: String) -> anyhow::Error {
+	anyhow::Error::new(chain::NotSubmitted(message))
+}
+
+/// Refuses unless `free` covers `needed` plus `fee`, leaving the existential deposit; the message
+/// says what the account has and how to fund it.
+fn ensure_funded(
+	account: &str,
+	free: u128,
+	needed: u128,
+	fee: u128,
+	limits: &chain::Limits,
+) -> Result<()> {
+	let required = needed.saturating_add(fee).saturating_add(limits.existential_deposit);
+	if free < required {
+		return Err(refuse(format!(
+			"account {account} has {} free ({free} planck) but needs {} ({needed} for the call, \
+			 about {fee} in fees, {} to stay alive). Fund it first, e.g. on a dev chain: \
+			 `paychan --dev alice transfer --to {account} --amount 100UNIT`",
+			paychan_client::amount::display(free),
+			paychan_client::amount::display(required),
+			limits.existential_deposit
+		)));
+	}
+	Ok(())
 }
 
 fn load_keys(cli: &Cli) -> Result<Keys> {
@@ -287,30 +355,88 @@ async fn run(cli: Cli) -> Result<()> {
 		Command::Key(_) | Command::Address => unreachable!("handled above"),
 		Command::Open { counterparty, deposit, challenge_period } => {
 			let limits = chain.limits().await?;
-			let counterparty =
-				address::parse(counterparty, limits.ss58_prefix).map_err(|error| anyhow!(error))?;
-			ensure!(
-				counterparty != keys.account(),
-				"a channel needs two parties: the counterparty is this key's own account"
-			);
+			let counterparty = address::parse(counterparty, limits.ss58_prefix).map_err(refuse)?;
+			if counterparty == keys.account() {
+				return Err(refuse(
+					"a channel needs two parties: the counterparty is this key's own account"
+						.into(),
+				));
+			}
+			if *deposit == 0 || *deposit < limits.min_deposit {
+				return Err(refuse(format!(
+					"the deposit {deposit} is below the chain's minimum of {} planck",
+					limits.min_deposit
+				)));
+			}
+			if !(limits.min_challenge_period..=limits.max_challenge_period)
+				.contains(challenge_period)
+			{
+				return Err(refuse(format!(
+					"the challenge period must be {} to {} blocks, not {challenge_period}",
+					limits.min_challenge_period, limits.max_challenge_period
+				)));
+			}
 			let call = runtime::tx().payment_channels().open_channel(
 				MultiAddress::Id(counterparty),
 				*deposit,
 				*challenge_period,
 				None,
 			);
+			let free = chain.free_balance(&keys.account()).await?;
+			let fee = chain.estimate_fee(&call, &keys).await.unwrap_or(0);
+			let needed = deposit.saturating_add(limits.channel_record_deposit);
+			ensure_funded(&keys.account().to_string(), free, needed, fee, &limits)?;
 			let receipt = chain.submit("open", &call, &keys).await?;
 			let opened = receipt.event::<runtime::payment_channels::events::ChannelOpened>()?;
 			output(
 				&cli,
-				json!({ "channel_id": opened.channel_id, "fee": receipt.fee.to_string() }),
+				json!({ "channel_id": opened.channel_id, "deposit": deposit.to_string(), "fee": receipt.fee.to_string() }),
 				format!("opened channel {} (fee {})", opened.channel_id, receipt.fee),
 			);
 		}
 		Command::Deposit { channel, amount } => {
+			let limits = chain.limits().await?;
+			let ledger = match chain.channel(*channel).await? {
+				Some(_) => party.ledger(*channel).await?,
+				None => {
+					return Err(refuse(format!(
+						"channel {channel} does not exist on chain (never opened, or settled)"
+					)))
+				}
+			};
+			if ledger.view.closing.is_some() {
+				return Err(refuse(format!("channel {channel} is closing: no more deposits")));
+			}
+			if *amount == 0 || *amount < limits.min_deposit {
+				return Err(refuse(format!(
+					"the amount {amount} is below the chain's minimum deposit of {} planck",
+					limits.min_deposit
+				)));
+			}
 			let call = runtime::tx().payment_channels().deposit(*channel, *amount);
+			let free = chain.free_balance(&keys.account()).await?;
+			let fee = chain.estimate_fee(&call, &keys).await.unwrap_or(0);
+			ensure_funded(&keys.account().to_string(), free, *amount, fee, &limits)?;
 			let receipt = chain.submit("deposit", &call, &keys).await?;
-			report_fee(&cli, "deposited", &receipt);
+			report_totals(&cli, &party, *channel, "deposited", &receipt).await?;
+		}
+		Command::Transfer { to, amount } => {
+			let limits = chain.limits().await?;
+			let to = address::parse(to, limits.ss58_prefix).map_err(refuse)?;
+			if *amount == 0 {
+				return Err(refuse("the amount must be positive".into()));
+			}
+			let call = runtime::tx().balances().transfer_keep_alive(MultiAddress::Id(to), *amount);
+			let receipt = chain.submit("transfer", &call, &keys).await?;
+			output(
+				&cli,
+				json!({ "to": to.to_string(), "amount": amount.to_string(), "fee": receipt.fee.to_string() }),
+				format!(
+					"sent {} to {to} (fee {})",
+					paychan_client::amount::display(*amount),
+					receipt.fee
+				),
+			);
 		}
 		Command::Pay(args) => {
 			let report = session::pay(
@@ -327,12 +453,13 @@ async fn run(cli: Cli) -> Result<()> {
 				&cli,
 				serde_json::to_value(&report)?,
 				format!(
-					"{} payments acknowledged in {:.2} s ({:.0}/s, p50 {} µs, p99 {} µs); paid {} in total",
+					"{} payments acknowledged in {:.2} s ({:.0}/s, p50 {} µs, p99 {} µs); paid {} in this run, {} in total",
 					report.acknowledged,
 					report.seconds,
 					report.payments_per_second,
 					report.latency_p50_us,
 					report.latency_p99_us,
+					report.paid_this_run,
 					report.paid_total
 				),
 			);
@@ -459,7 +586,7 @@ async fn run(cli: Cli) -> Result<()> {
 				sr25519(signature),
 			);
 			let receipt = chain.submit("withdraw", &call, &keys).await?;
-			report_fee(&cli, "withdrawn", &receipt);
+			report_totals(&cli, &party, *channel, "withdrawn", &receipt).await?;
 		}
 		Command::Close { channel, peer, .. } => {
 			let cooperative = match peer {
@@ -526,7 +653,7 @@ async fn run(cli: Cli) -> Result<()> {
 				}
 			}
 		}
-		Command::Dispute { channel } => {
+		Command::Dispute { channel, force } => {
 			let ledger = party.ledger(*channel).await?;
 			ensure!(ledger.view.closing.is_some(), "channel {channel} is not closing");
 			let Some(proof) = ledger.record.received.clone() else {
@@ -536,7 +663,7 @@ async fn run(cli: Cli) -> Result<()> {
 			if recorded >= proof.nonce {
 				output(
 					&cli,
-					json!({ "disputed": false, "fee": "0" }),
+					json!({ "channel_id": channel, "disputed": false, "fee": "0" }),
 					format!("the chain already has the counterparty's proof {recorded}; nothing to dispute"),
 				);
 				return Ok(());
@@ -545,10 +672,19 @@ async fn run(cli: Cli) -> Result<()> {
 				*channel,
 				signed_balance_proof(chain.genesis_hash, *channel, ledger.counterparty(), &proof),
 			);
+			let gain =
+				proof.transferred.saturating_sub(ledger.view.sides[ledger.other()].transferred);
+			let fee = chain.estimate_fee(&call, &keys).await?;
+			if gain < fee && !force {
+				return Err(refuse(format!(
+					"the dispute would recover {gain} planck and cost about {fee} in fees; run it \
+					 again with --force to dispute anyway"
+				)));
+			}
 			let receipt = chain.submit("dispute", &call, &keys).await?;
 			output(
 				&cli,
-				json!({ "disputed": true, "nonce": proof.nonce, "fee": receipt.fee.to_string() }),
+				json!({ "channel_id": channel, "disputed": true, "nonce": proof.nonce, "recovered": gain.to_string(), "fee": receipt.fee.to_string() }),
 				format!("submitted the counterparty's proof {} (fee {})", proof.nonce, receipt.fee),
 			);
 		}
@@ -559,7 +695,7 @@ async fn run(cli: Cli) -> Result<()> {
 				// Ids are never reused: this one was opened and has been paid out.
 				output(
 					&cli,
-					json!({ "settled": "already", "fee": "0" }),
+					json!({ "channel_id": channel, "settled": "already", "fee": "0" }),
 					format!("channel {channel} is already settled"),
 				);
 				return Ok(());
@@ -569,20 +705,30 @@ async fn run(cli: Cli) -> Result<()> {
 				bail!("channel {channel} is not closing; close it first");
 			};
 			chain.wait_past(deadline, "challenge period").await?;
+			let payouts = chain.settlement_preview(*channel).await?;
 			// The runtime settles expired channels by itself at the start of a block.
 			if chain.channel(*channel).await?.is_none() {
 				output(
 					&cli,
-					json!({ "settled": "by the chain", "fee": "0" }),
+					json!({ "channel_id": channel, "settled": "by the chain", "fee": "0" }),
 					format!("channel {channel} was settled by the chain after block {deadline}"),
 				);
 			} else {
 				let call = runtime::tx().payment_channels().settle(*channel);
 				let receipt = chain.submit("settle", &call, &keys).await?;
+				let payouts = receipt
+					.event::<runtime::payment_channels::events::ChannelSettled>()
+					.map(|settled| [settled.opener_payout, settled.counterparty_payout])
+					.ok()
+					.or(payouts)
+					.unwrap_or_default();
 				output(
 					&cli,
-					json!({ "settled": "by this call", "fee": receipt.fee.to_string() }),
-					format!("channel {channel} settled (fee {})", receipt.fee),
+					json!({ "channel_id": channel, "settled": "by this call", "payouts": [payouts[0].to_string(), payouts[1].to_string()], "fee": receipt.fee.to_string() }),
+					format!(
+						"channel {channel} settled: opener {} counterparty {} (fee {})",
+						payouts[0], payouts[1], receipt.fee
+					),
 				);
 			}
 		}
@@ -647,6 +793,41 @@ async fn shutdown_signal() -> Result<()> {
 		result = tokio::signal::ctrl_c() => result?,
 		_ = terminate.recv() => {}
 	}
+	Ok(())
+}
+
+/// Reports a call that changed a channel, with the channel's new totals and both balances.
+async fn report_totals(
+	cli: &Cli,
+	party: &Party,
+	channel: u64,
+	what: &str,
+	receipt: &Receipt,
+) -> Result<()> {
+	let ledger = party.ledger(channel).await?;
+	let mine = &ledger.view.sides[ledger.me];
+	let balances = ledger.balances();
+	output(
+		cli,
+		json!({
+			"channel_id": channel,
+			"done": what,
+			"deposited": mine.deposited.to_string(),
+			"withdrawn": mine.withdrawn.to_string(),
+			"mine": balances[ledger.me].to_string(),
+			"theirs": balances[ledger.other()].to_string(),
+			"fee": receipt.fee.to_string(),
+		}),
+		format!(
+			"channel {channel}: {what}; this side has deposited {} and withdrawn {} in total; \
+			 balances mine {} theirs {} (fee {})",
+			mine.deposited,
+			mine.withdrawn,
+			balances[ledger.me],
+			balances[ledger.other()],
+			receipt.fee
+		),
+	);
 	Ok(())
 }
 

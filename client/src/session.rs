@@ -241,7 +241,11 @@ pub struct PayReport {
 	/// The nonce of the newest acknowledged proof.
 	pub acknowledged_nonce: u64,
 	/// Everything this party has paid in the channel, by its newest acknowledged proof.
+	#[serde(serialize_with = "crate::amount::as_string")]
 	pub paid_total: u128,
+	/// What this run paid: the acknowledged payments of this stream.
+	#[serde(serialize_with = "crate::amount::as_string")]
+	pub paid_this_run: u128,
 	pub seconds: f64,
 	pub payments_per_second: f64,
 	/// Acknowledgement latency, from signing a payment to its acknowledgement, in microseconds.
@@ -305,6 +309,7 @@ pub async fn pay(
 
 	let start_nonce = ledger.record.sent.as_ref().map_or(0, |p| p.nonce);
 	let mut transferred = ledger.paid();
+	let paid_before = transferred;
 	let mut in_flight: VecDeque<(ProofState, Instant)> = VecDeque::new();
 	let mut latencies = Vec::with_capacity(count as usize);
 	let mut acked = start_nonce;
@@ -383,6 +388,7 @@ pub async fn pay(
 		acknowledged: acked - start_nonce,
 		acknowledged_nonce: acked,
 		paid_total: ledger.record.paid(),
+		paid_this_run: ledger.record.paid().saturating_sub(paid_before),
 		seconds,
 		payments_per_second: (acked - start_nonce) as f64 / seconds.max(1e-9),
 		latency_p50_us: percentile(50),

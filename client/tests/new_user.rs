@@ -187,3 +187,146 @@ fn over_declared_requests_are_refused_and_requests_can_be_cancelled() {
 	assert!(error.contains("NoRebalanceRequest"), "{error}");
 	listener.stop();
 }
+
+/// The runtime's minimum deposit on the dev chain (`MinChannelDeposit`, 10 mUNIT).
+const MIN_DEPOSIT: u128 = UNIT / 100;
+
+/// The error a `--json` command printed on standard error.
+fn json_error(party: &Party, args: &[&str]) -> serde_json::Value {
+	let output = party.command(args).output().unwrap();
+	assert!(!output.status.success(), "{args:?} should fail");
+	let stderr = String::from_utf8_lossy(&output.stderr);
+	let line = stderr
+		.lines()
+		.rev()
+		.find(|line| line.starts_with('{'))
+		.unwrap_or_else(|| panic!("no JSON error on stderr: {stderr}"));
+	serde_json::from_str(line).unwrap()
+}
+
+/// What the chain would refuse is refused locally, before a fee is paid, with a JSON error
+/// (code and message) under `--json`; a new key is told it needs funding and how.
+#[test]
+fn mistakes_are_refused_before_paying_a_fee() {
+	let _serial = serial();
+	let node = Node::start("mistakes");
+	let alice = Party::new(&node, "alice");
+	let bob = Party::new(&node, "bob").address();
+	let before = alice.free();
+	let open = |deposit: &str, period: &str| {
+		json_error(
+			&alice,
+			&["open", "--counterparty", &bob, "--deposit", deposit, "--challenge-period", period],
+		)
+	};
+	for (error, expected) in [
+		(open("0", "10"), "below the chain's minimum"),
+		(open(&(MIN_DEPOSIT - 1).to_string(), "10"), "below the chain's minimum"),
+		(open("1UNIT", "0"), "challenge period must be 5 to"),
+		(open("1UNIT", "1000000000"), "challenge period must be 5 to"),
+		(open("1000000000UNIT", "10"), "needs"),
+		(
+			json_error(&alice, &["deposit", "--channel", "999", "--amount", "1UNIT"]),
+			"does not exist",
+		),
+	] {
+		assert_eq!(error["error"]["code"], "refused_locally", "{error}");
+		let message = error["error"]["message"].as_str().unwrap();
+		assert!(
+			message.contains(expected) && message.contains("nothing was submitted"),
+			"{message}"
+		);
+	}
+	assert_eq!(alice.free(), before, "no fee was paid");
+	let error = json_error(&alice, &["open", "--counterparty", &bob, "--deposit", "1.5.0UNIT"]);
+	assert_eq!(error["error"]["code"], "invalid_arguments");
+	assert!(error["error"]["message"].as_str().unwrap().contains("is not an amount"), "{error}");
+
+	// A fresh key has nothing: it is told so, with how to fund it; funded, it opens.
+	let dir = temp_dir("fresh-key");
+	let key = dir.join("key.json");
+	let generated = std::process::Command::new(env!("CARGO_BIN_EXE_paychan"))
+		.args(["key", "generate", "--out"])
+		.arg(&key)
+		.output()
+		.unwrap();
+	assert!(generated.status.success());
+	let fresh = |args: &[&str]| {
+		let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_paychan"));
+		command.args(["--url", &node.url(), "--key"]).arg(&key).arg("--data").arg(&dir);
+		command.args(args).output().unwrap()
+	};
+	let refused = fresh(&["open", "--counterparty", &bob, "--deposit", "1UNIT"]);
+	assert!(!refused.status.success());
+	let message = String::from_utf8_lossy(&refused.stderr);
+	assert!(message.contains("has 0 UNIT free") && message.contains("transfer --to"), "{message}");
+	let address = String::from_utf8_lossy(&fresh(&["address"]).stdout).trim().to_owned();
+	alice.run(&["transfer", "--to", &address, "--amount", "10UNIT"]);
+	let opened = fresh(&["--json", "open", "--counterparty", &bob, "--deposit", "1UNIT"]);
+	assert!(opened.status.success(), "{}", String::from_utf8_lossy(&opened.stderr));
+}
+
+/// Amounts take unit suffixes; `deposit` prints the channel and its new totals; `pay` prints
+/// what this run paid as well as the running total, amounts as strings.
+#[test]
+fn results_carry_the_channel_new_totals_and_this_runs_payments() {
+	let _serial = serial();
+	let node = Node::start("results");
+	let alice = Party::new(&node, "alice");
+	let bob = Party::new(&node, "bob");
+	let opened = alice.run(&["open", "--counterparty", &bob.address(), "--deposit", "2.5UNIT"]);
+	let channel = opened["channel_id"].as_u64().unwrap();
+	assert_eq!(opened["deposit"], (5 * UNIT / 2).to_string());
+	let deposited =
+		alice.run(&["deposit", "--channel", &channel.to_string(), "--amount", "500mUNIT"]);
+	assert_eq!(deposited["channel_id"], channel);
+	assert_eq!(deposited["deposited"], (3 * UNIT).to_string());
+	assert_eq!(deposited["mine"], (3 * UNIT).to_string());
+	let listener = bob.listen(&[]);
+	alice.pay(channel, &listener.address, UNIT / 10, 2);
+	let second =
+		alice.run(&with_peer("pay", channel, &listener.address, UNIT / 10, &["--count", "3"]));
+	assert_eq!(second["paid_this_run"], (3 * UNIT / 10).to_string());
+	assert_eq!(second["paid_total"], (5 * UNIT / 10).to_string());
+	listener.stop();
+}
+
+/// A dispute that recovers less than its fee asks for `--force`; `settle` on an instant-seal
+/// chain reports the blocks it waits for and explains why none come.
+#[test]
+fn a_dispute_below_its_fee_needs_force_and_settle_says_what_it_waits_for() {
+	let _serial = serial();
+	let node = Node::start("dispute-fee");
+	let alice = Party::new(&node, "alice");
+	let bob = Party::new(&node, "bob");
+	let (channel, _) = alice.open(&bob, UNIT, 5);
+	let listener = bob.listen(&[]);
+	alice.pay(channel, &listener.address, 1000, 1);
+	listener.stop();
+	let closed = alice.run(&["close", "--channel", &channel.to_string(), "--force"]);
+	let deadline = closed["deadline"].as_u64().unwrap() as u32;
+	let before = bob.free();
+	let error = json_error(&bob, &["dispute", "--channel", &channel.to_string()]);
+	let message = error["error"]["message"].as_str().unwrap();
+	assert!(message.contains("recover 1000") && message.contains("--force"), "{message}");
+	assert_eq!(bob.free(), before, "no fee was paid");
+	let disputed = bob.run(&["dispute", "--channel", &channel.to_string(), "--force"]);
+	assert_eq!(disputed["disputed"], true);
+	assert_eq!(disputed["channel_id"], channel);
+
+	let settle = bob
+		.command(&["settle", "--channel", &channel.to_string()])
+		.stdout(Stdio::piped())
+		.stderr(Stdio::piped())
+		.spawn()
+		.unwrap();
+	std::thread::sleep(std::time::Duration::from_secs(8));
+	node.make_blocks(deadline + 1 - node.block_number(false));
+	let output = settle.wait_with_output().unwrap();
+	assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+	let progress = String::from_utf8_lossy(&output.stderr);
+	assert!(progress.contains(&format!("\"until\":{}", deadline + 1)), "{progress}");
+	assert!(progress.contains("engine_createBlock"), "{progress}");
+	let settled = last_json(&output);
+	assert_eq!(settled["channel_id"], channel);
+}
