@@ -234,9 +234,15 @@ async fn main() {
 		Ok(cli) => cli,
 		// Help and version are not errors; bad arguments under `--json` are JSON too.
 		Err(error) if error.use_stderr() && std::env::args().any(|arg| arg == "--json") => {
-			let message = error.kind().to_string();
-			let detail = error.render().to_string();
-			let detail = detail.lines().next().unwrap_or(&message).trim_start_matches("error: ");
+			// clap's whole message (what is missing, the possible values) on one line.
+			let rendered = error.render().to_string();
+			let detail = rendered
+				.lines()
+				.map(str::trim)
+				.filter(|line| !line.is_empty() && !line.starts_with("For more information"))
+				.collect::<Vec<_>>()
+				.join(" ");
+			let detail = detail.trim_start_matches("error: ");
 			eprintln!("{}", json!({ "error": { "code": "invalid_arguments", "message": detail } }));
 			std::process::exit(2);
 		}

@@ -24,7 +24,9 @@ pub struct Dispute {
 	pub channel_id: u64,
 	pub signer: String,
 	pub nonce: u64,
+	#[serde(serialize_with = "crate::amount::as_string")]
 	pub transferred: u128,
+	#[serde(serialize_with = "crate::amount::as_string")]
 	pub fee: u128,
 }
 
