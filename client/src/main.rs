@@ -714,10 +714,20 @@ async fn run(cli: Cli) -> Result<()> {
 			let payouts = chain.settlement_preview(*channel).await?;
 			// The runtime settles expired channels by itself at the start of a block.
 			if chain.channel(*channel).await?.is_none() {
+				// The preview read after the deadline is what the hook paid out.
+				let payouts: Vec<String> =
+					payouts.iter().flatten().map(ToString::to_string).collect();
 				output(
 					&cli,
-					json!({ "channel_id": channel, "settled": "by the chain", "fee": "0" }),
-					format!("channel {channel} was settled by the chain after block {deadline}"),
+					json!({ "channel_id": channel, "settled": "by the chain", "payouts": payouts, "fee": "0" }),
+					format!(
+						"channel {channel} was settled by the chain after block {deadline}{}",
+						if payouts.is_empty() {
+							String::new()
+						} else {
+							format!(": opener {} counterparty {}", payouts[0], payouts[1])
+						}
+					),
 				);
 			} else {
 				let call = runtime::tx().payment_channels().settle(*channel);

@@ -28,7 +28,7 @@ fn dev_node_killed_and_restarted_keeps_channels_and_deadlines() {
 	let amount = UNIT / 100;
 	assert_eq!(alice.pay(closing, &listener.address, amount, 500)["acknowledged"], 500);
 	listener.stop();
-	let closed = alice.run(&["close", "--channel", &closing.to_string()]);
+	let closed = alice.run(&["close", "--channel", &closing.to_string(), "--force"]);
 	let deadline = closed["deadline"].as_u64().unwrap();
 	let before_kill = (bob.channel(closing), dave.channel(open));
 	let height = node.block_number(true);
@@ -141,7 +141,7 @@ fn local_network_loses_a_validator_and_recovers() {
 	let via_bob_node = Party::new(&bob_node, "bob");
 	assert_eq!(via_bob_node.channel(channel), bob.channel(channel));
 
-	let closed = alice.run(&["close", "--channel", &channel.to_string()]);
+	let closed = alice.run(&["close", "--channel", &channel.to_string(), "--force"]);
 	assert_eq!(closed["closed"], "unilaterally");
 	let disputed = bob.run(&["dispute", "--channel", &channel.to_string()]);
 	assert_eq!(disputed["disputed"], true);
