@@ -27,6 +27,13 @@
 //! raw signing message and against its `<Bytes>`-wrapped form, which polkadot.js wallets sign.
 //!
 //! `docs/protocol.md` describes every payload byte by byte.
+//!
+//! ## Layout
+//!
+//! This file declares the configuration, storage, events and errors, and each call checks its
+//! origin and hands over to a `do_*` body in `features/` (lifecycle, closing, settlement,
+//! payouts, rebalance requests and plans, the spill queues, queries, invariants; see
+//! `features/mod.rs`).
 
 #![cfg_attr(not(feature = "std"), no_std)]
 
@@ -41,12 +48,11 @@ pub use weights::WeightInfo;
 pub mod benchmark_helper;
 #[cfg(feature = "runtime-benchmarks")]
 mod benchmarking;
-mod funds;
+mod features;
 pub mod migrations;
 /// The mock runtime: the unit tests' and the fuzz targets' (`fuzz/`, feature `fuzzing`).
 #[cfg(any(test, feature = "fuzzing"))]
 pub mod mock;
-mod rebalance;
 pub mod runtime_api;
 #[cfg(test)]
 mod tests;
@@ -56,20 +62,6 @@ pub mod weights;
 /// The log target of this pallet.
 pub const LOG_TARGET: &str = "runtime::payment-channels";
 
-/// How many later blocks a close may be queued in when its own block's settlement queue is full.
-const SETTLEMENT_QUEUE_SPILL: u32 = 8;
-/// How many settlement-queue buckets `on_initialize` looks at per block, at most.
-const SETTLEMENT_BUCKETS_PER_BLOCK: u32 = 8;
-
-/// What a queue operation costs beyond the benchmarked case when it spills: the benchmarks queue
-/// into (or find an entry in) the first block looked at, and each further block tried is one more
-/// read and write.
-pub(crate) fn queue_spill_weight<T: Config>() -> frame_support::weights::Weight {
-	use frame_support::traits::Get;
-	let extra = u64::from(SETTLEMENT_QUEUE_SPILL - 1);
-	<<T as frame_system::Config>::DbWeight as Get<_>>::get().reads_writes(extra, extra)
-}
-
 /// The storage layout version this code reads and writes (see [`migrations`]).
 pub const STORAGE_VERSION: frame_support::traits::StorageVersion =
 	frame_support::traits::StorageVersion::new(1);
@@ -77,15 +69,14 @@ pub const STORAGE_VERSION: frame_support::traits::StorageVersion =
 #[frame_support::pallet]
 pub mod pallet {
 	use super::*;
+	use crate::features::spill_queue::spill_weight;
 	use frame_support::{
 		pallet_prelude::*,
 		traits::fungible::{Mutate, MutateHold},
 	};
 	use frame_system::pallet_prelude::*;
-	use paychan_primitives::{ChannelId, SignedPayload};
-	use sp_runtime::traits::{
-		CheckedAdd, IdentifyAccount, One, Saturating, StaticLookup, Verify, Zero,
-	};
+	use paychan_primitives::ChannelId;
+	use sp_runtime::traits::{IdentifyAccount, StaticLookup, Verify};
 
 	type AccountIdLookupOf<T> = <<T as frame_system::Config>::Lookup as StaticLookup>::Source;
 
@@ -437,31 +428,7 @@ pub mod pallet {
 		}
 
 		fn integrity_test() {
-			assert!(
-				T::MinChallengePeriod::get() <= T::MaxChallengePeriod::get(),
-				"MinChallengePeriod must not exceed MaxChallengePeriod"
-			);
-			assert!(!T::MinChallengePeriod::get().is_zero(), "a challenge period must be positive");
-			assert!(!T::MinDeposit::get().is_zero(), "MinDeposit must be positive");
-			assert!(T::MaxClosingsPerBlock::get() > 0, "MaxClosingsPerBlock must be positive");
-			assert!(!T::RebalancePeriod::get().is_zero(), "RebalancePeriod must be positive");
-			assert!(T::MaxPlanEdges::get() > 0, "MaxPlanEdges must be positive");
-			// The hooks' worst case fits in a block: every settlement, every queue entry looked
-			// at and skipped in the buckets visited, every request expiry with its spill, and a
-			// round.
-			let buckets = u64::from(SETTLEMENT_BUCKETS_PER_BLOCK);
-			let skipped = buckets * u64::from(T::MaxClosingsPerBlock::get());
-			let expiries = T::MaxRequestExpiriesPerBlock::get();
-			let worst = T::WeightInfo::settle_expired_channels(T::MaxSettlementsPerBlock::get())
-				.saturating_add(T::DbWeight::get().reads_writes(buckets + skipped, buckets))
-				.saturating_add(T::WeightInfo::expire_requests(expiries))
-				.saturating_add(queue_spill_weight::<T>().saturating_mul(expiries.into()))
-				.saturating_add(T::WeightInfo::open_round());
-			let max_block = <T as frame_system::Config>::BlockWeights::get().max_block;
-			assert!(
-				worst.all_lte(max_block),
-				"the hooks' worst case {worst:?} exceeds the block's {max_block:?}"
-			);
+			Self::do_integrity_test()
 		}
 
 		#[cfg(feature = "try-runtime")]
@@ -506,79 +473,13 @@ pub mod pallet {
 		) -> DispatchResult {
 			let opener = ensure_signed(origin)?;
 			let counterparty = T::Lookup::lookup(counterparty)?;
-			ensure!(opener != counterparty, Error::<T>::SelfChannel);
-			Self::ensure_fundable(deposit)?;
-			ensure!(
-				challenge_period >= T::MinChallengePeriod::get()
-					&& challenge_period <= T::MaxChallengePeriod::get(),
-				Error::<T>::ChallengePeriodOutOfBounds
-			);
-
-			let channel_id = NextChannelId::<T>::get();
-			let next_id = channel_id.checked_add(1).ok_or(Error::<T>::ChannelIdsExhausted)?;
-			let open_nonce = OpenNonces::<T>::get(&opener);
-			let counterparty_deposit = match &counterparty_funding {
-				None => Zero::zero(),
-				Some(consent) => {
-					Self::check_funding_consent(
-						consent,
-						open_nonce,
-						&opener,
-						deposit,
-						&counterparty,
-						challenge_period,
-					)?;
-					consent.payload.amount
-				}
-			};
-			deposit.checked_add(&counterparty_deposit).ok_or(Error::<T>::Overflow)?;
-
-			let counterparty_consented = counterparty_funding.is_some();
-			Self::add_participant(&opener, channel_id, true)?;
-			Self::add_participant(&counterparty, channel_id, counterparty_consented)?;
-			OpenNonces::<T>::insert(&opener, open_nonce.saturating_add(1));
-			let storage_deposit = T::ChannelRecordDeposit::get();
-			T::Currency::hold(&HoldReason::ChannelRecord.into(), &opener, storage_deposit)?;
-			T::Currency::hold(&HoldReason::ChannelFunds.into(), &opener, deposit)?;
-			if !counterparty_deposit.is_zero() {
-				T::Currency::hold(
-					&HoldReason::ChannelFunds.into(),
-					&counterparty,
-					counterparty_deposit,
-				)?;
-			}
-
-			let side = |amount: BalanceOf<T>| Side {
-				deposited: amount,
-				custody: amount,
-				..Default::default()
-			};
-			let channel = Channel {
-				participants: [opener.clone(), counterparty.clone()],
-				sides: [side(deposit), side(counterparty_deposit)],
-				challenge_period,
-				status: ChannelStatus::Open,
-				opened_at: frame_system::Pallet::<T>::block_number(),
-				storage_deposit,
-				version: 0,
-				counterparty_consented,
-			};
-			T::OnChannelEvent::on_opened(
-				channel_id,
-				&channel.participants,
-				[deposit, counterparty_deposit],
-			);
-			Channels::<T>::insert(channel_id, channel);
-			NextChannelId::<T>::put(next_id);
-			Self::deposit_event(Event::ChannelOpened {
-				channel_id,
+			Self::do_open_channel(
 				opener,
 				counterparty,
-				opener_deposit: deposit,
-				counterparty_deposit,
+				deposit,
 				challenge_period,
-			});
-			Ok(())
+				counterparty_funding,
+			)
 		}
 
 		/// Add `amount` of the caller's funds to its side of an open channel (splice-in).
@@ -599,16 +500,7 @@ pub mod pallet {
 			amount: BalanceOf<T>,
 		) -> DispatchResult {
 			let who = ensure_signed(origin)?;
-			Self::ensure_fundable(amount)?;
-			let mut channel = Self::channel(channel_id)?;
-			let side = channel.side_of(&who).ok_or(Error::<T>::NotParticipant)?;
-			ensure!(channel.is_open(), Error::<T>::ChannelNotOpen);
-			let total_deposited = Self::credit_deposit(&mut channel, side, amount)?;
-			T::Currency::hold(&HoldReason::ChannelFunds.into(), &who, amount)?;
-			channel.bump_version();
-			Channels::<T>::insert(channel_id, channel);
-			Self::deposit_event(Event::Deposited { channel_id, who, amount, total_deposited });
-			Ok(())
+			Self::do_deposit(who, channel_id, amount)
 		}
 
 		/// Take funds out of an open channel without closing it (splice-out).
@@ -634,24 +526,7 @@ pub mod pallet {
 			counterparty_signature: T::Signature,
 		) -> DispatchResult {
 			let who = ensure_signed(origin)?;
-			let channel_id = proof.channel_id;
-			let mut channel = Self::channel(channel_id)?;
-			let side = channel.side_of(&who).ok_or(Error::<T>::NotParticipant)?;
-			ensure!(channel.is_open(), Error::<T>::ChannelNotOpen);
-			let amount =
-				Self::check_withdraw_proof(&channel, side, &proof, &counterparty_signature)?;
-			Self::pay_from_custody(&mut channel, side, amount)?;
-			channel.sides[side].withdrawn = proof.total_withdrawn;
-			channel.bump_version();
-			Self::consume_pledges(channel_id, &channel, side, amount);
-			Channels::<T>::insert(channel_id, channel);
-			Self::deposit_event(Event::Withdrawn {
-				channel_id,
-				who,
-				amount,
-				total_withdrawn: proof.total_withdrawn,
-			});
-			Ok(())
+			Self::do_withdraw(who, proof, counterparty_signature)
 		}
 
 		/// Close a channel at once with the final split both participants signed.
@@ -677,41 +552,7 @@ pub mod pallet {
 			counterparty_signature: T::Signature,
 		) -> DispatchResult {
 			let who = ensure_signed(origin)?;
-			let channel_id = settlement.channel_id;
-			let channel = Self::channel(channel_id)?;
-			channel.side_of(&who).ok_or(Error::<T>::NotParticipant)?;
-			ensure!(settlement.genesis_hash == Self::genesis_hash(), Error::<T>::WrongGenesis);
-			ensure!(
-				frame_system::Pallet::<T>::block_number() <= settlement.expires_at,
-				Error::<T>::CooperativeCloseExpired
-			);
-			ensure!(
-				settlement.version == channel.version
-					&& settlement.nonces[OPENER] >= channel.sides[OPENER].nonce
-					&& settlement.nonces[COUNTERPARTY] >= channel.sides[COUNTERPARTY].nonce,
-				Error::<T>::StaleCooperativeClose
-			);
-			let payouts = [settlement.payout_opener, settlement.payout_counterparty];
-			let sum =
-				payouts[OPENER].checked_add(&payouts[COUNTERPARTY]).ok_or(Error::<T>::Overflow)?;
-			ensure!(sum == channel.total(), Error::<T>::PayoutMismatch);
-			for (side, signature) in
-				[(OPENER, &opener_signature), (COUNTERPARTY, &counterparty_signature)]
-			{
-				ensure!(
-					Self::signature_is_valid(&settlement, &channel.participants[side], signature),
-					Error::<T>::InvalidSignature
-				);
-			}
-			Self::dequeue_settlement(channel_id, &channel.status);
-			let [opener_payout, counterparty_payout] =
-				Self::pay_out_and_remove(channel_id, channel, payouts)?;
-			Self::deposit_event(Event::ChannelClosedCooperatively {
-				channel_id,
-				opener_payout,
-				counterparty_payout,
-			});
-			Ok(())
+			Self::do_cooperative_close(who, settlement, [opener_signature, counterparty_signature])
 		}
 
 		/// Close a channel unilaterally and start its challenge period.
@@ -727,29 +568,14 @@ pub mod pallet {
 		///
 		/// Emits `CloseStarted`, and `BalanceProofSubmitted` with a proof.
 		#[pallet::call_index(4)]
-		#[pallet::weight(T::WeightInfo::close().saturating_add(queue_spill_weight::<T>()))]
+		#[pallet::weight(T::WeightInfo::close().saturating_add(spill_weight::<T>()))]
 		pub fn close(
 			origin: OriginFor<T>,
 			channel_id: ChannelId,
 			counterparty_proof: Option<SignedBalanceProofOf<T>>,
 		) -> DispatchResult {
 			let closer = ensure_signed(origin)?;
-			let mut channel = Self::channel(channel_id)?;
-			let side = channel.side_of(&closer).ok_or(Error::<T>::NotParticipant)?;
-			ensure!(channel.is_open(), Error::<T>::AlreadyClosing);
-			if let Some(proof) = &counterparty_proof {
-				ensure!(proof.signer == channel.participants[other(side)], Error::<T>::WrongSigner);
-				Self::record_balance_proof(channel_id, &mut channel, proof, &closer)?;
-			}
-			let now = frame_system::Pallet::<T>::block_number();
-			let deadline = now.saturating_add(channel.challenge_period);
-			let queued_in = Self::queue_for_settlement(channel_id, deadline)?;
-			channel.status = ChannelStatus::Closing { closer: closer.clone(), deadline, queued_in };
-			channel.bump_version();
-			Channels::<T>::insert(channel_id, channel);
-			T::OnChannelEvent::on_close_started(channel_id, &closer);
-			Self::deposit_event(Event::CloseStarted { channel_id, closer, deadline });
-			Ok(())
+			Self::do_close(closer, channel_id, counterparty_proof)
 		}
 
 		/// Submit a participant's balance proof newer than the one the chain has, while the
@@ -773,18 +599,7 @@ pub mod pallet {
 			proof: SignedBalanceProofOf<T>,
 		) -> DispatchResult {
 			let submitter = ensure_signed(origin)?;
-			let mut channel = Self::channel(channel_id)?;
-			let ChannelStatus::Closing { deadline, .. } = channel.status else {
-				return Err(Error::<T>::ChannelNotClosing.into());
-			};
-			ensure!(
-				frame_system::Pallet::<T>::block_number() <= deadline,
-				Error::<T>::ChallengePeriodOver
-			);
-			Self::record_balance_proof(channel_id, &mut channel, &proof, &submitter)?;
-			channel.bump_version();
-			Channels::<T>::insert(channel_id, channel);
-			Ok(())
+			Self::do_update_balance_proof(submitter, channel_id, proof)
 		}
 
 		/// Pay out a closing channel whose challenge period has ended, and remove it.
@@ -799,16 +614,7 @@ pub mod pallet {
 		#[pallet::weight(T::WeightInfo::settle())]
 		pub fn settle(origin: OriginFor<T>, channel_id: ChannelId) -> DispatchResult {
 			ensure_signed(origin)?;
-			let channel = Self::channel(channel_id)?;
-			let ChannelStatus::Closing { deadline, .. } = channel.status else {
-				return Err(Error::<T>::ChannelNotClosing.into());
-			};
-			ensure!(
-				frame_system::Pallet::<T>::block_number() > deadline,
-				Error::<T>::ChallengePeriodNotOver
-			);
-			Self::dequeue_settlement(channel_id, &channel.status);
-			Self::settle_channel(channel_id, channel)
+			Self::do_settle(channel_id)
 		}
 
 		/// Declare what the caller is willing to move when its channels are rebalanced (an
@@ -833,7 +639,7 @@ pub mod pallet {
 		#[pallet::call_index(7)]
 		// Removing a replaced request and queueing the new one may each spill.
 		#[pallet::weight(T::WeightInfo::request_rebalance(entries.len() as u32)
-			.saturating_add(queue_spill_weight::<T>().saturating_mul(2)))]
+			.saturating_add(spill_weight::<T>().saturating_mul(2)))]
 		pub fn request_rebalance(
 			origin: OriginFor<T>,
 			entries: BoundedVec<RequestEntryOf<T>, T::MaxRequestEntries>,
@@ -841,28 +647,7 @@ pub mod pallet {
 			expires_at: BlockNumberFor<T>,
 		) -> DispatchResult {
 			let who = ensure_signed(origin)?;
-			let declared_receive = Self::check_request(&who, &entries, expires_at)?;
-			if Self::remove_request(&who).is_some() {
-				Self::deposit_event(Event::RebalanceRequestRemoved {
-					who: who.clone(),
-					reason: RequestRemoval::Replaced,
-				});
-			}
-			Self::queue_request_expiry(&who, expires_at)?;
-			let deposit = T::RequestDeposit::get();
-			T::Currency::hold(&HoldReason::RequestRecord.into(), &who, deposit)?;
-			let request = RebalanceRequest {
-				entries: entries.clone(),
-				max_fee,
-				declared_receive,
-				fee_paid: Zero::zero(),
-				expires_at,
-				deposit,
-			};
-			Self::note_request_change(&who, Some(&request));
-			RebalanceRequests::<T>::insert(&who, request);
-			Self::deposit_event(Event::RebalanceRequested { who, entries, max_fee, expires_at });
-			Ok(())
+			Self::do_request_rebalance(who, entries, max_fee, expires_at)
 		}
 
 		/// Withdraw the caller's rebalance request and get its deposit back.
@@ -874,15 +659,10 @@ pub mod pallet {
 		/// Emits `RebalanceRequestRemoved`.
 		#[pallet::call_index(8)]
 		#[pallet::weight(T::WeightInfo::cancel_rebalance_request()
-			.saturating_add(queue_spill_weight::<T>()))]
+			.saturating_add(spill_weight::<T>()))]
 		pub fn cancel_rebalance_request(origin: OriginFor<T>) -> DispatchResult {
 			let who = ensure_signed(origin)?;
-			Self::remove_request(&who).ok_or(Error::<T>::NoRebalanceRequest)?;
-			Self::deposit_event(Event::RebalanceRequestRemoved {
-				who,
-				reason: RequestRemoval::Cancelled,
-			});
-			Ok(())
+			Self::do_cancel_rebalance_request(who)
 		}
 
 		/// Apply a rebalancing plan (a circulation): every edge moves funds from one side of an
@@ -916,9 +696,7 @@ pub mod pallet {
 			edges: BoundedVec<PlanEdgeOf<T>, T::MaxPlanEdges>,
 		) -> DispatchResult {
 			let submitter = ensure_signed(origin)?;
-			let (applied, volume) = Self::execute_plan(&edges)?;
-			Self::deposit_event(Event::PlanExecuted { submitter, edges: applied, volume });
-			Ok(())
+			Self::do_submit_plan(submitter, edges)
 		}
 
 		/// Move funds from the caller's side of one open channel to its side of another, in one
@@ -942,326 +720,7 @@ pub mod pallet {
 			to_channel: ChannelId,
 		) -> DispatchResult {
 			let who = ensure_signed(origin)?;
-			let from_channel = proof.channel_id;
-			ensure!(from_channel != to_channel, Error::<T>::ShiftToSameChannel);
-			let mut source = Self::channel(from_channel)?;
-			let side = source.side_of(&who).ok_or(Error::<T>::NotParticipant)?;
-			ensure!(source.is_open(), Error::<T>::ChannelNotOpen);
-			let mut target = Self::channel(to_channel)?;
-			let target_side = target.side_of(&who).ok_or(Error::<T>::NotParticipant)?;
-			ensure!(target.is_open(), Error::<T>::ChannelNotOpen);
-			let amount =
-				Self::check_withdraw_proof(&source, side, &proof, &counterparty_signature)?;
-			Self::ensure_fundable(amount)?;
-			Self::pay_from_custody(&mut source, side, amount)?;
-			source.sides[side].withdrawn = proof.total_withdrawn;
-			Self::credit_deposit(&mut target, target_side, amount)?;
-			T::Currency::hold(&HoldReason::ChannelFunds.into(), &who, amount)?;
-			source.bump_version();
-			target.bump_version();
-			Self::consume_pledges(from_channel, &source, side, amount);
-			Channels::<T>::insert(from_channel, source);
-			Channels::<T>::insert(to_channel, target);
-			Self::deposit_event(Event::FundsShifted { who, from_channel, to_channel, amount });
-			Ok(())
-		}
-	}
-
-	impl<T: Config> Pallet<T> {
-		/// The genesis hash every signed payload must carry.
-		pub fn genesis_hash() -> T::Hash {
-			frame_system::Pallet::<T>::block_hash(BlockNumberFor::<T>::zero())
-		}
-
-		/// The channel with this id, or `UnknownChannel`.
-		pub(crate) fn channel(channel_id: ChannelId) -> Result<ChannelOf<T>, DispatchError> {
-			Channels::<T>::get(channel_id).ok_or_else(|| Error::<T>::UnknownChannel.into())
-		}
-
-		/// Whether `signature` is `signer`'s signature over `payload`'s signing message, either
-		/// raw or wrapped in `<Bytes>...</Bytes>` as polkadot.js wallets sign raw data.
-		pub fn signature_is_valid<P: SignedPayload>(
-			payload: &P,
-			signer: &T::AccountId,
-			signature: &T::Signature,
-		) -> bool {
-			let message = payload.signing_message();
-			signature.verify(&message[..], signer)
-				|| signature.verify(&paychan_primitives::wrap_bytes(&message)[..], signer)
-		}
-
-		/// The ids of the channels `who` participates in, in the order they were opened.
-		pub fn channels_of(who: &T::AccountId) -> alloc::vec::Vec<ChannelId> {
-			let mut ids: alloc::vec::Vec<_> =
-				ParticipantChannels::<T>::iter_key_prefix(who).collect();
-			ids.sort_unstable();
-			ids
-		}
-
-		/// What the opener and the counterparty would receive if the channel settled now.
-		pub fn settlement_preview(channel_id: ChannelId) -> Option<[BalanceOf<T>; 2]> {
-			Channels::<T>::get(channel_id).map(|channel| channel.settlement())
-		}
-
-		/// Refuses zero and dust amounts.
-		fn ensure_fundable(amount: BalanceOf<T>) -> DispatchResult {
-			ensure!(!amount.is_zero(), Error::<T>::ZeroAmount);
-			ensure!(amount >= T::MinDeposit::get(), Error::<T>::BelowMinimumDeposit);
-			Ok(())
-		}
-
-		/// Records `who` as a participant of `channel_id`; a channel it opened or consented to
-		/// (`counted`) counts against its `MaxChannelsPerAccount`.
-		fn add_participant(
-			who: &T::AccountId,
-			channel_id: ChannelId,
-			counted: bool,
-		) -> DispatchResult {
-			if counted {
-				ChannelCount::<T>::try_mutate(who, |count| {
-					ensure!(*count < T::MaxChannelsPerAccount::get(), Error::<T>::TooManyChannels);
-					*count += 1;
-					Ok::<_, DispatchError>(())
-				})?;
-			}
-			ParticipantChannels::<T>::insert(who, channel_id, ());
-			Ok(())
-		}
-
-		/// Forgets that `who` participates in `channel_id`, and frees the slot it counted.
-		fn remove_participant(who: &T::AccountId, channel_id: ChannelId, counted: bool) {
-			ParticipantChannels::<T>::remove(who, channel_id);
-			if counted {
-				ChannelCount::<T>::mutate_exists(who, |count| {
-					*count = count.and_then(|c| c.checked_sub(1)).filter(|c| *c > 0);
-				});
-			}
-		}
-
-		/// Checks a counterparty's funding consent for the channel about to be opened.
-		fn check_funding_consent(
-			consent: &SignedFundingConsentOf<T>,
-			open_nonce: u64,
-			opener: &T::AccountId,
-			opener_deposit: BalanceOf<T>,
-			counterparty: &T::AccountId,
-			challenge_period: BlockNumberFor<T>,
-		) -> DispatchResult {
-			let payload = &consent.payload;
-			ensure!(payload.genesis_hash == Self::genesis_hash(), Error::<T>::WrongGenesis);
-			ensure!(&consent.signer == counterparty, Error::<T>::WrongSigner);
-			ensure!(
-				&payload.opener == opener
-					&& payload.open_nonce == open_nonce
-					&& payload.opener_deposit == opener_deposit
-					&& payload.challenge_period == challenge_period,
-				Error::<T>::FundingConsentMismatch
-			);
-			ensure!(
-				frame_system::Pallet::<T>::block_number() <= payload.expires_at,
-				Error::<T>::FundingConsentExpired
-			);
-			Self::ensure_fundable(payload.amount)?;
-			ensure!(
-				Self::signature_is_valid(payload, counterparty, &consent.signature),
-				Error::<T>::InvalidSignature
-			);
-			Ok(())
-		}
-
-		/// Checks a withdraw proof for the participant on `side`; returns the amount it
-		/// releases.
-		fn check_withdraw_proof(
-			channel: &ChannelOf<T>,
-			side: usize,
-			proof: &WithdrawProofOf<T>,
-			counterparty_signature: &T::Signature,
-		) -> Result<BalanceOf<T>, DispatchError> {
-			ensure!(proof.genesis_hash == Self::genesis_hash(), Error::<T>::WrongGenesis);
-			ensure!(proof.participant == channel.participants[side], Error::<T>::WrongParticipant);
-			ensure!(
-				frame_system::Pallet::<T>::block_number() <= proof.expires_at,
-				Error::<T>::WithdrawProofExpired
-			);
-			let already = channel.sides[side].withdrawn;
-			ensure!(proof.total_withdrawn > already, Error::<T>::WithdrawProofStale);
-			let amount = proof.total_withdrawn.saturating_sub(already);
-			ensure!(amount <= channel.total(), Error::<T>::WithdrawExceedsChannelFunds);
-			// One signer is tried, the counterparty: a proof the withdrawer signed itself is just
-			// an invalid signature (telling the two apart cost two more verifications).
-			let counterparty = &channel.participants[other(side)];
-			ensure!(
-				Self::signature_is_valid(proof, counterparty, counterparty_signature),
-				Error::<T>::InvalidSignature
-			);
-			Ok(amount)
-		}
-
-		/// Verifies a balance proof and records it as its signer's newest in `channel`.
-		fn record_balance_proof(
-			channel_id: ChannelId,
-			channel: &mut ChannelOf<T>,
-			proof: &SignedBalanceProofOf<T>,
-			submitter: &T::AccountId,
-		) -> DispatchResult {
-			let payload = &proof.payload;
-			ensure!(payload.genesis_hash == Self::genesis_hash(), Error::<T>::WrongGenesis);
-			ensure!(payload.channel_id == channel_id, Error::<T>::WrongChannel);
-			let side = channel.side_of(&proof.signer).ok_or(Error::<T>::WrongSigner)?;
-			// The rule that makes a proof count only against its signer: it must raise what the
-			// signer has paid. Nonces do not order proofs on chain, or a signer could sign a
-			// higher nonce with a lower total and shut out its own newest proof.
-			ensure!(
-				payload.transferred > channel.sides[side].transferred,
-				Error::<T>::StaleBalanceProof
-			);
-			ensure!(
-				Self::signature_is_valid(payload, &proof.signer, &proof.signature),
-				Error::<T>::InvalidSignature
-			);
-			let recorded = &mut channel.sides[side];
-			recorded.nonce = payload.nonce;
-			recorded.transferred = payload.transferred;
-			Self::deposit_event(Event::BalanceProofSubmitted {
-				channel_id,
-				signer: proof.signer.clone(),
-				nonce: payload.nonce,
-				transferred: payload.transferred,
-				submitter: submitter.clone(),
-			});
-			Ok(())
-		}
-
-		/// Raises the deposited total and custody of `side`; returns the new deposited total.
-		pub(crate) fn credit_deposit(
-			channel: &mut ChannelOf<T>,
-			side: usize,
-			amount: BalanceOf<T>,
-		) -> Result<BalanceOf<T>, DispatchError> {
-			channel.total().checked_add(&amount).ok_or(Error::<T>::Overflow)?;
-			let entry = &mut channel.sides[side];
-			entry.deposited = entry.deposited.checked_add(&amount).ok_or(Error::<T>::Overflow)?;
-			entry.custody = entry.custody.checked_add(&amount).ok_or(Error::<T>::Overflow)?;
-			Ok(entry.deposited)
-		}
-
-		/// Queues a closing channel for automatic settlement after `deadline`, spilling into
-		/// the following blocks when that block's queue is full. Returns the block it is queued
-		/// in.
-		fn queue_for_settlement(
-			channel_id: ChannelId,
-			deadline: BlockNumberFor<T>,
-		) -> Result<BlockNumberFor<T>, DispatchError> {
-			let mut block = deadline.saturating_add(One::one());
-			for _ in 0..SETTLEMENT_QUEUE_SPILL {
-				let queued =
-					SettlementQueue::<T>::mutate(block, |queue| queue.try_push(channel_id).is_ok());
-				if queued {
-					return Ok(block);
-				}
-				block = block.saturating_add(One::one());
-			}
-			Err(Error::<T>::SettlementQueueFull.into())
-		}
-
-		/// Takes a closing channel that leaves before the hook settles it (settled by hand or
-		/// closed cooperatively) out of the settlement queue, so that its slot is free again.
-		fn dequeue_settlement(
-			channel_id: ChannelId,
-			status: &ChannelStatus<T::AccountId, BlockNumberFor<T>>,
-		) {
-			let ChannelStatus::Closing { queued_in, .. } = status else { return };
-			SettlementQueue::<T>::mutate_exists(queued_in, |queue| {
-				if let Some(entries) = queue {
-					entries.retain(|queued| *queued != channel_id);
-					if entries.is_empty() {
-						*queue = None;
-					}
-				}
-			});
-		}
-
-		/// Pays out a closing channel by the settlement formula and removes it.
-		pub(crate) fn settle_channel(
-			channel_id: ChannelId,
-			channel: ChannelOf<T>,
-		) -> DispatchResult {
-			let payouts = channel.settlement();
-			let [opener_payout, counterparty_payout] =
-				Self::pay_out_and_remove(channel_id, channel, payouts)?;
-			Self::deposit_event(Event::ChannelSettled {
-				channel_id,
-				opener_payout,
-				counterparty_payout,
-			});
-			Ok(())
-		}
-
-		/// Pays `payouts` out of the channel's holds, returns the storage deposit and removes
-		/// the channel. Returns what each participant actually received.
-		fn pay_out_and_remove(
-			channel_id: ChannelId,
-			channel: ChannelOf<T>,
-			payouts: [BalanceOf<T>; 2],
-		) -> Result<[BalanceOf<T>; 2], DispatchError> {
-			let paid = Self::pay_out(&channel, payouts)?;
-			let [opener, counterparty] = &channel.participants;
-			Self::remove_participant(opener, channel_id, true);
-			Self::remove_participant(counterparty, channel_id, channel.counterparty_consented);
-			Channels::<T>::remove(channel_id);
-			T::OnChannelEvent::on_settled(channel_id, &channel.participants, paid);
-			Ok(paid)
-		}
-
-		/// Settles expired channels queued up to `now`, at most `MaxSettlementsPerBlock` of
-		/// them; whatever is left waits for the next block.
-		pub(crate) fn settle_expired_channels(now: BlockNumberFor<T>) -> Weight {
-			let max_settlements = T::MaxSettlementsPerBlock::get();
-			let mut settled = 0u32;
-			let mut skipped = 0u32;
-			let mut buckets = 0u32;
-			let mut cursor = SettlementCursor::<T>::get().unwrap_or(now);
-			while cursor <= now && buckets < SETTLEMENT_BUCKETS_PER_BLOCK {
-				buckets += 1;
-				let mut queue = SettlementQueue::<T>::take(cursor);
-				let mut done = 0usize;
-				for &channel_id in queue.iter() {
-					if settled >= max_settlements {
-						break;
-					}
-					done += 1;
-					let Some(channel) = Channels::<T>::get(channel_id) else {
-						// Channels that leave early are taken out of the queue; this only guards.
-						skipped += 1;
-						continue;
-					};
-					if !matches!(channel.status, ChannelStatus::Closing { deadline, .. } if deadline < now)
-					{
-						skipped += 1;
-						continue;
-					}
-					let result = frame_support::storage::with_storage_layer(|| {
-						Self::settle_channel(channel_id, channel)
-					});
-					match result {
-						Ok(()) => settled += 1,
-						Err(error) => log::error!(
-							target: LOG_TARGET,
-							"automatic settlement of channel {channel_id} failed: {error:?}",
-						),
-					}
-				}
-				if done < queue.len() {
-					queue.drain(..done);
-					SettlementQueue::<T>::insert(cursor, queue);
-					break;
-				}
-				cursor = cursor.saturating_add(One::one());
-			}
-			SettlementCursor::<T>::put(cursor);
-			T::WeightInfo::settle_expired_channels(settled).saturating_add(
-				T::DbWeight::get().reads_writes((buckets + skipped).into(), buckets.into()),
-			)
+			Self::do_shift(who, proof, counterparty_signature, to_channel)
 		}
 	}
 }

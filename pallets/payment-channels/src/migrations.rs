@@ -1,6 +1,6 @@
 //! Storage migrations of the pallet. Wire [`MigrateV0ToV1`] into the runtime's `Migrations`.
 
-use crate::{pallet::*, types::*, SETTLEMENT_QUEUE_SPILL};
+use crate::{features::spill_queue, pallet::*, types::*};
 use codec::{Decode, Encode};
 use frame_support::{
 	migrations::VersionedMigration,
@@ -122,12 +122,10 @@ impl<T: Config> UncheckedMigrateV0ToV1<T> {
 		deadline: BlockNumberFor<T>,
 	) -> BlockNumberFor<T> {
 		let first = deadline.saturating_add(One::one());
-		let mut block = first;
-		for _ in 0..SETTLEMENT_QUEUE_SPILL {
-			if SettlementQueue::<T>::get(block).contains(&channel_id) {
-				return block;
-			}
-			block = block.saturating_add(One::one());
+		if let Some(block) = spill_queue::spill_blocks(first)
+			.find(|&block| SettlementQueue::<T>::get(block).contains(&channel_id))
+		{
+			return block;
 		}
 		// Not queued: put it back where the hook still looks (at or after the cursor).
 		let cursor = SettlementCursor::<T>::get().unwrap_or(first);
@@ -175,7 +173,7 @@ impl<T: Config> UncheckedOnRuntimeUpgrade for UncheckedMigrateV0ToV1<T> {
 					*queued_in = Self::queued_in(channel_id, *deadline);
 				}
 			});
-			reads += 1 + u64::from(SETTLEMENT_QUEUE_SPILL);
+			reads += 1 + u64::from(spill_queue::SPILL_BLOCKS);
 			writes += 2;
 		}
 		RebalanceRequests::<T>::translate::<v0::RebalanceRequestOf<T>, _>(|_, old| {

@@ -287,7 +287,7 @@ fn huge_totals_on_both_sides_net_out_before_they_are_added() {
 fn channels_that_leave_early_free_their_settlement_queue_slots() {
 	build_and_execute(|| {
 		// More loops than all the slots around one deadline (4 per block, 8 blocks).
-		for _ in 0..(MAX_CLOSINGS_PER_BLOCK * crate::SETTLEMENT_QUEUE_SPILL + 1) {
+		for _ in 0..(MAX_CLOSINGS_PER_BLOCK * crate::features::spill_queue::SPILL_BLOCKS + 1) {
 			let channel_id = open(Who::Eve, Who::Dave, MIN_DEPOSIT, 0);
 			close(Who::Eve, channel_id, None);
 			let split = cooperative_close(channel_id, MIN_DEPOSIT, 0);

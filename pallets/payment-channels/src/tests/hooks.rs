@@ -80,7 +80,7 @@ fn close_is_refused_when_every_nearby_queue_is_full() {
 		let first = System::block_number() + CHALLENGE + 1;
 		let full: BoundedVec<ChannelId, _> =
 			vec![u64::MAX; MAX_CLOSINGS_PER_BLOCK as usize].try_into().unwrap();
-		for block in first..first + crate::SETTLEMENT_QUEUE_SPILL as u64 {
+		for block in first..first + crate::features::spill_queue::SPILL_BLOCKS as u64 {
 			SettlementQueue::<Test>::insert(block, full.clone());
 		}
 		assert_noop!(
@@ -88,7 +88,7 @@ fn close_is_refused_when_every_nearby_queue_is_full() {
 			Error::<Test>::SettlementQueueFull
 		);
 		// The made-up entries name no closing channel; take them out for `try_state`.
-		for block in first..first + crate::SETTLEMENT_QUEUE_SPILL as u64 {
+		for block in first..first + crate::features::spill_queue::SPILL_BLOCKS as u64 {
 			SettlementQueue::<Test>::remove(block);
 		}
 	});

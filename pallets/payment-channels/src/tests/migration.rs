@@ -102,7 +102,7 @@ fn v0_state_with_open_closing_and_requested_channels_migrates_and_pays_out() {
 		// The old channels work under the new rules: both closing ones settle by the hook...
 		let (alice_free, charlie_free, dave_free) =
 			(Who::Alice.free(), Who::Charlie.free(), Who::Dave.free());
-		run_to_block(deadline + 1 + crate::SETTLEMENT_QUEUE_SPILL as u64);
+		run_to_block(deadline + 1 + crate::features::spill_queue::SPILL_BLOCKS as u64);
 		assert!(!Channels::<Test>::contains_key(closing_ac));
 		assert!(!Channels::<Test>::contains_key(closing_cd));
 		assert_eq!(Who::Alice.free(), alice_free + 550 + RECORD_DEPOSIT);

@@ -276,7 +276,7 @@ impl Model {
 					// At most 16 channels exist (4 people, 8 channels each); a close may be queued
 					// up to SETTLEMENT_QUEUE_SPILL blocks late, and the hook settles two per block.
 					let latest = closing.deadline
-						+ 1 + crate::SETTLEMENT_QUEUE_SPILL as u64
+						+ 1 + crate::features::spill_queue::SPILL_BLOCKS as u64
 						+ 16 / MAX_SETTLEMENTS_PER_BLOCK as u64;
 					assert!(now <= latest, "a closing channel is settled by the hook in time");
 				}
