@@ -2,6 +2,7 @@
 pub mod address;
 pub mod amount;
 pub mod chain;
+pub mod data_dir;
 pub mod keys;
 pub mod ledger;
 pub mod load;

@@ -9,6 +9,7 @@ use clap::{Args, Parser, Subcommand};
 use paychan_client::{
 	address,
 	chain::{self, payloads, runtime, signed_balance_proof, sr25519, Chain, Progress, Receipt},
+	data_dir,
 	keys::Keys,
 	planner,
 	session::{self, Listener, Party},
@@ -32,7 +33,8 @@ struct Cli {
 	/// Sign with a well-known development key instead (dev chains only).
 	#[arg(long, global = true, value_enum)]
 	dev: Option<DevName>,
-	/// Where the store lives (default: ~/.paychan/<account>).
+	/// Where the store lives (default: ~/.paychan/<account>/<genesis hash prefix>); a store
+	/// records its chain and is refused on another.
 	#[arg(long, global = true)]
 	data: Option<PathBuf>,
 	/// Print results as JSON.
@@ -332,12 +334,20 @@ async fn run(cli: Cli) -> Result<()> {
 	let progress = if cli.json { Progress::Json } else { Progress::Human };
 	let chain = Chain::connect(&cli.url, progress).await?;
 	let data = match &cli.data {
-		Some(data) => data.clone(),
-		None => std::env::var_os("HOME")
-			.map(PathBuf::from)
-			.context("HOME is not set; give --data")?
-			.join(".paychan")
-			.join(keys.account().to_string()),
+		Some(data) => {
+			data_dir::ensure_for_chain(data, &chain.genesis_hash, None)?;
+			data.clone()
+		}
+		None => {
+			let home = std::env::var_os("HOME")
+				.map(PathBuf::from)
+				.context("HOME is not set; give --data")?;
+			let account = keys.account().to_string();
+			let data = data_dir::default_dir(&home, &account, &chain.genesis_hash);
+			let legacy = home.join(".paychan").join(&account);
+			data_dir::ensure_for_chain(&data, &chain.genesis_hash, Some(&legacy))?;
+			data
+		}
 	};
 	let durability = match &cli.command {
 		Command::Listen { durability, .. } => *durability,
