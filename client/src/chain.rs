@@ -53,6 +53,8 @@ pub struct ChannelView {
 	pub closing: Option<([u8; 32], u32)>,
 	/// The channel's state version: a cooperative close is signed for it.
 	pub version: u64,
+	/// The block the channel was opened in.
+	pub opened_at: u32,
 }
 
 impl ChannelView {
@@ -77,6 +79,7 @@ impl ChannelView {
 			sides: [side(&channel.sides[0]), side(&channel.sides[1])],
 			challenge_period: channel.challenge_period,
 			version: channel.version,
+			opened_at: channel.opened_at,
 			closing: match channel.status {
 				ChannelStatus::Open => None,
 				ChannelStatus::Closing { closer, deadline, .. } => Some((closer.0, deadline)),
@@ -275,6 +278,11 @@ impl Chain {
 		let call = runtime::runtime_apis().payment_channels_api().channel(channel_id);
 		let channel = at.runtime_apis().call(call).await?;
 		Ok(channel.map(|channel| ChannelView::from_runtime(channel_id, channel)))
+	}
+
+	/// The hash of block `number` of this chain.
+	pub async fn block_hash(&self, number: u32) -> Result<[u8; 32]> {
+		Ok(self.api.at_block(number).await?.block_hash().0)
 	}
 
 	/// A channel that must exist.

@@ -93,6 +93,7 @@ mod tests {
 			challenge_period: 10,
 			closing: None,
 			version: 0,
+			opened_at: 0,
 		}
 	}
 

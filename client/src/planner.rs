@@ -257,6 +257,7 @@ mod tests {
 			challenge_period: 10,
 			closing: None,
 			version: 0,
+			opened_at: 0,
 		};
 		let sent = Some(ProofState { nonce: 1, transferred: 95, signature: [0; 64] });
 		Ledger::new(view, 0, ChannelRecord { sent, ..ChannelRecord::default() })

@@ -145,7 +145,8 @@ impl Party {
 		let me = view
 			.side_of(&self.keys.public())
 			.ok_or_else(|| anyhow!("this key is not a participant of channel {channel_id}"))?;
-		let record = self.store.channel(channel_id)?;
+		let mut record = self.store.channel(channel_id)?;
+		record.bind_to(channel_id, self.chain.block_hash(view.opened_at).await?)?;
 		Ok(Ledger::new(view, me, record))
 	}
 
@@ -760,6 +761,7 @@ mod tests {
 			challenge_period: 10,
 			closing: None,
 			version: 3,
+			opened_at: 0,
 		};
 		// The chain recorded a proof of the counterparty's with nonce 5 (and total 10).
 		view.sides[1].nonce = 5;
@@ -785,6 +787,7 @@ mod tests {
 			challenge_period: 10,
 			closing: None,
 			version: 0,
+			opened_at: 0,
 		};
 		let record = ChannelRecord { close_signed_until: 40, ..ChannelRecord::default() };
 		let ledger = Ledger::new(view, 0, record);

@@ -31,8 +31,10 @@ pub enum Durability {
 
 /// What a party keeps about one of its channels.
 ///
-/// Stored SCALE-encoded. Records written before `close_signed_until` existed (three fields) are
-/// still read: the missing field is 0.
+/// Stored SCALE-encoded. Records of the earlier layouts are still read: written before
+/// `close_signed_until` existed (three fields) the missing fields are 0; written before
+/// `opened_in` existed (four fields) it is unknown (all zero) until the record is next bound to
+/// its channel.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Encode)]
 pub struct ChannelRecord {
 	/// The newest proof this party signed and the counterparty acknowledged (what it paid).
@@ -46,6 +48,10 @@ pub struct ChannelRecord {
 	/// The last block at which a cooperative close this party signed can land: until then it
 	/// neither pays nor accepts payments in the channel, which the split would not account for.
 	pub close_signed_until: u32,
+	/// The hash of the block in which the channel this record is about was opened. Channel ids
+	/// restart at 0 on a chain started afresh with the same genesis (a `--dev` chain), so an id
+	/// alone does not say that the record is about the channel the chain has under it now.
+	pub opened_in: [u8; 32],
 }
 
 impl Decode for ChannelRecord {
@@ -58,11 +64,37 @@ impl Decode for ChannelRecord {
 			Some(0) => 0,
 			_ => Decode::decode(input)?,
 		};
-		Ok(ChannelRecord { sent, received, consented_withdrawal, close_signed_until })
+		// Absent in records of the first two layouts.
+		let opened_in = match input.remaining_len()? {
+			Some(0) => [0; 32],
+			_ => Decode::decode(input)?,
+		};
+		Ok(ChannelRecord { sent, received, consented_withdrawal, close_signed_until, opened_in })
 	}
 }
 
 impl ChannelRecord {
+	/// Binds this record to the channel the chain has under its id now, opened in the block
+	/// `opened_in`: a new record (or one of an earlier layout) takes it; a record about a channel
+	/// opened in another block is of an earlier chain and is refused, so that none of its proofs
+	/// or close markers is applied to this channel.
+	pub fn bind_to(&mut self, channel_id: u64, opened_in: [u8; 32]) -> Result<()> {
+		if self.opened_in == [0; 32] {
+			self.opened_in = opened_in;
+			return Ok(());
+		}
+		anyhow::ensure!(
+			self.opened_in == opened_in,
+			"this party's store has a record of a channel {channel_id} that was opened in another \
+			 block (0x{}) than the chain's channel {channel_id} (0x{}): the store is from an \
+			 earlier chain with the same genesis (a dev chain started afresh). Nothing was \
+			 changed; give this chain its own --data directory",
+			hex(&self.opened_in),
+			hex(&opened_in)
+		);
+		Ok(())
+	}
+
 	/// What this party has paid (0 before its first payment).
 	pub fn paid(&self) -> u128 {
 		self.sent.as_ref().map_or(0, |proof| proof.transferred)
@@ -72,6 +104,10 @@ impl ChannelRecord {
 	pub fn earned(&self) -> u128 {
 		self.received.as_ref().map_or(0, |proof| proof.transferred)
 	}
+}
+
+fn hex(bytes: &[u8]) -> String {
+	bytes.iter().map(|byte| format!("{byte:02x}")).collect()
 }
 
 /// The store of one party (or one watchtower).
@@ -256,6 +292,7 @@ mod tests {
 				received: Some(proof(9)),
 				consented_withdrawal: 5,
 				close_signed_until: 12,
+				opened_in: [6; 32],
 			};
 			store.put_channel(7, &record).unwrap();
 			assert!(store.watch(7, [2; 32], &proof(4)).unwrap());
@@ -284,9 +321,29 @@ mod tests {
 				received: Some(proof(9)),
 				consented_withdrawal: 5,
 				close_signed_until: 0,
+				opened_in: [0; 32],
 			}
 		);
-		let new = ChannelRecord { close_signed_until: 7, ..record }.encode();
-		assert_eq!(ChannelRecord::decode(&mut &new[..]).unwrap().close_signed_until, 7);
+		// The second layout: the four fields before `opened_in`.
+		let second = (Some(proof(3)), Some(proof(9)), 5u128, 7u32).encode();
+		let record = ChannelRecord::decode(&mut &second[..]).unwrap();
+		assert_eq!((record.close_signed_until, record.opened_in), (7, [0; 32]));
+		let new = ChannelRecord { opened_in: [4; 32], ..record }.encode();
+		let read = ChannelRecord::decode(&mut &new[..]).unwrap();
+		assert_eq!((read.close_signed_until, read.opened_in), (7, [4; 32]));
+	}
+
+	#[test]
+	fn a_record_of_a_channel_opened_in_another_block_is_refused_unchanged() {
+		// A new record, or one of an earlier layout, takes the channel it is first used for.
+		let mut record = ChannelRecord { received: Some(proof(9)), ..ChannelRecord::default() };
+		record.bind_to(0, [1; 32]).unwrap();
+		assert_eq!(record.opened_in, [1; 32]);
+		record.bind_to(0, [1; 32]).unwrap();
+		// Channel 0 of a dev chain started afresh was opened in another block.
+		let before = record.clone();
+		let error = record.bind_to(0, [2; 32]).unwrap_err().to_string();
+		assert!(error.contains("earlier chain") && error.contains("--data"), "{error}");
+		assert_eq!(record, before, "the record is left as it was");
 	}
 }
