@@ -15,8 +15,7 @@ const MARKER: &str = "genesis";
 
 /// `0x` and the 64 hex digits of a genesis hash.
 fn hex(genesis: &[u8; 32]) -> String {
-	let digits: String = genesis.iter().map(|byte| format!("{byte:02x}")).collect();
-	format!("0x{digits}")
+	format!("0x{}", crate::keys::hex(genesis))
 }
 
 /// The default store directory of `account` on the chain with `genesis`:

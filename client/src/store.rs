@@ -89,8 +89,8 @@ impl ChannelRecord {
 			 block (0x{}) than the chain's channel {channel_id} (0x{}): the store is from an \
 			 earlier chain with the same genesis (a dev chain started afresh). Nothing was \
 			 changed; give this chain its own --data directory",
-			hex(&self.opened_in),
-			hex(&opened_in)
+			crate::keys::hex(&self.opened_in),
+			crate::keys::hex(&opened_in)
 		);
 		Ok(())
 	}
@@ -104,10 +104,6 @@ impl ChannelRecord {
 	pub fn earned(&self) -> u128 {
 		self.received.as_ref().map_or(0, |proof| proof.transferred)
 	}
-}
-
-fn hex(bytes: &[u8]) -> String {
-	bytes.iter().map(|byte| format!("{byte:02x}")).collect()
 }
 
 /// The store of one party (or one watchtower).
