@@ -300,7 +300,7 @@ impl Honest {
 	fn defend_and_check(&mut self) {
 		for id in Channel::<Test>::channels_of(&Who::Alice.account()) {
 			let channel = Channels::<Test>::get(id).expect("indexed");
-			let side = channel.side_of(&Who::Alice.account()).expect("a participant");
+			let side = channel.side_of(&Who::Alice.account()).expect("a participant").index();
 			self.channels.entry(id).or_insert_with(|| Known { side, ..Known::default() });
 		}
 		let gone: Vec<_> =

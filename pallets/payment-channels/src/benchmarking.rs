@@ -263,7 +263,7 @@ mod benchmarks {
 			genesis_hash: PaymentChannels::<T>::genesis_hash(),
 			channel_id,
 			version: channel.version,
-			nonces: [channel.sides[OPENER].nonce, channel.sides[COUNTERPARTY].nonce],
+			nonces: [channel.books(Side::Opener).nonce, channel.books(Side::Counterparty).nonce],
 			payout_opener: unit::<T>() + unit::<T>() / 2u32.into(),
 			payout_counterparty: unit::<T>() / 2u32.into(),
 			expires_at: now::<T>().saturating_add(10u32.into()),
@@ -302,7 +302,7 @@ mod benchmarks {
 		#[extrinsic_call]
 		_(RawOrigin::Signed(watchtower), channel_id, proof);
 
-		assert_eq!(Channels::<T>::get(channel_id).map(|c| c.sides[OPENER].nonce), Some(7));
+		assert_eq!(Channels::<T>::get(channel_id).map(|c| c.books(Side::Opener).nonce), Some(7));
 	}
 
 	#[benchmark]
@@ -397,7 +397,7 @@ mod benchmarks {
 
 		let first = NextChannelId::<T>::get() - u64::from(n);
 		assert_eq!(
-			Channels::<T>::get(first).map(|c| c.sides[OPENER].rebalanced_out),
+			Channels::<T>::get(first).map(|c| c.books(Side::Opener).rebalanced_out),
 			Some(unit::<T>() / 2u32.into())
 		);
 	}

@@ -30,10 +30,10 @@
 //!
 //! ## Layout
 //!
-//! This file declares the configuration, storage, events and errors, and each call checks its
-//! origin and hands over to a `do_*` body in `features/` (lifecycle, closing, settlement,
-//! payouts, rebalance requests and plans, the spill queues, queries, invariants; see
-//! `features/mod.rs`).
+//! This file declares the configuration, storage and hooks, and each call checks its origin and
+//! hands over to a `do_*` body in `features/` (lifecycle, closing, settlement, payouts,
+//! rebalance requests and plans, the spill queues, queries, invariants; see `features/mod.rs`).
+//! The events and errors are pallet sections of their own, `events.rs` and `errors.rs`.
 
 #![cfg_attr(not(feature = "std"), no_std)]
 
@@ -44,10 +44,14 @@ pub use paychan_primitives::ChannelId;
 pub use types::*;
 pub use weights::WeightInfo;
 
+use frame_support::pallet_macros::import_section;
+
 #[cfg(any(feature = "runtime-benchmarks", test))]
 pub mod benchmark_helper;
 #[cfg(feature = "runtime-benchmarks")]
 mod benchmarking;
+mod errors;
+mod events;
 mod features;
 pub mod migrations;
 /// The mock runtime: the unit tests' and the fuzz targets' (`fuzz/`, feature `fuzzing`).
@@ -66,6 +70,8 @@ pub const LOG_TARGET: &str = "runtime::payment-channels";
 pub const STORAGE_VERSION: frame_support::traits::StorageVersion =
 	frame_support::traits::StorageVersion::new(1);
 
+#[import_section(events::events)]
+#[import_section(errors::errors)]
 #[frame_support::pallet]
 pub mod pallet {
 	use super::*;
@@ -243,181 +249,6 @@ pub mod pallet {
 	/// pallet at block `n` does not walk the `n` empty blocks before it.
 	#[pallet::storage]
 	pub type SettlementCursor<T: Config> = StorageValue<_, BlockNumberFor<T>, OptionQuery>;
-
-	#[pallet::event]
-	#[pallet::generate_deposit(pub(super) fn deposit_event)]
-	pub enum Event<T: Config> {
-		/// A channel was opened.
-		ChannelOpened {
-			channel_id: ChannelId,
-			opener: T::AccountId,
-			counterparty: T::AccountId,
-			opener_deposit: BalanceOf<T>,
-			counterparty_deposit: BalanceOf<T>,
-			challenge_period: BlockNumberFor<T>,
-		},
-		/// A participant added funds to its side (splice-in).
-		Deposited {
-			channel_id: ChannelId,
-			who: T::AccountId,
-			amount: BalanceOf<T>,
-			total_deposited: BalanceOf<T>,
-		},
-		/// A participant took funds out of the channel with its counterparty's consent
-		/// (splice-out).
-		Withdrawn {
-			channel_id: ChannelId,
-			who: T::AccountId,
-			amount: BalanceOf<T>,
-			total_withdrawn: BalanceOf<T>,
-		},
-		/// A participant closed the channel unilaterally; proofs are accepted until `deadline`.
-		CloseStarted { channel_id: ChannelId, closer: T::AccountId, deadline: BlockNumberFor<T> },
-		/// A balance proof newer than the chain's was recorded for `signer`.
-		BalanceProofSubmitted {
-			channel_id: ChannelId,
-			signer: T::AccountId,
-			nonce: u64,
-			transferred: BalanceOf<T>,
-			submitter: T::AccountId,
-		},
-		/// Both participants agreed on the final split; the channel was paid out and removed.
-		ChannelClosedCooperatively {
-			channel_id: ChannelId,
-			opener_payout: BalanceOf<T>,
-			counterparty_payout: BalanceOf<T>,
-		},
-		/// A closing channel's challenge period ended; it was paid out and removed.
-		ChannelSettled {
-			channel_id: ChannelId,
-			opener_payout: BalanceOf<T>,
-			counterparty_payout: BalanceOf<T>,
-		},
-		/// A participant declared what it is willing to move when rebalancing.
-		RebalanceRequested {
-			who: T::AccountId,
-			entries: BoundedVec<RequestEntryOf<T>, T::MaxRequestEntries>,
-			max_fee: BalanceOf<T>,
-			expires_at: BlockNumberFor<T>,
-		},
-		/// A rebalance request was removed.
-		RebalanceRequestRemoved { who: T::AccountId, reason: RequestRemoval },
-		/// A plan moved `amount` from `from`'s side of a channel to the other side.
-		ChannelRebalanced { channel_id: ChannelId, from: T::AccountId, amount: BalanceOf<T> },
-		/// A rebalancing plan was applied: `edges` of its edges, moving `volume`. Parts that
-		/// could not apply are reported by `PlanPartRefused`.
-		PlanExecuted { submitter: T::AccountId, edges: u32, volume: BalanceOf<T> },
-		/// A part of a plan (the edges among one group of participants) could not apply and was
-		/// left out; the rest of the plan applied.
-		PlanPartRefused { first_channel: ChannelId, edges: u32, error: DispatchError },
-		/// A withdrawal or shift took funds out of a channel in which open rebalance requests
-		/// had pledged them: the pledges were lowered by what left (`max_send` of `who`,
-		/// `max_receive` of its counterparty).
-		PledgesConsumed { channel_id: ChannelId, who: T::AccountId, amount: BalanceOf<T> },
-		/// A participant moved funds from its side of one channel to its side of another.
-		FundsShifted {
-			who: T::AccountId,
-			from_channel: ChannelId,
-			to_channel: ChannelId,
-			amount: BalanceOf<T>,
-		},
-		/// A rebalancing round opened: solvers read the open requests and submit plans.
-		RoundOpened { round: u32, open_requests: u32, requests_digest: [u8; 32] },
-	}
-
-	#[pallet::error]
-	pub enum Error<T> {
-		/// No open or closing channel has this id (it was never opened, or it was settled).
-		UnknownChannel,
-		/// The caller is not a participant of the channel.
-		NotParticipant,
-		/// A channel needs two different accounts.
-		SelfChannel,
-		/// The channel is closing: only disputes, settlement and a cooperative close are
-		/// possible.
-		ChannelNotOpen,
-		/// The channel is already closing: it cannot be closed a second time.
-		AlreadyClosing,
-		/// The channel is open: disputes and settlement need a closing channel.
-		ChannelNotClosing,
-		/// The amount is zero.
-		ZeroAmount,
-		/// The amount is below the minimum deposit (dust).
-		BelowMinimumDeposit,
-		/// The amount would overflow a channel total.
-		Overflow,
-		/// The challenge period is outside the runtime's bounds.
-		ChallengePeriodOutOfBounds,
-		/// An account is already in `MaxChannelsPerAccount` channels.
-		TooManyChannels,
-		/// The signature does not verify for the payload and its claimed signer.
-		InvalidSignature,
-		/// The payload is signed by someone other than the participant who must sign it.
-		WrongSigner,
-		/// The payload is for another channel.
-		WrongChannel,
-		/// The payload was signed for another chain (genesis hash).
-		WrongGenesis,
-		/// The balance proof does not raise what its signer has transferred above what the chain
-		/// has recorded: a proof only ever counts against its signer.
-		StaleBalanceProof,
-		/// The challenge period is over: no more proofs are accepted.
-		ChallengePeriodOver,
-		/// The challenge period has not ended yet.
-		ChallengePeriodNotOver,
-		/// The withdraw proof has expired.
-		WithdrawProofExpired,
-		/// The withdraw proof does not raise the withdrawn total (it was used already).
-		WithdrawProofStale,
-		/// The withdraw proof is for another participant.
-		WrongParticipant,
-		/// The withdrawal is larger than the funds the channel holds.
-		WithdrawExceedsChannelFunds,
-		/// The payouts of a cooperative close do not add up to the channel's funds.
-		PayoutMismatch,
-		/// The cooperative close was signed for an older state of the channel: its books changed
-		/// on chain, or a newer balance proof was recorded, since.
-		StaleCooperativeClose,
-		/// The cooperative close has expired.
-		CooperativeCloseExpired,
-		/// The counterparty's funding consent has expired.
-		FundingConsentExpired,
-		/// The funding consent does not match the channel being opened.
-		FundingConsentMismatch,
-		/// Too many channels are queued for settlement around this block; try again later.
-		SettlementQueueFull,
-		/// The channel id counter is exhausted.
-		ChannelIdsExhausted,
-		/// A plan needs at least one edge.
-		EmptyPlan,
-		/// A plan names the same channel and direction twice.
-		DuplicateEdge,
-		/// An edge's sender is not a participant of its channel.
-		EdgeNotInChannel,
-		/// An edge's sender or receiver has no open rebalance request.
-		NoRebalanceRequest,
-		/// An edge's sender or receiver has a request that has expired.
-		RebalanceRequestExpired,
-		/// An edge's channel is not in its sender's or receiver's request.
-		ChannelNotInRequest,
-		/// An edge moves more than its sender or receiver declared (what is left of it).
-		ExceedsDeclaredBound,
-		/// An amount is larger than the funds the channel holds.
-		ExceedsChannelFunds,
-		/// A participant would lose more than what is left of its declared max fee, or more than
-		/// its share of it for what it receives in the plan.
-		FeeAboveMax,
-		/// A request's expiry must be after this block and within `MaxRequestLifetime`.
-		RequestExpiryOutOfBounds,
-		/// A request needs at least one channel.
-		EmptyRequest,
-		/// A request names the same channel twice.
-		DuplicateEntry,
-		/// Too many requests expire around that block; choose another expiry.
-		ExpiryQueueFull,
-		/// Funds can only be shifted between two different channels.
-		ShiftToSameChannel,
-	}
 
 	#[pallet::hooks]
 	impl<T: Config> Hooks<BlockNumberFor<T>> for Pallet<T> {

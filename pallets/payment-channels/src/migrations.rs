@@ -36,7 +36,7 @@ pub mod v0 {
 		/// Opener and counterparty.
 		pub participants: [AccountId; 2],
 		/// Their totals.
-		pub sides: [Side<Balance>; 2],
+		pub sides: [SideBooks<Balance>; 2],
 		/// The challenge period.
 		pub challenge_period: BlockNumber,
 		/// The status.

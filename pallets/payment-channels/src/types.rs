@@ -52,14 +52,35 @@ pub type RebalanceRequestOf<T> =
 pub type ChannelOf<T> =
 	Channel<<T as frame_system::Config>::AccountId, BalanceOf<T>, BlockNumberFor<T>>;
 
-/// Index of the opener in [`Channel::participants`] and [`Channel::sides`].
-pub const OPENER: usize = 0;
-/// Index of the counterparty in [`Channel::participants`] and [`Channel::sides`].
-pub const COUNTERPARTY: usize = 1;
+/// Which participant of a channel: the one that opened it, or the other one.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Side {
+	/// The account that opened the channel (and holds its storage deposit).
+	Opener,
+	/// The account the channel was opened with.
+	Counterparty,
+}
 
-/// The index of the other participant.
-pub const fn other(side: usize) -> usize {
-	1 - side
+impl Side {
+	/// Both sides, opener first: the order of [`Channel::participants`], [`Channel::sides`] and
+	/// of the payouts [`Channel::settlement`] returns.
+	pub const BOTH: [Side; 2] = [Side::Opener, Side::Counterparty];
+
+	/// This side's position in the channel's two-element arrays.
+	pub const fn index(self) -> usize {
+		match self {
+			Side::Opener => 0,
+			Side::Counterparty => 1,
+		}
+	}
+
+	/// The other participant's side.
+	pub const fn other(self) -> Side {
+		match self {
+			Side::Opener => Side::Counterparty,
+			Side::Counterparty => Side::Opener,
+		}
+	}
 }
 
 /// Where a channel is in its life. A settled channel is removed from storage; its id is never
@@ -100,7 +121,7 @@ pub enum ChannelStatus<AccountId, BlockNumber> {
 	TypeInfo,
 	MaxEncodedLen,
 )]
-pub struct Side<Balance> {
+pub struct SideBooks<Balance> {
 	/// Everything this participant has deposited (at open and by splice-in).
 	pub deposited: Balance,
 	/// Everything this participant has withdrawn (splice-out and own-channel shifts).
@@ -130,7 +151,7 @@ pub struct Channel<AccountId, Balance, BlockNumber> {
 	/// The opener (index 0) and the counterparty (index 1).
 	pub participants: [AccountId; 2],
 	/// Each participant's totals, in the order of `participants`.
-	pub sides: [Side<Balance>; 2],
+	pub sides: [SideBooks<Balance>; 2],
 	/// Blocks between a unilateral close and the end of disputes.
 	pub challenge_period: BlockNumber,
 	/// Where the channel is in its life.
@@ -153,13 +174,28 @@ where
 	Balance: AtLeast32BitUnsigned + Copy,
 {
 	/// The side `who` is on, if it is a participant.
-	pub fn side_of(&self, who: &AccountId) -> Option<usize> {
-		self.participants.iter().position(|p| p == who)
+	pub fn side_of(&self, who: &AccountId) -> Option<Side> {
+		Side::BOTH.into_iter().find(|side| self.participant(*side) == who)
+	}
+
+	/// The account on `side`.
+	pub fn participant(&self, side: Side) -> &AccountId {
+		&self.participants[side.index()]
+	}
+
+	/// The books of `side`.
+	pub fn books(&self, side: Side) -> &SideBooks<Balance> {
+		&self.sides[side.index()]
+	}
+
+	/// The books of `side`, to change.
+	pub fn books_mut(&mut self, side: Side) -> &mut SideBooks<Balance> {
+		&mut self.sides[side.index()]
 	}
 
 	/// The funds the channel holds: what was deposited less what was withdrawn.
 	pub fn total(&self) -> Balance {
-		self.sides[OPENER].custody.saturating_add(self.sides[COUNTERPARTY].custody)
+		self.books(Side::Opener).custody.saturating_add(self.books(Side::Counterparty).custody)
 	}
 
 	/// Whether the channel accepts deposits, withdrawals, closes and rebalancing.
@@ -184,17 +220,17 @@ where
 /// [`paychan_primitives::settlement`] over their totals, of the funds their custody holds. The
 /// migration reads old channels' sides through it too.
 pub fn settlement_of<Balance: AtLeast32BitUnsigned + Copy>(
-	sides: &[Side<Balance>; 2],
+	[opener, counterparty]: &[SideBooks<Balance>; 2],
 ) -> [Balance; 2] {
-	let totals = |side: &Side<Balance>| SideTotals {
+	let totals = |side: &SideBooks<Balance>| SideTotals {
 		deposited: side.deposited,
 		withdrawn: side.withdrawn,
 		transferred: side.transferred,
 		rebalanced_in: side.rebalanced_in,
 		rebalanced_out: side.rebalanced_out,
 	};
-	let total = sides[OPENER].custody.saturating_add(sides[COUNTERPARTY].custody);
-	paychan_primitives::settlement(total, &totals(&sides[OPENER]), &totals(&sides[COUNTERPARTY]))
+	let total = opener.custody.saturating_add(counterparty.custody);
+	paychan_primitives::settlement(total, &totals(opener), &totals(counterparty))
 }
 
 /// A participant's standing offer to have its channels rebalanced (on demand).

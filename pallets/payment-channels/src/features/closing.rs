@@ -29,17 +29,17 @@ impl<T: Config> Pallet<T> {
 		// recorded proof no longer applies.
 		ensure!(
 			settlement.version == channel.version
-				&& settlement.nonces[OPENER] >= channel.sides[OPENER].nonce
-				&& settlement.nonces[COUNTERPARTY] >= channel.sides[COUNTERPARTY].nonce,
+				&& Side::BOTH
+					.iter()
+					.all(|side| { settlement.nonces[side.index()] >= channel.books(*side).nonce }),
 			Error::<T>::StaleCooperativeClose
 		);
 		let payouts = [settlement.payout_opener, settlement.payout_counterparty];
-		let sum =
-			payouts[OPENER].checked_add(&payouts[COUNTERPARTY]).ok_or(Error::<T>::Overflow)?;
+		let sum = payouts[0].checked_add(&payouts[1]).ok_or(Error::<T>::Overflow)?;
 		ensure!(sum == channel.total(), Error::<T>::PayoutMismatch);
-		for (side, signature) in signatures.iter().enumerate() {
+		for (participant, signature) in channel.participants.iter().zip(&signatures) {
 			ensure!(
-				Self::signature_is_valid(&settlement, &channel.participants[side], signature),
+				Self::signature_is_valid(&settlement, participant, signature),
 				Error::<T>::InvalidSignature
 			);
 		}
@@ -64,7 +64,7 @@ impl<T: Config> Pallet<T> {
 		let side = channel.side_of(&closer).ok_or(Error::<T>::NotParticipant)?;
 		ensure!(channel.is_open(), Error::<T>::AlreadyClosing);
 		if let Some(proof) = &counterparty_proof {
-			ensure!(proof.signer == channel.participants[other(side)], Error::<T>::WrongSigner);
+			ensure!(&proof.signer == channel.participant(side.other()), Error::<T>::WrongSigner);
 			Self::record_balance_proof(channel_id, &mut channel, proof, &closer)?;
 		}
 		let now = frame_system::Pallet::<T>::block_number();
@@ -113,14 +113,14 @@ impl<T: Config> Pallet<T> {
 		// signer has paid. Nonces do not order proofs on chain, or a signer could sign a higher
 		// nonce with a lower total and shut out its own newest proof.
 		ensure!(
-			payload.transferred > channel.sides[side].transferred,
+			payload.transferred > channel.books(side).transferred,
 			Error::<T>::StaleBalanceProof
 		);
 		ensure!(
 			Self::signature_is_valid(payload, &proof.signer, &proof.signature),
 			Error::<T>::InvalidSignature
 		);
-		let recorded = &mut channel.sides[side];
+		let recorded = channel.books_mut(side);
 		recorded.nonce = payload.nonce;
 		recorded.transferred = payload.transferred;
 		Self::deposit_event(Event::BalanceProofSubmitted {

@@ -86,7 +86,8 @@ impl<T: Config> Pallet<T> {
 				to_opener.saturating_add(to_counterparty) == channel.total(),
 				"a channel's settlement does not pay out exactly its funds"
 			);
-			for (side, who) in channel.participants.iter().enumerate() {
+			for side in Side::BOTH {
+				let who = channel.participant(side);
 				ensure!(
 					ParticipantChannels::<T>::contains_key(who, channel_id),
 					"a participant's channel is missing from the index"
@@ -94,9 +95,9 @@ impl<T: Config> Pallet<T> {
 				custody_of
 					.entry(who.clone())
 					.or_default()
-					.saturating_accrue(channel.sides[side].custody);
+					.saturating_accrue(channel.books(side).custody);
 				participant_of.insert(who.clone());
-				if side == OPENER || channel.counterparty_consented {
+				if side == Side::Opener || channel.counterparty_consented {
 					*count_of.entry(who.clone()).or_default() += 1;
 				}
 			}

@@ -65,14 +65,14 @@ impl<T: Config> Pallet<T> {
 			)?;
 		}
 
-		let side = |amount: BalanceOf<T>| Side {
+		let books = |amount: BalanceOf<T>| SideBooks {
 			deposited: amount,
 			custody: amount,
 			..Default::default()
 		};
 		let channel = Channel {
 			participants: [opener.clone(), counterparty.clone()],
-			sides: [side(deposit), side(counterparty_deposit)],
+			sides: [books(deposit), books(counterparty_deposit)],
 			challenge_period,
 			status: ChannelStatus::Open,
 			opened_at: frame_system::Pallet::<T>::block_number(),
@@ -128,7 +128,7 @@ impl<T: Config> Pallet<T> {
 		ensure!(channel.is_open(), Error::<T>::ChannelNotOpen);
 		let amount = Self::check_withdraw_proof(&channel, side, &proof, &counterparty_signature)?;
 		Self::pay_from_custody(&mut channel, side, amount)?;
-		channel.sides[side].withdrawn = proof.total_withdrawn;
+		channel.books_mut(side).withdrawn = proof.total_withdrawn;
 		channel.bump_version();
 		Self::consume_pledges(channel_id, &channel, side, amount);
 		Channels::<T>::insert(channel_id, channel);
@@ -160,7 +160,7 @@ impl<T: Config> Pallet<T> {
 		let amount = Self::check_withdraw_proof(&source, side, &proof, &counterparty_signature)?;
 		Self::ensure_fundable(amount)?;
 		Self::pay_from_custody(&mut source, side, amount)?;
-		source.sides[side].withdrawn = proof.total_withdrawn;
+		source.books_mut(side).withdrawn = proof.total_withdrawn;
 		Self::credit_deposit(&mut target, target_side, amount)?;
 		T::Currency::hold(&HoldReason::ChannelFunds.into(), &who, amount)?;
 		source.bump_version();
@@ -237,23 +237,23 @@ impl<T: Config> Pallet<T> {
 	/// Checks a withdraw proof for the participant on `side`; returns the amount it releases.
 	fn check_withdraw_proof(
 		channel: &ChannelOf<T>,
-		side: usize,
+		side: Side,
 		proof: &WithdrawProofOf<T>,
 		counterparty_signature: &T::Signature,
 	) -> Result<BalanceOf<T>, DispatchError> {
 		ensure!(proof.genesis_hash == Self::genesis_hash(), Error::<T>::WrongGenesis);
-		ensure!(proof.participant == channel.participants[side], Error::<T>::WrongParticipant);
+		ensure!(&proof.participant == channel.participant(side), Error::<T>::WrongParticipant);
 		ensure!(
 			frame_system::Pallet::<T>::block_number() <= proof.expires_at,
 			Error::<T>::WithdrawProofExpired
 		);
-		let already = channel.sides[side].withdrawn;
+		let already = channel.books(side).withdrawn;
 		ensure!(proof.total_withdrawn > already, Error::<T>::WithdrawProofStale);
 		let amount = proof.total_withdrawn.saturating_sub(already);
 		ensure!(amount <= channel.total(), Error::<T>::WithdrawExceedsChannelFunds);
 		// One signer is tried, the counterparty: a proof the withdrawer signed itself is just an
 		// invalid signature (telling the two apart cost two more verifications).
-		let counterparty = &channel.participants[other(side)];
+		let counterparty = channel.participant(side.other());
 		ensure!(
 			Self::signature_is_valid(proof, counterparty, counterparty_signature),
 			Error::<T>::InvalidSignature
@@ -264,11 +264,11 @@ impl<T: Config> Pallet<T> {
 	/// Raises the deposited total and custody of `side`; returns the new deposited total.
 	pub(crate) fn credit_deposit(
 		channel: &mut ChannelOf<T>,
-		side: usize,
+		side: Side,
 		amount: BalanceOf<T>,
 	) -> Result<BalanceOf<T>, DispatchError> {
 		channel.total().checked_add(&amount).ok_or(Error::<T>::Overflow)?;
-		let entry = &mut channel.sides[side];
+		let entry = channel.books_mut(side);
 		entry.deposited = entry.deposited.checked_add(&amount).ok_or(Error::<T>::Overflow)?;
 		entry.custody = entry.custody.checked_add(&amount).ok_or(Error::<T>::Overflow)?;
 		Ok(entry.deposited)

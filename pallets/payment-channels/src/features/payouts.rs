@@ -20,31 +20,31 @@ impl<T: Config> Pallet<T> {
 	/// participant's hold.
 	pub(crate) fn pay_from_custody(
 		channel: &mut ChannelOf<T>,
-		recipient: usize,
+		recipient: Side,
 		amount: BalanceOf<T>,
 	) -> Result<(), DispatchError> {
-		let payer = other(recipient);
-		let from_own = amount.min(channel.sides[recipient].custody);
+		let payer = recipient.other();
+		let from_own = amount.min(channel.books(recipient).custody);
 		let from_other = amount.saturating_sub(from_own);
 		ensure!(
-			from_other <= channel.sides[payer].custody,
+			from_other <= channel.books(payer).custody,
 			Error::<T>::WithdrawExceedsChannelFunds
 		);
 		let reason = HoldReason::ChannelFunds.into();
 		if !from_own.is_zero() {
 			T::Currency::release(
 				&reason,
-				&channel.participants[recipient],
+				channel.participant(recipient),
 				from_own,
 				Precision::Exact,
 			)?;
-			channel.sides[recipient].custody.saturating_reduce(from_own);
+			channel.books_mut(recipient).custody.saturating_reduce(from_own);
 		}
 		if !from_other.is_zero() {
 			T::Currency::transfer_on_hold(
 				&reason,
-				&channel.participants[payer],
-				&channel.participants[recipient],
+				channel.participant(payer),
+				channel.participant(recipient),
 				from_other,
 				Precision::Exact,
 				Restriction::Free,
@@ -52,7 +52,7 @@ impl<T: Config> Pallet<T> {
 				// not keep them from their rightful owner.
 				Fortitude::Force,
 			)?;
-			channel.sides[payer].custody.saturating_reduce(from_other);
+			channel.books_mut(payer).custody.saturating_reduce(from_other);
 		}
 		Ok(())
 	}
@@ -78,18 +78,19 @@ impl<T: Config> Pallet<T> {
 		channel: &ChannelOf<T>,
 		payouts: [BalanceOf<T>; 2],
 	) -> Result<[BalanceOf<T>; 2], DispatchError> {
-		let custody = [channel.sides[OPENER].custody, channel.sides[COUNTERPARTY].custody];
+		let custody = channel.sides.each_ref().map(|books| books.custody);
 		ensure!(
-			payouts[OPENER].checked_add(&payouts[COUNTERPARTY]) == Some(channel.total()),
+			payouts[0].checked_add(&payouts[1]) == Some(channel.total()),
 			Error::<T>::PayoutMismatch
 		);
 		let mut paid = payouts;
-		for recipient in [OPENER, COUNTERPARTY] {
+		for recipient in Side::BOTH {
+			let (i, payer) = (recipient.index(), recipient.other().index());
 			// What the recipient is owed beyond what sits in its own account.
-			let shortfall = paid[recipient].saturating_sub(custody[recipient]);
+			let shortfall = paid[i].saturating_sub(custody[i]);
 			if !shortfall.is_zero()
 				&& T::Currency::can_deposit(
-					&channel.participants[recipient],
+					channel.participant(recipient),
 					shortfall,
 					Provenance::Extant,
 				) != DepositConsequence::Success
@@ -98,27 +99,27 @@ impl<T: Config> Pallet<T> {
 					target: crate::LOG_TARGET,
 					"payout dust {shortfall:?} cannot reach a non-existent account; it stays with the payer",
 				);
-				paid[recipient].saturating_reduce(shortfall);
-				paid[other(recipient)].saturating_accrue(shortfall);
+				paid[i].saturating_reduce(shortfall);
+				paid[payer].saturating_accrue(shortfall);
 			}
 		}
 
 		let funds_reason = HoldReason::ChannelFunds.into();
 		let record_reason = HoldReason::ChannelRecord.into();
-		for side in [OPENER, COUNTERPARTY] {
-			let who = &channel.participants[side];
-			let deposit = if side == OPENER { channel.storage_deposit } else { Zero::zero() };
-			let credit = paid[side].checked_add(&deposit).ok_or(Error::<T>::Overflow)?;
+		for side in Side::BOTH {
+			let (i, who) = (side.index(), channel.participant(side));
+			let deposit = if side == Side::Opener { channel.storage_deposit } else { Zero::zero() };
+			let credit = paid[i].checked_add(&deposit).ok_or(Error::<T>::Overflow)?;
 			// The free balance is raised before the holds are lowered, so the account's total
 			// never dips below what it will end with.
 			if !credit.is_zero() {
 				T::Currency::increase_balance(who, credit, Precision::Exact)?;
 			}
-			if !custody[side].is_zero() {
+			if !custody[i].is_zero() {
 				T::Currency::decrease_balance_on_hold(
 					&funds_reason,
 					who,
-					custody[side],
+					custody[i],
 					Precision::Exact,
 				)?;
 			}
@@ -132,27 +133,28 @@ impl<T: Config> Pallet<T> {
 			}
 		}
 
-		for recipient in [OPENER, COUNTERPARTY] {
-			let from_other = paid[recipient].saturating_sub(custody[recipient]);
+		for recipient in Side::BOTH {
+			let i = recipient.index();
+			let from_other = paid[i].saturating_sub(custody[i]);
 			if !from_other.is_zero() {
 				T::Currency::done_transfer_on_hold(
 					&funds_reason,
-					&channel.participants[other(recipient)],
-					&channel.participants[recipient],
+					channel.participant(recipient.other()),
+					channel.participant(recipient),
 					from_other,
 				);
 			}
 		}
-		for side in [OPENER, COUNTERPARTY] {
-			let from_own = paid[side].min(custody[side]);
+		for side in Side::BOTH {
+			let from_own = paid[side.index()].min(custody[side.index()]);
 			if !from_own.is_zero() {
-				T::Currency::done_release(&funds_reason, &channel.participants[side], from_own);
+				T::Currency::done_release(&funds_reason, channel.participant(side), from_own);
 			}
 		}
 		if !channel.storage_deposit.is_zero() {
 			T::Currency::done_release(
 				&record_reason,
-				&channel.participants[OPENER],
+				channel.participant(Side::Opener),
 				channel.storage_deposit,
 			);
 		}

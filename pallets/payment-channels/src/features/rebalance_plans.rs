@@ -91,7 +91,7 @@ impl<T: Config> Pallet<T> {
 			let sender = node(&edge.from, &mut parent);
 			senders.push(sender);
 			let receiver = Channels::<T>::get(edge.channel_id).and_then(|channel| {
-				channel.side_of(&edge.from).map(|side| channel.participants[other(side)].clone())
+				channel.side_of(&edge.from).map(|side| channel.participant(side.other()).clone())
 			});
 			if let Some(receiver) = receiver {
 				let receiver = node(&receiver, &mut parent);
@@ -132,8 +132,8 @@ impl<T: Config> Pallet<T> {
 			// off-chain payments the chain does not see; the declared bounds, which withdrawals
 			// lower, keep plans within it.)
 			ensure!(edge.amount <= channel.total(), Error::<T>::ExceedsChannelFunds);
-			let to = other(from);
-			let receiver = channel.participants[to].clone();
+			let to = from.other();
+			let receiver = channel.participant(to).clone();
 
 			for (who, sending) in [(&edge.from, true), (&receiver, false)] {
 				let request = match requests.entry(who.clone()) {
@@ -155,11 +155,12 @@ impl<T: Config> Pallet<T> {
 				*remaining = remaining.saturating_sub(edge.amount);
 			}
 
-			let sides = &mut channel.sides;
-			sides[from].rebalanced_out =
-				sides[from].rebalanced_out.checked_add(&edge.amount).ok_or(Error::<T>::Overflow)?;
-			sides[to].rebalanced_in =
-				sides[to].rebalanced_in.checked_add(&edge.amount).ok_or(Error::<T>::Overflow)?;
+			let giver = channel.books_mut(from);
+			giver.rebalanced_out =
+				giver.rebalanced_out.checked_add(&edge.amount).ok_or(Error::<T>::Overflow)?;
+			let taker = channel.books_mut(to);
+			taker.rebalanced_in =
+				taker.rebalanced_in.checked_add(&edge.amount).ok_or(Error::<T>::Overflow)?;
 			let sender = flows.entry(edge.from.clone()).or_default();
 			sender.0 = sender.0.checked_add(&edge.amount).ok_or(Error::<T>::Overflow)?;
 			let receiving = flows.entry(receiver).or_default();

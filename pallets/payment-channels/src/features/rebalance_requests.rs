@@ -68,12 +68,12 @@ impl<T: Config> Pallet<T> {
 	pub(crate) fn consume_pledges(
 		channel_id: ChannelId,
 		channel: &ChannelOf<T>,
-		side: usize,
+		side: Side,
 		amount: BalanceOf<T>,
 	) {
 		let mut consumed = false;
 		for (who, sending) in
-			[(&channel.participants[side], true), (&channel.participants[other(side)], false)]
+			[(channel.participant(side), true), (channel.participant(side.other()), false)]
 		{
 			RebalanceRequests::<T>::mutate(who, |request| {
 				let Some(request) = request else { return };
@@ -94,7 +94,7 @@ impl<T: Config> Pallet<T> {
 		if consumed {
 			Self::deposit_event(Event::PledgesConsumed {
 				channel_id,
-				who: channel.participants[side].clone(),
+				who: channel.participant(side).clone(),
 				amount,
 			});
 		}

@@ -85,7 +85,7 @@ fn pledged_cycle() -> (ChannelId, ChannelId, ChannelId) {
 
 fn bobs_entitlement(x: ChannelId, y: ChannelId) -> Balance {
 	let preview = |id| crate::Pallet::<Test>::settlement_preview(id).unwrap();
-	preview(x)[COUNTERPARTY] + preview(y)[OPENER]
+	preview(x)[Side::Counterparty.index()] + preview(y)[Side::Opener.index()]
 }
 
 fn cycle_plan(
@@ -227,10 +227,14 @@ fn cooperative_close_goes_stale_with_every_change_of_the_channel_and_expires() {
 
 		// A split that accounts for fewer of Bob's proofs than the chain recorded is stale too.
 		let mut behind = cooperative_close(channel_id, 1_000, 100);
-		behind.nonces[COUNTERPARTY] = 0;
-		Channels::<Test>::mutate(channel_id, |c| c.as_mut().unwrap().sides[COUNTERPARTY].nonce = 3);
+		behind.nonces[Side::Counterparty.index()] = 0;
+		Channels::<Test>::mutate(channel_id, |c| {
+			c.as_mut().unwrap().books_mut(Side::Counterparty).nonce = 3
+		});
 		assert_noop!(submit(&behind), Error::<Test>::StaleCooperativeClose);
-		Channels::<Test>::mutate(channel_id, |c| c.as_mut().unwrap().sides[COUNTERPARTY].nonce = 0);
+		Channels::<Test>::mutate(channel_id, |c| {
+			c.as_mut().unwrap().books_mut(Side::Counterparty).nonce = 0
+		});
 
 		let current = cooperative_close(channel_id, 1_000, 100);
 		System::set_block_number(current.expires_at + 1);
@@ -381,8 +385,8 @@ fn a_cancelled_request_stalls_only_its_own_part_of_a_plan() {
 			Event::<Test>::PlanExecuted { submitter: Who::Eve.account(), edges: 2, volume: 200 }
 				.into(),
 		);
-		assert_eq!(channel(ab).sides[OPENER].rebalanced_out, 100);
-		assert_eq!(channel(ba).sides[OPENER].rebalanced_out, 100);
+		assert_eq!(channel(ab).books(Side::Opener).rebalanced_out, 100);
+		assert_eq!(channel(ba).books(Side::Opener).rebalanced_out, 100);
 		assert_eq!((channel(cd), channel(dc)), before, "the refused part changed nothing");
 	});
 }

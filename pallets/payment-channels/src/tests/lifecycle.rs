@@ -16,9 +16,9 @@ fn open_channel_holds_the_deposit_and_the_record_deposit() {
 		assert_eq!(Who::Bob.free(), ENDOWMENT);
 		let stored = channel(channel_id);
 		assert_eq!(stored.participants, [Who::Alice.account(), Who::Bob.account()]);
-		assert_eq!(stored.sides[OPENER].deposited, 1_000);
-		assert_eq!(stored.sides[OPENER].custody, 1_000);
-		assert_eq!(stored.sides[COUNTERPARTY], Side::default());
+		assert_eq!(stored.books(Side::Opener).deposited, 1_000);
+		assert_eq!(stored.books(Side::Opener).custody, 1_000);
+		assert_eq!(stored.books(Side::Counterparty), &SideBooks::default());
 		assert_eq!(stored.status, ChannelStatus::Open);
 		assert_eq!(stored.challenge_period, CHALLENGE);
 		assert_eq!(stored.storage_deposit, RECORD_DEPOSIT);
@@ -51,7 +51,7 @@ fn open_channel_dual_funded_holds_both_deposits() {
 		assert_eq!(held_funds(Who::Alice), 1_000);
 		assert_eq!(held_funds(Who::Bob), 600);
 		assert_eq!(Who::Bob.free(), ENDOWMENT - 600);
-		assert_eq!(channel(channel_id).sides[COUNTERPARTY].deposited, 600);
+		assert_eq!(channel(channel_id).books(Side::Counterparty).deposited, 600);
 		assert_eq!(channel(channel_id).total(), 1_600);
 		System::assert_last_event(
 			Event::<Test>::ChannelOpened {
@@ -91,8 +91,8 @@ fn deposit_tops_up_an_open_channel() {
 		assert_ok!(PaymentChannels::deposit(Who::Alice.origin(), channel_id, 50));
 
 		let stored = channel(channel_id);
-		assert_eq!(stored.sides[OPENER].deposited, 1_050);
-		assert_eq!(stored.sides[COUNTERPARTY].deposited, 300);
+		assert_eq!(stored.books(Side::Opener).deposited, 1_050);
+		assert_eq!(stored.books(Side::Counterparty).deposited, 300);
 		assert_eq!(stored.total(), 1_350);
 		assert_eq!(held_funds(Who::Bob), 300);
 		assert_eq!(Who::Bob.free(), ENDOWMENT - 300);
@@ -130,7 +130,7 @@ fn withdraw_pays_out_with_the_counterpartys_cumulative_proof() {
 
 		assert_eq!(Who::Alice.free(), ENDOWMENT - 1_000 - RECORD_DEPOSIT + 200);
 		assert_eq!(held_funds(Who::Alice), 800);
-		assert_eq!(channel(channel_id).sides[OPENER].withdrawn, 200);
+		assert_eq!(channel(channel_id).books(Side::Opener).withdrawn, 200);
 		assert_eq!(channel(channel_id).total(), 800);
 		System::assert_last_event(
 			Event::<Test>::Withdrawn {
@@ -149,7 +149,7 @@ fn withdraw_pays_out_with_the_counterpartys_cumulative_proof() {
 			proof.clone(),
 			Who::Bob.sign_wrapped(&proof)
 		));
-		assert_eq!(channel(channel_id).sides[OPENER].withdrawn, 350);
+		assert_eq!(channel(channel_id).books(Side::Opener).withdrawn, 350);
 		assert_eq!(held_funds(Who::Alice), 650);
 	});
 }
@@ -171,7 +171,10 @@ fn withdraw_of_received_funds_moves_them_from_the_counterpartys_hold() {
 		assert_eq!(held_funds(Who::Alice), 0);
 		assert_eq!(held_funds(Who::Bob), 700);
 		let stored = channel(channel_id);
-		assert_eq!((stored.sides[OPENER].custody, stored.sides[COUNTERPARTY].custody), (0, 700));
+		assert_eq!(
+			(stored.books(Side::Opener).custody, stored.books(Side::Counterparty).custody),
+			(0, 700)
+		);
 
 		// Settling with Bob's proof of 400: Alice is owed 100 - 300 + 400 = 200, Bob 500.
 		let settlement = cooperative_close(channel_id, 200, 500);
@@ -234,7 +237,7 @@ fn close_dispute_and_settle_pay_out_the_newest_proofs() {
 			Event::<Test>::CloseStarted { channel_id, closer: Who::Alice.account(), deadline }
 				.into(),
 		);
-		assert_eq!(channel(channel_id).sides[COUNTERPARTY].transferred, 100);
+		assert_eq!(channel(channel_id).books(Side::Counterparty).transferred, 100);
 		assert_eq!(
 			hook_calls().last(),
 			Some(&HookCall::CloseStarted(channel_id, Who::Alice.account()))

@@ -11,14 +11,16 @@ use frame_support::traits::{GetStorageVersion, OnRuntimeUpgrade, StorageVersion}
 /// participants of every channel counted, and the pallet's storage version 0.
 fn downgrade_to_v0() {
 	for (channel_id, channel) in Channels::<Test>::iter().collect::<Vec<_>>() {
-		let status = match channel.status {
+		let status = match channel.status.clone() {
 			ChannelStatus::Open => v0::ChannelStatus::Open,
 			ChannelStatus::Closing { closer, deadline, .. } => {
 				v0::ChannelStatus::Closing { closer, deadline }
 			}
 		};
 		if !channel.counterparty_consented {
-			ChannelCount::<Test>::mutate(&channel.participants[COUNTERPARTY], |count| *count += 1);
+			ChannelCount::<Test>::mutate(channel.participant(Side::Counterparty), |count| {
+				*count += 1
+			});
 		}
 		v0::Channels::<Test>::insert(
 			channel_id,

@@ -70,8 +70,8 @@ fn three_channel_cycle_is_rebalanced_by_one_plan() {
 			assert_eq!(crate::Pallet::<Test>::settlement_preview(id), Some([700, 300]));
 			assert_eq!(channel(id).total(), 1_000, "funds do not leave the channel");
 		}
-		assert_eq!(channel(ab).sides[OPENER].rebalanced_out, 300);
-		assert_eq!(channel(ab).sides[COUNTERPARTY].rebalanced_in, 300);
+		assert_eq!(channel(ab).books(Side::Opener).rebalanced_out, 300);
+		assert_eq!(channel(ab).books(Side::Counterparty).rebalanced_in, 300);
 		// Nobody's wealth changed: funds only moved between each participant's own channels.
 		let free_after: Vec<_> = [Who::Alice, Who::Bob, Who::Charlie].map(|w| w.free()).to_vec();
 		assert_eq!(free_before, free_after);
@@ -422,9 +422,9 @@ fn shift_moves_funds_between_own_channels_in_one_step() {
 		));
 
 		assert_eq!(channel(ab).total(), 600);
-		assert_eq!(channel(ab).sides[OPENER].withdrawn, 400);
+		assert_eq!(channel(ab).books(Side::Opener).withdrawn, 400);
 		assert_eq!(channel(ac).total(), 500);
-		assert_eq!(channel(ac).sides[OPENER].deposited, 500);
+		assert_eq!(channel(ac).books(Side::Opener).deposited, 500);
 		assert_eq!(Who::Alice.free(), free, "nothing passes through the free balance for good");
 		assert_eq!(held_funds(Who::Alice), 1_100);
 		System::assert_last_event(
