@@ -11,6 +11,8 @@
 # Takes about half an hour on 2 cores.
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
+# Installs what is missing (protoc, clang, wasm targets); quick when all is there.
+"$PAYCHAN_ROOT/scripts/setup.sh"
 cd "$PAYCHAN_ROOT"
 
 cold_dir="${COLD_TARGET_DIR:-/tmp/paychan-cold-target}"

@@ -8,6 +8,8 @@
 # streams per mode (default 3). Prints a markdown table for docs/benchmarks.md.
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
+# Installs what is missing (protoc, clang, wasm targets); quick when all is there.
+"$PAYCHAN_ROOT/scripts/setup.sh"
 cd "$PAYCHAN_ROOT"
 
 payments="${PAYMENTS:-200000}"

@@ -6,6 +6,8 @@
 # nothing is lost. Prints the figures as JSON.
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
+# Installs what is missing (protoc, clang, wasm targets); quick when all is there.
+"$PAYCHAN_ROOT/scripts/setup.sh"
 cd "$PAYCHAN_ROOT"
 
 count="${COUNT:-4000}"

@@ -7,6 +7,8 @@
 # or from LN_GRAPHS=/path; they are never copied into the project.
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
+# Installs what is missing (protoc, clang, wasm targets); quick when all is there.
+"$PAYCHAN_ROOT/scripts/setup.sh"
 cd "$PAYCHAN_ROOT"
 
 graphs="${LN_GRAPHS:-$PAYCHAN_ROOT/../shared/data/ln-graphs}"

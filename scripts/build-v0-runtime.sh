@@ -9,6 +9,8 @@
 #   ./scripts/build-v0-runtime.sh --write  # rebuild and replace the fixture
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
+# Installs what is missing (protoc, clang, wasm targets); quick when all is there.
+"$PAYCHAN_ROOT/scripts/setup.sh"
 cd "$PAYCHAN_ROOT"
 
 commit=e42d1f3

@@ -3,6 +3,8 @@
 # arguments go to cargo.
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
+# Installs what is missing (protoc, clang, wasm targets); quick when all is there.
+"$PAYCHAN_ROOT/scripts/setup.sh"
 cd "$PAYCHAN_ROOT"
 log "building paychan-node (release) into $CARGO_TARGET_DIR"
 cargo build --locked --release -p paychan-node "$@"

@@ -5,6 +5,8 @@
 # no longer matches.
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
+# Installs what is missing (protoc, clang, wasm targets); quick when all is there.
+"$PAYCHAN_ROOT/scripts/setup.sh"
 # Only the node: the client is what this metadata is for, and may not compile until it is fresh.
 log "building paychan-node (release)"
 (cd "$PAYCHAN_ROOT" && cargo build --locked --release -p paychan-node)

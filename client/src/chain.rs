@@ -13,6 +13,7 @@ use subxt::{
 };
 
 use crate::{keys::Keys, wire::ProofState};
+use paychan_primitives::{ChannelId, Nonce, SideTotals, StateVersion};
 
 #[subxt::subxt(runtime_metadata_path = "metadata/paychan.scale")]
 pub mod runtime {}
@@ -23,56 +24,71 @@ use runtime::runtime_types::{
 	sp_runtime::MultiSignature,
 };
 
-/// One participant's on-chain totals in a channel (see the pallet's `Side`).
+/// One participant's on-chain totals in a channel (the pallet's `SideBooks`).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct SideView {
 	pub deposited: u128,
 	pub withdrawn: u128,
 	pub transferred: u128,
-	pub nonce: u64,
+	pub nonce: Nonce,
 	pub rebalanced_in: u128,
 	pub rebalanced_out: u128,
+	/// The part of the channel's funds held in this participant's account.
+	pub custody: u128,
 }
 
 impl SideView {
-	/// What the participant owns in the channel before off-chain payments.
-	pub fn net_funding(&self) -> i128 {
-		self.deposited as i128 - self.withdrawn as i128 + self.rebalanced_in as i128
-			- self.rebalanced_out as i128
+	/// The totals the settlement formula reads, with `transferred` as the chain recorded it.
+	pub fn totals(&self) -> SideTotals<u128> {
+		SideTotals {
+			deposited: self.deposited,
+			withdrawn: self.withdrawn,
+			transferred: self.transferred,
+			rebalanced_in: self.rebalanced_in,
+			rebalanced_out: self.rebalanced_out,
+		}
 	}
 }
 
 /// A channel as the chain has it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ChannelView {
-	pub id: u64,
+	pub id: ChannelId,
 	pub participants: [[u8; 32]; 2],
 	pub sides: [SideView; 2],
 	pub challenge_period: u32,
 	/// `Some((closer, deadline))` once a unilateral close started.
 	pub closing: Option<([u8; 32], u32)>,
 	/// The channel's state version: a cooperative close is signed for it.
-	pub version: u64,
+	pub version: StateVersion,
 	/// The block the channel was opened in.
 	pub opened_at: u32,
 }
 
 impl ChannelView {
+	/// The funds the channel holds, as the pallet's `Channel::total` counts them: what sits in
+	/// the two sides' custody.
+	pub fn total(&self) -> u128 {
+		self.sides[0].custody.saturating_add(self.sides[1].custody)
+	}
+
 	/// The index (0 opener, 1 counterparty) of `who`, if it participates.
 	pub fn side_of(&self, who: &[u8; 32]) -> Option<usize> {
 		self.participants.iter().position(|p| p == who)
 	}
 
-	fn from_runtime(id: u64, channel: RuntimeChannel<AccountId32, u128, u32>) -> ChannelView {
-		let side =
-			|s: &runtime::runtime_types::pallet_payment_channels::types::Side<u128>| SideView {
+	fn from_runtime(id: ChannelId, channel: RuntimeChannel<AccountId32, u128, u32>) -> ChannelView {
+		let side = |s: &runtime::runtime_types::pallet_payment_channels::types::SideBooks<u128>| {
+			SideView {
 				deposited: s.deposited,
 				withdrawn: s.withdrawn,
 				transferred: s.transferred,
 				nonce: s.nonce,
 				rebalanced_in: s.rebalanced_in,
 				rebalanced_out: s.rebalanced_out,
-			};
+				custody: s.custody,
+			}
+		};
 		ChannelView {
 			id,
 			participants: [channel.participants[0].0, channel.participants[1].0],
@@ -84,6 +100,27 @@ impl ChannelView {
 				ChannelStatus::Open => None,
 				ChannelStatus::Closing { closer, deadline, .. } => Some((closer.0, deadline)),
 			},
+		}
+	}
+}
+
+#[cfg(test)]
+impl ChannelView {
+	/// An open channel `id` between accounts `[1; 32]` (the opener) and `[2; 32]`, funded with
+	/// `deposits` and nothing else yet: the client's unit tests start from it.
+	pub fn funded(id: ChannelId, deposits: [u128; 2]) -> ChannelView {
+		ChannelView {
+			id,
+			participants: [[1; 32], [2; 32]],
+			sides: deposits.map(|deposited| SideView {
+				deposited,
+				custody: deposited,
+				..SideView::default()
+			}),
+			challenge_period: 10,
+			closing: None,
+			version: 0,
+			opened_at: 0,
 		}
 	}
 }
@@ -193,20 +230,70 @@ pub type SignedBalanceProof =
 /// `signer`'s balance proof `proof` in `channel_id`, as the chain's calls take it.
 pub fn signed_balance_proof(
 	genesis_hash: [u8; 32],
-	channel_id: u64,
+	channel_id: ChannelId,
 	signer: [u8; 32],
 	proof: &ProofState,
 ) -> SignedBalanceProof {
 	payloads::Signed {
-		payload: payloads::BalanceProof {
-			genesis_hash: H256(genesis_hash),
-			channel_id,
-			nonce: proof.nonce,
-			transferred: proof.transferred,
-		},
+		payload: runtime_twin(&proof.payload(genesis_hash, channel_id)),
 		signer: AccountId32(signer),
 		signature: sr25519(proof.signature),
 	}
+}
+
+/// A payload built by `paychan_primitives`, as the metadata-generated type a call takes. The
+/// runtime's payload types are the primitives' own, so each payload is built once, by the
+/// primitives' type that is also signed, and only moved field by field into its twin here.
+pub trait RuntimeTwin {
+	/// The metadata-generated type.
+	type Twin;
+	/// The same payload as that type.
+	fn runtime_twin(&self) -> Self::Twin;
+}
+
+impl RuntimeTwin for paychan_primitives::BalanceProof<[u8; 32], u128> {
+	type Twin = payloads::BalanceProof<H256, u128>;
+	fn runtime_twin(&self) -> Self::Twin {
+		payloads::BalanceProof {
+			genesis_hash: H256(self.genesis_hash),
+			channel_id: self.channel_id,
+			nonce: self.nonce,
+			transferred: self.transferred,
+		}
+	}
+}
+
+impl RuntimeTwin for paychan_primitives::WithdrawProof<[u8; 32], u128, u32, [u8; 32]> {
+	type Twin = payloads::WithdrawProof<AccountId32, u128, u32, H256>;
+	fn runtime_twin(&self) -> Self::Twin {
+		payloads::WithdrawProof {
+			genesis_hash: H256(self.genesis_hash),
+			channel_id: self.channel_id,
+			participant: AccountId32(self.participant),
+			total_withdrawn: self.total_withdrawn,
+			expires_at: self.expires_at,
+		}
+	}
+}
+
+impl RuntimeTwin for paychan_primitives::CooperativeClose<[u8; 32], u128, u32> {
+	type Twin = payloads::CooperativeClose<H256, u128, u32>;
+	fn runtime_twin(&self) -> Self::Twin {
+		payloads::CooperativeClose {
+			genesis_hash: H256(self.genesis_hash),
+			channel_id: self.channel_id,
+			version: self.version,
+			nonces: self.nonces,
+			payout_opener: self.payout_opener,
+			payout_counterparty: self.payout_counterparty,
+			expires_at: self.expires_at,
+		}
+	}
+}
+
+/// [`RuntimeTwin::runtime_twin`] of `payload`.
+pub fn runtime_twin<P: RuntimeTwin>(payload: &P) -> P::Twin {
+	payload.runtime_twin()
 }
 
 impl Chain {
@@ -267,14 +354,14 @@ impl Chain {
 	}
 
 	/// A channel, if it is open or closing at the newest finalized block.
-	pub async fn channel(&self, channel_id: u64) -> Result<Option<ChannelView>> {
+	pub async fn channel(&self, channel_id: ChannelId) -> Result<Option<ChannelView>> {
 		let at = self.api.at_current_block().await?;
 		Self::channel_at(&at, channel_id).await
 	}
 
 	/// A channel, if it is open or closing at block `at` (which may be a best, not yet
 	/// finalized, block).
-	pub async fn channel_at(at: &AtBlock, channel_id: u64) -> Result<Option<ChannelView>> {
+	pub async fn channel_at(at: &AtBlock, channel_id: ChannelId) -> Result<Option<ChannelView>> {
 		let call = runtime::runtime_apis().payment_channels_api().channel(channel_id);
 		let channel = at.runtime_apis().call(call).await?;
 		Ok(channel.map(|channel| ChannelView::from_runtime(channel_id, channel)))
@@ -286,26 +373,26 @@ impl Chain {
 	}
 
 	/// A channel that must exist.
-	pub async fn existing_channel(&self, channel_id: u64) -> Result<ChannelView> {
+	pub async fn existing_channel(&self, channel_id: ChannelId) -> Result<ChannelView> {
 		self.channel(channel_id).await?.ok_or_else(|| {
 			anyhow!("channel {channel_id} does not exist on chain (never opened, or settled)")
 		})
 	}
 
 	/// The id the next opened channel will get; every lower id was opened once.
-	pub async fn next_channel_id(&self) -> Result<u64> {
+	pub async fn next_channel_id(&self) -> Result<ChannelId> {
 		let call = runtime::runtime_apis().payment_channels_api().next_channel_id();
 		Ok(self.api.at_current_block().await?.runtime_apis().call(call).await?)
 	}
 
 	/// The channels `who` participates in.
-	pub async fn channels_of(&self, who: &AccountId32) -> Result<Vec<u64>> {
+	pub async fn channels_of(&self, who: &AccountId32) -> Result<Vec<ChannelId>> {
 		let call = runtime::runtime_apis().payment_channels_api().channels_of(*who);
 		Ok(self.api.at_current_block().await?.runtime_apis().call(call).await?)
 	}
 
 	/// What each participant would receive if the channel settled now.
-	pub async fn settlement_preview(&self, channel_id: u64) -> Result<Option<[u128; 2]>> {
+	pub async fn settlement_preview(&self, channel_id: ChannelId) -> Result<Option<[u128; 2]>> {
 		let call = runtime::runtime_apis().payment_channels_api().settlement_preview(channel_id);
 		Ok(self.api.at_current_block().await?.runtime_apis().call(call).await?)
 	}
@@ -427,5 +514,50 @@ impl Chain {
 			Some(value) => Ok(Some(value.decode()?)),
 			None => Ok(None),
 		}
+	}
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+	use paychan_primitives::{CooperativeClose, WithdrawProof};
+
+	#[test]
+	fn payloads_become_the_runtime_types_field_for_field() {
+		let close = CooperativeClose {
+			genesis_hash: [7; 32],
+			channel_id: 3,
+			version: 9,
+			nonces: [1, 2],
+			payout_opener: 5,
+			payout_counterparty: 6,
+			expires_at: 40,
+		};
+		let twin: payloads::CooperativeClose<H256, u128, u32> = runtime_twin(&close);
+		assert_eq!(
+			(twin.genesis_hash, twin.channel_id, twin.version, twin.nonces),
+			(H256([7; 32]), 3, 9, [1, 2])
+		);
+		assert_eq!((twin.payout_opener, twin.payout_counterparty, twin.expires_at), (5, 6, 40));
+
+		let withdraw = WithdrawProof {
+			genesis_hash: [1; 32],
+			channel_id: 4,
+			participant: [2; 32],
+			total_withdrawn: 70,
+			expires_at: 12,
+		};
+		let twin: payloads::WithdrawProof<AccountId32, u128, u32, H256> = runtime_twin(&withdraw);
+		assert_eq!(
+			(twin.genesis_hash, twin.channel_id, twin.participant, twin.total_withdrawn),
+			(H256([1; 32]), 4, AccountId32([2; 32]), 70)
+		);
+		assert_eq!(twin.expires_at, 12);
+
+		let proof = ProofState { nonce: 8, transferred: 55, signature: [9; 64] };
+		let signed = signed_balance_proof([3; 32], 5, [4; 32], &proof);
+		assert_eq!((signed.payload.genesis_hash, signed.payload.channel_id), (H256([3; 32]), 5));
+		assert_eq!((signed.payload.nonce, signed.payload.transferred), (8, 55));
+		assert_eq!(signed.signer, AccountId32([4; 32]));
 	}
 }

@@ -1,11 +1,10 @@
 //! What each participant owns in a channel: the chain's cumulative totals combined with the
-//! newest balance proofs a party holds.
-//!
-//! `balance(i) = deposited(i) − withdrawn(i) + rebalanced_in(i) − rebalanced_out(i)
-//!              + transferred(other) − transferred(i)`, the pallet's settlement formula, where each
-//! `transferred` is the larger of what the chain recorded and the newest proof the party holds.
+//! newest balance proofs a party holds, through the pallet's own settlement formula
+//! ([`paychan_primitives::opener_claim`]), where each `transferred` is the larger of what the
+//! chain recorded and the newest proof the party holds.
 
 use crate::{chain::ChannelView, store::ChannelRecord};
+use paychan_primitives::{opener_claim, SideTotals, SignedBalance};
 
 /// One party's view of one channel.
 #[derive(Clone, Debug)]
@@ -43,18 +42,15 @@ impl Ledger {
 	/// Both participants' balances by the settlement formula (as the chain would pay them
 	/// with the proofs this party holds), indexed like the channel's participants.
 	pub fn balances(&self) -> [i128; 2] {
-		let mut balances = [0i128; 2];
-		let transfers_out = {
-			let mut t = [0u128; 2];
-			t[self.me] = self.paid();
-			t[self.other()] = self.earned();
-			t
-		};
-		for side in 0..2 {
-			balances[side] = self.view.sides[side].net_funding() + transfers_out[1 - side] as i128
-				- transfers_out[side] as i128;
-		}
-		balances
+		let mut totals: [SideTotals<u128>; 2] =
+			self.view.sides.each_ref().map(|side| side.totals());
+		totals[self.me].transferred = self.paid();
+		totals[self.other()].transferred = self.earned();
+		// Unclamped, unlike the chain's payouts: a negative balance is what tells this party
+		// that a proof would over-spend.
+		let opener = signed_i128(opener_claim(&totals[0], &totals[1]));
+		let total = i128::try_from(self.view.total()).unwrap_or(i128::MAX);
+		[opener, total.saturating_sub(opener)]
 	}
 
 	/// What the counterparty may still pay or withdraw: its balance less any withdrawal this
@@ -80,24 +76,27 @@ impl Ledger {
 	}
 }
 
+/// `value` as an `i128`, saturated: no real balance comes near `i128::MAX`.
+fn signed_i128(value: SignedBalance<u128>) -> i128 {
+	let magnitude = i128::try_from(value.magnitude).unwrap_or(i128::MAX);
+	if value.negative {
+		-magnitude
+	} else {
+		magnitude
+	}
+}
+
 #[cfg(test)]
 mod tests {
 	use super::*;
-	use crate::{chain::SideView, wire::ProofState};
+	use crate::wire::ProofState;
+	use paychan_primitives::Nonce;
 
 	fn view(deposits: [u128; 2]) -> ChannelView {
-		ChannelView {
-			id: 1,
-			participants: [[1; 32], [2; 32]],
-			sides: deposits.map(|deposited| SideView { deposited, ..SideView::default() }),
-			challenge_period: 10,
-			closing: None,
-			version: 0,
-			opened_at: 0,
-		}
+		ChannelView::funded(1, deposits)
 	}
 
-	fn proof(nonce: u64, transferred: u128) -> Option<ProofState> {
+	fn proof(nonce: Nonce, transferred: u128) -> Option<ProofState> {
 		Some(ProofState { nonce, transferred, signature: [0; 64] })
 	}
 
@@ -105,6 +104,7 @@ mod tests {
 	fn balances_follow_the_settlement_formula() {
 		let mut v = view([100, 40]);
 		v.sides[0].withdrawn = 10;
+		v.sides[0].custody = 90;
 		v.sides[0].rebalanced_out = 5;
 		v.sides[1].rebalanced_in = 5;
 		let record = ChannelRecord {

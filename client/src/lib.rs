@@ -12,7 +12,5 @@ pub mod store;
 pub mod watchtower;
 pub mod wire;
 
-/// One UNIT of the dev chain's token (12 decimals).
-pub const UNIT: u128 = 1_000_000_000_000;
-/// A thousandth of a UNIT.
-pub const MILLI_UNIT: u128 = UNIT / 1000;
+/// The chain token's denomination, as the runtime defines it.
+pub use paychan_primitives::currency::{MILLI_UNIT, UNIT};

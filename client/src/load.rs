@@ -5,6 +5,7 @@
 //! balance transfers is measured in the same run for comparison.
 
 use anyhow::{bail, Context, Result};
+use paychan_primitives::{ChannelId, Nonce};
 use serde::Serialize;
 use std::{
 	collections::{BTreeMap, HashMap},
@@ -279,8 +280,8 @@ pub fn load_keys(count: usize) -> Result<Vec<Keys>> {
 pub struct Setup {
 	pub senders: Vec<Keys>,
 	pub nonces: Vec<u64>,
-	pub channels: Vec<u64>,
-	pub closing_channel: u64,
+	pub channels: Vec<ChannelId>,
+	pub closing_channel: ChannelId,
 	pub counterparty: Keys,
 }
 
@@ -342,7 +343,7 @@ pub async fn setup(chain: &Chain, senders: usize) -> Result<Setup> {
 	Ok(Setup { senders: keys, nonces, channels, closing_channel, counterparty: bob })
 }
 
-fn bob_proof(chain: &Chain, bob: &Keys, channel_id: u64, nonce: u64) -> ProofState {
+fn bob_proof(chain: &Chain, bob: &Keys, channel_id: ChannelId, nonce: Nonce) -> ProofState {
 	let mut proof = ProofState { nonce, transferred: nonce as u128, signature: [0; 64] };
 	proof.signature = bob.sign(&proof_message(chain.genesis_hash, channel_id, &proof));
 	proof

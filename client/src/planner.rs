@@ -8,6 +8,7 @@
 //! target is where its larger allowed move would take it.
 
 use anyhow::{bail, ensure, Context, Result};
+use paychan_primitives::ChannelId;
 use paychan_rebalancer::{model::Channel as RoundChannel, Instance, Options};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -23,7 +24,7 @@ use crate::{
 pub const MAX_PLAN_EDGES: usize = 128;
 
 /// One channel entry of a request: `(channel id, max_send, max_receive)`.
-pub type Entry = (u64, u128, u128);
+pub type Entry = (ChannelId, u128, u128);
 
 /// Checks one entry of this party's request against its own books (docs/protocol.md §8): it
 /// holds at least its `max_send` on its side (the request replaces any earlier one, so earlier
@@ -91,7 +92,7 @@ pub struct Round {
 /// A channel the solver left out, and why.
 #[derive(Clone, Debug, Serialize)]
 pub struct Skipped {
-	pub channel_id: u64,
+	pub channel_id: ChannelId,
 	pub reason: String,
 }
 
@@ -119,7 +120,7 @@ pub fn over_declared(total: u128, max_send: [u128; 2], max_receive: [u128; 2]) -
 /// Builds the round: every channel in which both ends have an entry.
 pub async fn round(chain: &Chain) -> Result<Round> {
 	let requests = chain.open_requests().await?;
-	let mut bounds: BTreeMap<(u64, AccountId32), (u128, u128)> = BTreeMap::new();
+	let mut bounds: BTreeMap<(ChannelId, AccountId32), (u128, u128)> = BTreeMap::new();
 	for (who, request) in &requests {
 		for entry in &request.entries.0 {
 			bounds.insert((entry.channel_id, *who), (entry.max_send, entry.max_receive));
@@ -135,7 +136,8 @@ pub async fn round(chain: &Chain) -> Result<Round> {
 			}
 		}
 	};
-	let channel_ids: std::collections::BTreeSet<u64> = bounds.keys().map(|(id, _)| *id).collect();
+	let channel_ids: std::collections::BTreeSet<ChannelId> =
+		bounds.keys().map(|(id, _)| *id).collect();
 	let mut channels = Vec::new();
 	let mut skipped = Vec::new();
 	for channel_id in channel_ids {
@@ -149,7 +151,7 @@ pub async fn round(chain: &Chain) -> Result<Round> {
 		else {
 			continue;
 		};
-		let total = view.sides.iter().map(|side| side.net_funding()).sum::<i128>().max(0) as u128;
+		let total = view.total();
 		if let Some(reason) = over_declared(total, [first.0, second.0], [first.1, second.1]) {
 			skipped.push(Skipped { channel_id, reason });
 			continue;
@@ -201,9 +203,10 @@ pub struct SolveReport {
 /// Solves the round exactly and submits every plan (unless `dry_run`).
 pub async fn solve(chain: &Chain, keys: &Keys, dry_run: bool) -> Result<SolveReport> {
 	let round = round(chain).await?;
-	let (outcome, _, _) =
+	let outcome =
 		paychan_rebalancer::solve(&round.instance, Options { piecewise: false }, MAX_PLAN_EDGES)
-			.map_err(|error| anyhow::anyhow!("the round is not solvable: {error:?}"))?;
+			.map_err(|error| anyhow::anyhow!("the round is not solvable: {error:?}"))?
+			.outcome;
 	for skip in &round.skipped {
 		eprintln!("channel {} left out: {}", skip.channel_id, skip.reason);
 	}
@@ -242,23 +245,11 @@ pub async fn solve(chain: &Chain, keys: &Keys, dry_run: bool) -> Result<SolveRep
 #[cfg(test)]
 mod tests {
 	use super::*;
-	use crate::{
-		chain::{ChannelView, SideView},
-		store::ChannelRecord,
-		wire::ProofState,
-	};
+	use crate::{chain::ChannelView, store::ChannelRecord, wire::ProofState};
 
 	/// Alice (opener) deposited 100 and paid Bob 95 off chain: she holds 5, Bob 95.
 	fn alice_after_paying_95() -> Ledger {
-		let view = ChannelView {
-			id: 7,
-			participants: [[1; 32], [2; 32]],
-			sides: [100, 0].map(|deposited| SideView { deposited, ..SideView::default() }),
-			challenge_period: 10,
-			closing: None,
-			version: 0,
-			opened_at: 0,
-		};
+		let view = ChannelView::funded(7, [100, 0]);
 		let sent = Some(ProofState { nonce: 1, transferred: 95, signature: [0; 64] });
 		Ledger::new(view, 0, ChannelRecord { sent, ..ChannelRecord::default() })
 	}

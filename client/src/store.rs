@@ -7,6 +7,7 @@
 
 use anyhow::{Context, Result};
 use codec::{Decode, Encode};
+use paychan_primitives::ChannelId;
 use redb::{
 	ConcurrencyMode, Database, ReadOnlyDatabase, ReadTransaction, ReadableDatabase, ReadableTable,
 	TableDefinition, WriteTransaction,
@@ -16,9 +17,9 @@ use std::path::Path;
 use crate::wire::ProofState;
 
 /// Channel records by channel id.
-const CHANNELS: TableDefinition<u64, &[u8]> = TableDefinition::new("channels");
+const CHANNELS: TableDefinition<ChannelId, &[u8]> = TableDefinition::new("channels");
 /// Watched proofs (watchtower) by channel id and signer.
-const WATCHED: TableDefinition<(u64, [u8; 32]), &[u8]> = TableDefinition::new("watched");
+const WATCHED: TableDefinition<(ChannelId, [u8; 32]), &[u8]> = TableDefinition::new("watched");
 
 /// Whether commits wait for the disk.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -78,7 +79,7 @@ impl ChannelRecord {
 	/// `opened_in`: a new record (or one of an earlier layout) takes it; a record about a channel
 	/// opened in another block is of an earlier chain and is refused, so that none of its proofs
 	/// or close markers is applied to this channel.
-	pub fn bind_to(&mut self, channel_id: u64, opened_in: [u8; 32]) -> Result<()> {
+	pub fn bind_to(&mut self, channel_id: ChannelId, opened_in: [u8; 32]) -> Result<()> {
 		if self.opened_in == [0; 32] {
 			self.opened_in = opened_in;
 			return Ok(());
@@ -179,7 +180,7 @@ impl Store {
 	}
 
 	/// The record of `channel_id` (empty if none was stored).
-	pub fn channel(&self, channel_id: u64) -> Result<ChannelRecord> {
+	pub fn channel(&self, channel_id: ChannelId) -> Result<ChannelRecord> {
 		let Some(txn) = self.begin_read()? else { return Ok(ChannelRecord::default()) };
 		let table = txn.open_table(CHANNELS)?;
 		Ok(match table.get(channel_id)? {
@@ -190,7 +191,7 @@ impl Store {
 	}
 
 	/// Every stored channel record.
-	pub fn channels(&self) -> Result<Vec<(u64, ChannelRecord)>> {
+	pub fn channels(&self) -> Result<Vec<(ChannelId, ChannelRecord)>> {
 		let mut out = Vec::new();
 		let Some(txn) = self.begin_read()? else { return Ok(out) };
 		let table = txn.open_table(CHANNELS)?;
@@ -206,7 +207,7 @@ impl Store {
 	/// Every stored channel record, once every write in progress (a commit of a session that was
 	/// just stopped, say) has finished: one writer at a time, so waiting for the write lock is
 	/// waiting for them.
-	pub fn channels_after_pending_writes(&self) -> Result<Vec<(u64, ChannelRecord)>> {
+	pub fn channels_after_pending_writes(&self) -> Result<Vec<(ChannelId, ChannelRecord)>> {
 		if let Handle::Writer(db) = &self.db {
 			db.begin_write()?.abort()?;
 		}
@@ -214,7 +215,7 @@ impl Store {
 	}
 
 	/// Writes `record` and returns once it is durable (as configured).
-	pub fn put_channel(&self, channel_id: u64, record: &ChannelRecord) -> Result<()> {
+	pub fn put_channel(&self, channel_id: ChannelId, record: &ChannelRecord) -> Result<()> {
 		let txn = self.begin_write()?;
 		{
 			let mut table = txn.open_table(CHANNELS)?;
@@ -226,7 +227,12 @@ impl Store {
 
 	/// Stores `proof` from `signer` for a watched channel if it is newer than the one stored.
 	/// Returns whether it was newer.
-	pub fn watch(&self, channel_id: u64, signer: [u8; 32], proof: &ProofState) -> Result<bool> {
+	pub fn watch(
+		&self,
+		channel_id: ChannelId,
+		signer: [u8; 32],
+		proof: &ProofState,
+	) -> Result<bool> {
 		let txn = self.begin_write()?;
 		let newer = {
 			let mut table = txn.open_table(WATCHED)?;
@@ -245,7 +251,7 @@ impl Store {
 	}
 
 	/// Every watched proof: `(channel id, signer, proof)`.
-	pub fn watched(&self) -> Result<Vec<(u64, [u8; 32], ProofState)>> {
+	pub fn watched(&self) -> Result<Vec<(ChannelId, [u8; 32], ProofState)>> {
 		let mut out = Vec::new();
 		let Some(txn) = self.begin_read()? else { return Ok(out) };
 		let table = txn.open_table(WATCHED)?;
@@ -258,7 +264,7 @@ impl Store {
 	}
 
 	/// Forgets the watched proofs of a channel that no longer exists on chain.
-	pub fn unwatch(&self, channel_id: u64) -> Result<()> {
+	pub fn unwatch(&self, channel_id: ChannelId) -> Result<()> {
 		let txn = self.begin_write()?;
 		{
 			let mut table = txn.open_table(WATCHED)?;
@@ -272,8 +278,9 @@ impl Store {
 #[cfg(test)]
 mod tests {
 	use super::*;
+	use paychan_primitives::Nonce;
 
-	fn proof(nonce: u64) -> ProofState {
+	fn proof(nonce: Nonce) -> ProofState {
 		ProofState { nonce, transferred: nonce as u128 * 10, signature: [1; 64] }
 	}
 

@@ -7,6 +7,7 @@
 //! fee from its own account.
 
 use anyhow::{Context, Result};
+use paychan_primitives::{ChannelId, Nonce};
 use std::{collections::BTreeMap, time::Duration};
 use subxt::utils::AccountId32;
 use tokio::{net::TcpListener, sync::mpsc};
@@ -21,9 +22,9 @@ use crate::{
 /// A dispute the watchtower made.
 #[derive(Debug, serde::Serialize)]
 pub struct Dispute {
-	pub channel_id: u64,
+	pub channel_id: ChannelId,
 	pub signer: String,
-	pub nonce: u64,
+	pub nonce: Nonce,
 	#[serde(serialize_with = "crate::amount::as_string")]
 	pub transferred: u128,
 	#[serde(serialize_with = "crate::amount::as_string")]
@@ -89,7 +90,7 @@ async fn serve_user(party: &Party, stream: tokio::net::TcpStream) -> Result<()> 
 /// Disputes every close that counts less than a watched proof, as of block `at` (number
 /// `now`); forgets settled channels.
 pub async fn enforce(party: &Party, at: &AtBlock, now: u32) -> Result<Vec<Dispute>> {
-	let mut by_channel: BTreeMap<u64, Vec<([u8; 32], ProofState)>> = BTreeMap::new();
+	let mut by_channel: BTreeMap<ChannelId, Vec<([u8; 32], ProofState)>> = BTreeMap::new();
 	for (channel_id, signer, proof) in party.store.watched()? {
 		by_channel.entry(channel_id).or_default().push((signer, proof));
 	}
@@ -144,9 +145,9 @@ pub async fn enforce(party: &Party, at: &AtBlock, now: u32) -> Result<Vec<Disput
 pub async fn push(
 	keys: Keys,
 	address: String,
-	mut queue: mpsc::UnboundedReceiver<(u64, [u8; 32], ProofState)>,
+	mut queue: mpsc::UnboundedReceiver<(ChannelId, [u8; 32], ProofState)>,
 ) -> Result<()> {
-	let mut pending: BTreeMap<(u64, [u8; 32]), ProofState> = BTreeMap::new();
+	let mut pending: BTreeMap<(ChannelId, [u8; 32]), ProofState> = BTreeMap::new();
 	let mut link: Option<Link> = None;
 	let mut closed = false;
 	let mut failures = 0;

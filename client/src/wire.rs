@@ -13,6 +13,7 @@
 
 use anyhow::{anyhow, bail, ensure, Context, Result};
 use codec::{Decode, Encode};
+use paychan_primitives::{BalanceProof, ChannelId, Nonce, StateVersion};
 use std::sync::Arc;
 use tokio::{
 	io::{AsyncReadExt, AsyncWriteExt, BufReader, BufWriter},
@@ -41,9 +42,20 @@ pub const FRAME_BUDGET: usize = 60_000;
 /// that vary (the genesis hash and channel id are fixed by the session) and the signature.
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
 pub struct ProofState {
-	pub nonce: u64,
+	pub nonce: Nonce,
 	pub transferred: u128,
 	pub signature: [u8; 64],
+}
+
+impl ProofState {
+	/// The balance proof this is a signature over, in `channel_id` of the chain `genesis_hash`.
+	pub fn payload(
+		&self,
+		genesis_hash: [u8; 32],
+		channel_id: ChannelId,
+	) -> BalanceProof<[u8; 32], u128> {
+		BalanceProof { genesis_hash, channel_id, nonce: self.nonce, transferred: self.transferred }
+	}
 }
 
 /// Proves which channel key is at the other end of a link.
@@ -57,24 +69,24 @@ pub struct Auth {
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
 pub enum Message {
 	/// First message of a payment session, from the party that connected.
-	Hello { genesis_hash: [u8; 32], channel_id: u64 },
+	Hello { genesis_hash: [u8; 32], channel_id: ChannelId },
 	/// The answer to `Hello`: the newest proof the listener holds from the connecting party (where
 	/// its payments resume) and the newest the listener has signed itself.
 	Welcome { held_from_you: Option<ProofState>, signed_by_me: Option<ProofState> },
 	/// A payment: the sender's new cumulative balance proof.
 	Pay(ProofState),
 	/// Every payment up to this nonce is durable at the receiver.
-	Ack { nonce: u64 },
+	Ack { nonce: Nonce },
 	/// The receiver refused the payments from this nonce on; the session ends.
-	Refused { nonce: u64, reason: String },
+	Refused { nonce: Nonce, reason: String },
 	/// A cooperative close: the proposed payouts, the channel state they are for (the chain's
 	/// state version and the nonces of both sides' newest proofs), the last block it may land in,
 	/// and the proposer's signature over all of it.
 	CloseRequest {
 		payout_opener: u128,
 		payout_counterparty: u128,
-		version: u64,
-		nonces: [u64; 2],
+		version: StateVersion,
+		nonces: [Nonce; 2],
 		expires_at: u32,
 		signature: [u8; 64],
 	},
@@ -85,9 +97,9 @@ pub enum Message {
 	/// The consent: a withdraw proof's variable fields and its signature.
 	WithdrawSigned { total_withdrawn: u128, expires_at: u32, signature: [u8; 64] },
 	/// Hands a watchtower a counterparty's proof to enforce if the counterparty closes.
-	Watch { channel_id: u64, signer: [u8; 32], proof: ProofState },
+	Watch { channel_id: ChannelId, signer: [u8; 32], proof: ProofState },
 	/// The watchtower stored every proof up to this one.
-	Watching { channel_id: u64, nonce: u64 },
+	Watching { channel_id: ChannelId, nonce: Nonce },
 	/// A request could not be served; the text says why.
 	Error(String),
 }
@@ -113,7 +125,7 @@ fn auth_message(handshake_hash: &[u8], role: Role) -> Vec<u8> {
 pub struct LinkReader {
 	stream: BufReader<OwnedReadHalf>,
 	noise: Arc<snow::StatelessTransportState>,
-	nonce: u64,
+	nonce: Nonce,
 	ciphertext: Vec<u8>,
 	plaintext: Vec<u8>,
 }
@@ -122,7 +134,7 @@ pub struct LinkReader {
 pub struct LinkWriter {
 	stream: BufWriter<OwnedWriteHalf>,
 	noise: Arc<snow::StatelessTransportState>,
-	nonce: u64,
+	nonce: Nonce,
 	pending: Vec<Message>,
 	pending_size: usize,
 	ciphertext: Vec<u8>,
@@ -361,7 +373,7 @@ mod tests {
 		assert_eq!(connected.peer, bob.public());
 
 		// Many payments in few frames, and the answer the other way.
-		for nonce in 1..=2000u64 {
+		for nonce in 1..=2000 as Nonce {
 			let proof = ProofState { nonce, transferred: nonce as u128, signature: [7; 64] };
 			connected.writer.push(Message::Pay(proof)).await.unwrap();
 		}

@@ -221,3 +221,78 @@ fn three_party_cycle_is_rebalanced_through_requests_and_a_plan() {
 	assert_eq!(number(&closed["payouts"][1]), half + UNIT);
 	bob_listener.stop();
 }
+
+/// A payer that ignores its own pledge (a modified client) pays over a raw link. Bob's listener
+/// acknowledges a payment that leaves Alice exactly what a rebalance plan may still move from
+/// her side, refuses one more planck, and once Alice's request is gone (a new block) accepts it
+/// on the same link: the listener reads the exposure once per block, never across blocks.
+#[test]
+fn the_receiver_refuses_payments_a_pledged_plan_could_take_back() {
+	use paychan_client::{
+		chain::{Chain, Progress},
+		keys::Keys,
+		session::proof_message,
+		wire::{Link, Message, ProofState},
+	};
+
+	let _serial = serial();
+	let node = Node::start("exposure");
+	let alice = Party::new(&node, "alice");
+	let bob = Party::new(&node, "bob");
+	let deposit = 10 * UNIT;
+	let half = deposit / 2;
+	let (channel, _) = alice.open(&bob, deposit, 10);
+	alice.run(&["rebalance", "request", "--entry", &format!("{channel}:{half}:0")]);
+	bob.run(&["rebalance", "request", "--entry", &format!("{channel}:0:{half}")]);
+	let listener = bob.listen(&[]);
+
+	let runtime = tokio::runtime::Runtime::new().unwrap();
+	let alice_keys = Keys::from_uri("//Alice").unwrap();
+	let bob_key = Keys::from_uri("//Bob").unwrap().public();
+	let chain = runtime.block_on(Chain::connect(&node.url(), Progress::Silent)).unwrap();
+	let genesis = chain.genesis_hash;
+	let pay = |link: &mut Link, nonce: u64, transferred: u128| {
+		let mut proof = ProofState { nonce, transferred, signature: [0; 64] };
+		proof.signature = alice_keys.sign(&proof_message(genesis, channel, &proof));
+		runtime.block_on(async {
+			link.writer.send(Message::Pay(proof)).await.unwrap();
+			link.reader.receive_one().await.unwrap()
+		})
+	};
+	let session = || {
+		runtime
+			.block_on(async {
+				let mut link = Link::connect(&listener.address, &alice_keys, Some(bob_key)).await?;
+				link.writer
+					.send(Message::Hello { genesis_hash: genesis, channel_id: channel })
+					.await?;
+				let welcome = link.reader.receive_one().await?;
+				anyhow::ensure!(matches!(welcome, Message::Welcome { .. }), "{welcome:?}");
+				Ok::<_, anyhow::Error>(link)
+			})
+			.unwrap()
+	};
+
+	// Alice's 10 UNIT less 5 paid leave her 5 on her side: exactly the exposure, accepted.
+	let mut link = session();
+	assert!(matches!(pay(&mut link, 1, half), Message::Ack { nonce: 1 }));
+	// One planck more, in the same block: refused with the reason, nothing recorded.
+	match pay(&mut link, 2, half + 1) {
+		Message::Refused { nonce: 2, reason } => {
+			assert!(reason.contains("a rebalance plan may still move"), "{reason}")
+		}
+		other => panic!("expected a refusal, got {other:?}"),
+	}
+	assert_eq!(bob.channel(channel)["received_nonce"], 1);
+	assert_eq!(number(&bob.channel(channel)["received"]), half);
+
+	// The refusal ended that session. On a new one, Alice's request goes away in a new block;
+	// the same payment is then accepted on the same link.
+	let mut link = session();
+	assert!(matches!(pay(&mut link, 2, half), Message::Ack { nonce: 2 }));
+	alice.run(&["rebalance", "cancel"]);
+	assert!(matches!(pay(&mut link, 3, half + 1), Message::Ack { nonce: 3 }));
+	drop(link);
+	listener.stop();
+	assert_eq!(number(&bob.channel(channel)["received"]), half + 1);
+}

@@ -10,7 +10,7 @@ pub type ChainSpec = sc_service::GenericChainSpec;
 fn properties() -> sc_chain_spec::Properties {
 	let mut properties = sc_chain_spec::Properties::new();
 	properties.insert("tokenSymbol".into(), "UNIT".into());
-	properties.insert("tokenDecimals".into(), 12.into());
+	properties.insert("tokenDecimals".into(), paychan_runtime::DECIMALS.into());
 	properties.insert("ss58Format".into(), 42.into());
 	properties
 }

@@ -15,8 +15,9 @@ use alloc::vec::Vec;
 use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
 use scale_info::TypeInfo;
 
+pub mod currency;
 mod settlement;
-pub use settlement::{settlement, SideTotals};
+pub use settlement::{opener_claim, settlement, SideTotals, SignedBalance};
 
 /// Identifies a channel. Ids come from a counter on chain and are never reused.
 pub type ChannelId = u64;

@@ -35,29 +35,43 @@ pub fn settlement<Balance: BaseArithmetic + Copy>(
 	opener: &SideTotals<Balance>,
 	counterparty: &SideTotals<Balance>,
 ) -> [Balance; 2] {
-	let funding = Signed::difference(opener.deposited, opener.withdrawn);
-	let rebalanced = Signed::difference(opener.rebalanced_in, opener.rebalanced_out);
-	let payments = Signed::difference(counterparty.transferred, opener.transferred);
-	let opener_final = match Signed::sum([funding, rebalanced, payments]) {
-		Signed { negative: true, .. } => Zero::zero(),
-		Signed { magnitude, .. } => magnitude.min(total),
+	let opener_final = match opener_claim(opener, counterparty) {
+		SignedBalance { negative: true, .. } => Zero::zero(),
+		SignedBalance { magnitude, .. } => magnitude.min(total),
 	};
 	[opener_final, total - opener_final]
 }
 
-/// A balance with a sign, for the formula's differences.
-#[derive(Clone, Copy)]
-struct Signed<Balance> {
-	negative: bool,
-	magnitude: Balance,
+/// The settlement formula's value for the opener before it is clamped to the channel: negative
+/// when the opener's proofs spend more than it owns, above the channel's funds when the
+/// counterparty's do. Clients read it to tell how much a participant may still pay; the chain
+/// only ever pays [`settlement`]. Saturates at `Balance::MAX` in magnitude.
+pub fn opener_claim<Balance: BaseArithmetic + Copy>(
+	opener: &SideTotals<Balance>,
+	counterparty: &SideTotals<Balance>,
+) -> SignedBalance<Balance> {
+	let funding = SignedBalance::difference(opener.deposited, opener.withdrawn);
+	let rebalanced = SignedBalance::difference(opener.rebalanced_in, opener.rebalanced_out);
+	let payments = SignedBalance::difference(counterparty.transferred, opener.transferred);
+	SignedBalance::sum([funding, rebalanced, payments])
 }
 
-impl<Balance: BaseArithmetic + Copy> Signed<Balance> {
-	fn difference(plus: Balance, minus: Balance) -> Self {
+/// A balance with a sign, for the formula's differences.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SignedBalance<Balance> {
+	/// Whether the value is below zero.
+	pub negative: bool,
+	/// The value's absolute amount.
+	pub magnitude: Balance,
+}
+
+impl<Balance: BaseArithmetic + Copy> SignedBalance<Balance> {
+	/// `plus - minus`, exactly.
+	pub fn difference(plus: Balance, minus: Balance) -> Self {
 		if plus >= minus {
-			Signed { negative: false, magnitude: plus - minus }
+			SignedBalance { negative: false, magnitude: plus - minus }
 		} else {
-			Signed { negative: true, magnitude: minus - plus }
+			SignedBalance { negative: true, magnitude: minus - plus }
 		}
 	}
 
@@ -65,14 +79,14 @@ impl<Balance: BaseArithmetic + Copy> Signed<Balance> {
 	fn plus(self, other: Self) -> Option<Self> {
 		if self.negative == other.negative {
 			let magnitude = self.magnitude.checked_add(&other.magnitude)?;
-			return Some(Signed { negative: self.negative, magnitude });
+			return Some(SignedBalance { negative: self.negative, magnitude });
 		}
 		let (positive, negative) = if self.negative {
 			(other.magnitude, self.magnitude)
 		} else {
 			(self.magnitude, other.magnitude)
 		};
-		Some(Signed::difference(positive, negative))
+		Some(SignedBalance::difference(positive, negative))
 	}
 
 	/// The sum of three terms, saturated at `Balance::MAX` in magnitude. Two terms of opposite
@@ -87,7 +101,7 @@ impl<Balance: BaseArithmetic + Copy> Signed<Balance> {
 			(b, c, a)
 		};
 		let saturated =
-			|negative| Signed { negative, magnitude: <Balance as Bounded>::max_value() };
+			|negative| SignedBalance { negative, magnitude: <Balance as Bounded>::max_value() };
 		let Some(partial) = first.plus(second) else { return saturated(first.negative) };
 		partial.plus(third).unwrap_or_else(|| saturated(third.negative))
 	}
@@ -127,5 +141,14 @@ mod tests {
 		assert_eq!(settlement(1_000, &owes, &side(1_000, 0)), [0, 1_000]);
 		let owed = SideTotals { deposited: u128::MAX, ..side(0, 0) };
 		assert_eq!(settlement(1_000, &owed, &side(0, u128::MAX)), [1_000, 0]);
+	}
+
+	#[test]
+	fn the_claim_is_the_formula_before_the_clamp() {
+		let overspent = opener_claim(&side(100, 130), &side(0, 0));
+		assert_eq!(overspent, SignedBalance { negative: true, magnitude: 30 });
+		let owed_more_than_the_channel = opener_claim(&side(100, 0), &side(50, 80));
+		assert_eq!(owed_more_than_the_channel, SignedBalance { negative: false, magnitude: 180 });
+		assert_eq!(settlement(150, &side(100, 0), &side(50, 80)), [150, 0]);
 	}
 }

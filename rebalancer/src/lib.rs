@@ -3,7 +3,7 @@
 //!
 //! The Revive linear program (move as much as possible toward each channel's target split,
 //! within every participant's declared bounds, with every participant's net change zero) is a
-//! min-cost circulation. [`primal_dual`] solves it exactly in integers ([`simplex`], a network
+//! min-cost circulation ([`circulation`]). [`primal_dual`] solves it exactly in integers ([`simplex`], a network
 //! simplex, is an independent second solver the tests compare it with); [`certificate`] checks the
 //! optimality proof (node potentials) in linear time; [`plan`] turns the circulation into cycles
 //! and packs them into plans of at most the pallet's `MaxPlanEdges` edges; [`lp`] is the general
@@ -12,6 +12,7 @@
 //! See docs/rebalancing.md for the model and the choice of algorithm.
 
 pub mod certificate;
+pub mod circulation;
 pub mod lp;
 pub mod model;
 pub mod plan;
@@ -20,4 +21,4 @@ pub mod simplex;
 pub mod workload;
 
 pub use model::{Channel, Instance, Options};
-pub use plan::{solve, Outcome, Stats};
+pub use plan::{solve, Outcome, Solution, Stats};

@@ -2,7 +2,7 @@
 //! by `good_lp` with the pure-Rust `microlp` simplex, in floating point. Used as an oracle in
 //! tests and side by side in the benchmark.
 
-use crate::simplex::Arc;
+use crate::circulation::Arc;
 use good_lp::{microlp, variable, Expression, ProblemVariables, SolverModel, WithTimeLimit};
 
 /// The optimal cost of the circulation problem over `arcs`, by a general LP solver, rounded to

@@ -2,7 +2,7 @@
 
 use clap::{Args, Parser, Subcommand};
 use paychan_rebalancer::{
-	certificate, lp, plan, primal_dual,
+	lp, plan, primal_dual,
 	workload::{self, Graph, Skew},
 	Instance, Options,
 };
@@ -113,8 +113,9 @@ fn run(cli: Cli) -> Result<(), String> {
 		Command::Plan { source, out } => {
 			let instance = load(&source)?;
 			let options = source.round.solver_options();
-			let (outcome, _, _) =
-				plan::solve(&instance, options, source.max_edges).map_err(|e| e.to_string())?;
+			let outcome = plan::solve(&instance, options, source.max_edges)
+				.map_err(|e| e.to_string())?
+				.outcome;
 			let json = serde_json::to_string_pretty(&outcome).map_err(|e| e.to_string())?;
 			std::fs::write(&out, json).map_err(|e| format!("{}: {e}", out.display()))?;
 			let stats = &outcome.stats;
@@ -283,20 +284,15 @@ fn bench_one(
 		circulation = Some(solved);
 	}
 	let circulation = circulation.expect("at least one run");
-	certificate::check(
-		network.nodes,
-		&network.arcs,
-		&circulation.flow,
-		&circulation.potential,
-		circulation.cost,
-	)
-	.map_err(|e| format!("{name}: the certificate check failed: {e:?}"))?;
+	circulation
+		.verify(network.nodes, &network.arcs)
+		.map_err(|e| format!("{name}: the certificate check failed: {e:?}"))?;
 	times.sort_by(f64::total_cmp);
 	let solve_ms = times[times.len() / 2];
 
 	let start = Instant::now();
-	let (outcome, _, _) =
-		plan::solve(instance, options, MAX_PLAN_EDGES).map_err(|e| e.to_string())?;
+	let outcome =
+		plan::solve(instance, options, MAX_PLAN_EDGES).map_err(|e| e.to_string())?.outcome;
 	let end_to_end_ms = start.elapsed().as_secs_f64() * 1e3;
 	let checker = plan::PlanChecker::new(instance);
 	for plan in &outcome.plans {

@@ -11,7 +11,7 @@
 //! increasing costs, so the min-cost circulation fills the pieces in order and its cost is
 //! exactly the change of `Φ`.
 
-use crate::simplex::Arc;
+use crate::circulation::Arc;
 use serde::{Deserialize, Serialize};
 
 /// A participant, densely numbered from 0.

@@ -3,9 +3,9 @@
 //! `max_edges` edges.
 
 use crate::{
-	certificate,
+	circulation::Circulation,
 	model::{Instance, Network, NodeId, Options},
-	primal_dual, simplex,
+	primal_dual,
 };
 use paychan_primitives::PlanEdge;
 use serde::{Deserialize, Serialize};
@@ -57,25 +57,25 @@ pub struct Stats {
 	pub pivots: u64,
 }
 
+/// What [`solve`] found: the plans, and the optimal circulation with the network it was solved
+/// over, for callers that check or report on the solution.
+#[derive(Clone, Debug)]
+pub struct Solution {
+	pub outcome: Outcome,
+	pub circulation: Circulation,
+	pub network: Network,
+}
+
 /// Solves `instance` exactly and packs the result into plans of at most `max_edges` edges.
 pub fn solve(
 	instance: &Instance,
 	options: Options,
 	max_edges: usize,
-) -> Result<(Outcome, simplex::Circulation, Network), crate::model::InstanceError> {
+) -> Result<Solution, crate::model::InstanceError> {
 	instance.validate()?;
 	let network = instance.network(options);
 	let circulation = primal_dual::solve(network.nodes, &network.arcs);
-	debug_assert_eq!(
-		certificate::check(
-			network.nodes,
-			&network.arcs,
-			&circulation.flow,
-			&circulation.potential,
-			circulation.cost
-		),
-		Ok(())
-	);
+	debug_assert_eq!(circulation.verify(network.nodes, &network.arcs), Ok(()));
 	let moved = net_moves(instance, &network, &circulation.flow);
 	let cycles = decompose(instance, &moved);
 	let (plans, planned, dropped) = pack(instance, &cycles, max_edges);
@@ -100,7 +100,7 @@ pub fn solve(
 		stats.moved_toward_target += toward.max(0) as i128;
 		stats.moved_total += moved.unsigned_abs() as i128;
 	}
-	Ok((Outcome { plans, stats }, circulation, network))
+	Ok(Solution { outcome: Outcome { plans, stats }, circulation, network })
 }
 
 /// Net amount end 0 sends in each channel (negative: end 1 sends). Opposite flows in the same

@@ -18,7 +18,7 @@
 //! [`crate::model`]). [`crate::simplex`] solves the same problem by network simplex and serves as
 //! an independent cross-check in the tests.
 
-use crate::simplex::{assert_well_formed, cost_of, Arc, Circulation};
+use crate::circulation::{assert_well_formed, cost_of, Arc, Circulation};
 use std::{
 	cmp::Reverse,
 	collections::{BinaryHeap, VecDeque},
@@ -372,7 +372,6 @@ impl Solver {
 #[cfg(test)]
 mod tests {
 	use super::*;
-	use crate::certificate;
 
 	fn arc(source: u32, target: u32, capacity: i64, cost: i64) -> Arc {
 		Arc { source, target, capacity, cost }
@@ -380,8 +379,7 @@ mod tests {
 
 	fn solved(nodes: usize, arcs: &[Arc]) -> Circulation {
 		let solution = solve(nodes, arcs);
-		certificate::check(nodes, arcs, &solution.flow, &solution.potential, solution.cost)
-			.expect("the potentials prove the circulation optimal");
+		solution.verify(nodes, arcs).expect("the potentials prove the circulation optimal");
 		solution
 	}
 

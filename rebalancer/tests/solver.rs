@@ -1,10 +1,11 @@
 //! The exact solver against the LP oracle, the certificate checker, and the plans it emits.
 
 use paychan_rebalancer::{
-	certificate::{self, Rejection},
+	certificate::Rejection,
+	circulation::Circulation,
 	lp,
 	model::Channel,
-	plan::{self, check_plan},
+	plan::{self, check_plan, Solution},
 	primal_dual, simplex,
 	workload::{self, Skew},
 	Instance, Options,
@@ -48,7 +49,8 @@ fn exact_optimum_equals_the_lp_oracle_on_300_random_rounds() {
 	for round in 0..300 {
 		let instance = random_instance(&mut rng);
 		let options = Options { piecewise: round % 2 == 0 };
-		let (outcome, circulation, network) = plan::solve(&instance, options, 128).unwrap();
+		let Solution { outcome, circulation, network } =
+			plan::solve(&instance, options, 128).unwrap();
 
 		let oracle = lp::optimum(network.nodes, &network.arcs, None).unwrap();
 		assert_eq!(circulation.cost, oracle, "round {round}: exact optimum equals the LP's");
@@ -58,23 +60,13 @@ fn exact_optimum_equals_the_lp_oracle_on_300_random_rounds() {
 			("primal-dual", primal_dual::solve(network.nodes, &network.arcs)),
 		] {
 			assert_eq!(other.cost, oracle, "round {round}: {name} equals the LP");
-			certificate::check(
-				network.nodes,
-				&network.arcs,
-				&other.flow,
-				&other.potential,
-				other.cost,
-			)
-			.unwrap_or_else(|e| panic!("round {round}: {name} certificate rejected: {e:?}"));
+			other
+				.verify(network.nodes, &network.arcs)
+				.unwrap_or_else(|e| panic!("round {round}: {name} certificate rejected: {e:?}"));
 		}
-		certificate::check(
-			network.nodes,
-			&network.arcs,
-			&circulation.flow,
-			&circulation.potential,
-			circulation.cost,
-		)
-		.unwrap_or_else(|e| panic!("round {round}: certificate rejected: {e:?}"));
+		circulation
+			.verify(network.nodes, &network.arcs)
+			.unwrap_or_else(|e| panic!("round {round}: certificate rejected: {e:?}"));
 
 		// The plans achieve the optimum, and each one would pass the pallet's checks.
 		assert_eq!(outcome.stats.dropped_cycles, 0);
@@ -111,7 +103,9 @@ fn certificate_checker_rejects_perturbed_solutions() {
 		}
 		checked += 1;
 		let check = |flow: &[i64], potential: &[i64], cost: i128| {
-			certificate::check(network.nodes, &network.arcs, flow, potential, cost)
+			let claimed =
+				Circulation { flow: flow.to_vec(), potential: potential.to_vec(), cost, pivots: 0 };
+			claimed.verify(network.nodes, &network.arcs)
 		};
 		assert_eq!(check(&solution.flow, &solution.potential, solution.cost), Ok(()));
 
@@ -151,7 +145,7 @@ fn a_depleted_cycle_is_rebalanced_to_the_targets() {
 			Channel::willing(2, [2, 0], [1000, 0]),
 		],
 	};
-	let (outcome, _, _) = plan::solve(&instance, Options::default(), 128).unwrap();
+	let outcome = plan::solve(&instance, Options::default(), 128).unwrap().outcome;
 	assert_eq!(outcome.plans.len(), 1);
 	let mut edges = outcome.plans[0].clone();
 	edges.sort_by_key(|e| e.channel_id);
@@ -168,7 +162,7 @@ fn plans_respect_the_edge_bound_by_packing_whole_cycles() {
 	let graph = workload::barabasi_albert(3000, 4, 11);
 	let instance = workload::instance(&graph, Skew::Heavy, 11);
 	for max_edges in [8, 128] {
-		let (outcome, circulation, _) =
+		let Solution { outcome, circulation, .. } =
 			plan::solve(&instance, Options::default(), max_edges).unwrap();
 		assert!(outcome.stats.cycles > 0);
 		for edges in &outcome.plans {
@@ -230,14 +224,9 @@ fn primal_dual_equals_network_simplex_on_barabasi_albert_rounds() {
 			assert!(exact.cost < 0, "round {round}: there is something to rebalance");
 			assert_eq!(exact.cost, reference.cost, "round {round} (piecewise {piecewise})");
 			for solution in [&exact, &reference] {
-				certificate::check(
-					network.nodes,
-					&network.arcs,
-					&solution.flow,
-					&solution.potential,
-					solution.cost,
-				)
-				.unwrap_or_else(|e| panic!("round {round}: certificate rejected: {e:?}"));
+				solution
+					.verify(network.nodes, &network.arcs)
+					.unwrap_or_else(|e| panic!("round {round}: certificate rejected: {e:?}"));
 			}
 		}
 	}

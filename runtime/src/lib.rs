@@ -81,12 +81,9 @@ pub const HOURS: BlockNumber = MINUTES * 60;
 /// One day in blocks.
 pub const DAYS: BlockNumber = HOURS * 24;
 
-/// The base number of indivisible units in one token.
-pub const UNIT: Balance = 1_000_000_000_000;
-/// A thousandth of a token.
-pub const MILLI_UNIT: Balance = 1_000_000_000;
-/// A millionth of a token.
-pub const MICRO_UNIT: Balance = 1_000_000;
+/// The token's denomination (one token, a thousandth, a millionth, the decimals), defined once
+/// in `paychan-primitives` for the runtime and the clients alike.
+pub use paychan_primitives::currency::{DECIMALS, MICRO_UNIT, MILLI_UNIT, UNIT};
 
 /// The smallest balance an account may hold.
 pub const EXISTENTIAL_DEPOSIT: Balance = MILLI_UNIT;

@@ -29,6 +29,8 @@ test('with instant sealing a transfer is included and finalized without waiting 
     const keyring = new Keyring({ type: 'sr25519' });
     const alice = keyring.addFromUri('//Alice');
     const bob = keyring.addFromUri('//Bob');
+    // The suite's UNIT is the chain's own (paychan_primitives::currency, tokenDecimals).
+    assert.equal(10n ** BigInt(api.registry.chainDecimals[0]), UNIT);
     const before = (await api.query.system.account(bob.address)).data.free.toBigInt();
     const { blockHash, events } = await submit(api, api.tx.balances.transferKeepAlive(bob.address, UNIT), alice);
     assert.ok(events.some(({ event }) => api.events.balances.Transfer.is(event)));

@@ -20,7 +20,7 @@ pub fn serial() -> MutexGuard<'static, ()> {
 	SERIAL.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-pub const UNIT: u128 = 1_000_000_000_000;
+pub use paychan_client::UNIT;
 
 /// A port nothing listens on now.
 pub fn free_port() -> u16 {

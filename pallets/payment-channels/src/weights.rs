@@ -7,7 +7,7 @@
 //! HOSTNAME: `vm`, CPU: `AMD EPYC`
 //! WASM-EXECUTION: `Compiled`, CHAIN: `None`, DB CACHE: 1024
 //!
-//! Regenerate with `./scripts/benchmark.sh`.
+//! Regenerate with `./scripts/regenerate-weights.sh`.
 
 // Executed Command:
 // /root/.cache/paychan/target/benchmarks/paychan-node-benchmarks

@@ -3,6 +3,8 @@
 
 import { ApiPromise, WsProvider } from '@polkadot/api';
 
+// One token: paychan_primitives::currency::UNIT (the smoke test checks it against the chain's
+// tokenDecimals).
 export const UNIT = 1_000_000_000_000n;
 
 export async function connect(node) {

@@ -2,154 +2,10 @@
 //! the storage root before and after).
 
 use super::*;
-use paychan_primitives::{BalanceProof, Signed};
-use sp_core::H256;
 
 /// A channel Alice (1000) and Bob (500) have open, with Alice's payments to Bob at nonce 3.
-fn alice_bob() -> ChannelId {
+pub(super) fn alice_bob() -> ChannelId {
 	open(Who::Alice, Who::Bob, 1_000, 500)
-}
-
-#[test]
-fn forged_signature_is_refused() {
-	build_and_execute(|| {
-		let channel_id = alice_bob();
-		// Bob signed 100; the closer rewrites the amount to 400.
-		let mut forged = balance_proof(Who::Bob, channel_id, 1, 100);
-		forged.payload.transferred = 400;
-		assert_noop!(
-			PaymentChannels::close(Who::Alice.origin(), channel_id, Some(forged)),
-			Error::<Test>::InvalidSignature
-		);
-		// A signature that is not a signature at all.
-		let mut garbage = balance_proof(Who::Bob, channel_id, 1, 100);
-		garbage.signature = sp_core::sr25519::Signature::from_raw([7u8; 64]).into();
-		assert_noop!(
-			PaymentChannels::close(Who::Alice.origin(), channel_id, Some(garbage)),
-			Error::<Test>::InvalidSignature
-		);
-	});
-}
-
-#[test]
-fn signature_by_the_wrong_party_is_refused() {
-	build_and_execute(|| {
-		let channel_id = alice_bob();
-		// Alice presents a proof she signed herself as if it were Bob's payments to her.
-		let own = balance_proof(Who::Alice, channel_id, 1, 0);
-		assert_noop!(
-			PaymentChannels::close(Who::Alice.origin(), channel_id, Some(own)),
-			Error::<Test>::WrongSigner
-		);
-		// Charlie signs, claiming to be Bob.
-		let mut impostor = balance_proof(Who::Charlie, channel_id, 1, 100);
-		impostor.signer = Who::Bob.account();
-		assert_noop!(
-			PaymentChannels::close(Who::Alice.origin(), channel_id, Some(impostor)),
-			Error::<Test>::InvalidSignature
-		);
-		// A proof signed by an outsider counts for no one.
-		close(Who::Alice, channel_id, None);
-		let outsider = balance_proof(Who::Charlie, channel_id, 1, 100);
-		assert_noop!(
-			PaymentChannels::update_balance_proof(Who::Bob.origin(), channel_id, outsider),
-			Error::<Test>::WrongSigner
-		);
-	});
-}
-
-#[test]
-fn withdraw_signed_by_the_wrong_party_is_refused() {
-	build_and_execute(|| {
-		let channel_id = alice_bob();
-		let proof = withdraw_proof(channel_id, Who::Alice, 100, 20);
-		// Only the counterparty's signature is tried: signing one's own consent is no consent.
-		assert_noop!(
-			PaymentChannels::withdraw(Who::Alice.origin(), proof.clone(), Who::Alice.sign(&proof)),
-			Error::<Test>::InvalidSignature
-		);
-		assert_noop!(
-			PaymentChannels::withdraw(
-				Who::Alice.origin(),
-				proof.clone(),
-				Who::Charlie.sign(&proof)
-			),
-			Error::<Test>::InvalidSignature
-		);
-		// Bob's consent for Alice cannot be used by Bob for himself.
-		assert_noop!(
-			PaymentChannels::withdraw(Who::Bob.origin(), proof.clone(), Who::Bob.sign(&proof)),
-			Error::<Test>::WrongParticipant
-		);
-	});
-}
-
-#[test]
-fn state_for_another_channel_is_refused() {
-	build_and_execute(|| {
-		let first = alice_bob();
-		let second = alice_bob();
-		let for_second = balance_proof(Who::Bob, second, 1, 100);
-		assert_noop!(
-			PaymentChannels::close(Who::Alice.origin(), first, Some(for_second)),
-			Error::<Test>::WrongChannel
-		);
-		// A proof whose payload names the first channel but was signed over the second one.
-		let mut relabelled = balance_proof(Who::Bob, second, 1, 100);
-		relabelled.payload.channel_id = first;
-		assert_noop!(
-			PaymentChannels::close(Who::Alice.origin(), first, Some(relabelled)),
-			Error::<Test>::InvalidSignature
-		);
-		let withdraw = withdraw_proof(second, Who::Alice, 100, 20);
-		let signature = Who::Bob.sign(&withdraw);
-		let mut moved = withdraw.clone();
-		moved.channel_id = first;
-		assert_noop!(
-			PaymentChannels::withdraw(Who::Alice.origin(), moved, signature),
-			Error::<Test>::InvalidSignature
-		);
-	});
-}
-
-#[test]
-fn state_signed_for_another_genesis_hash_is_refused() {
-	build_and_execute(|| {
-		let channel_id = alice_bob();
-		let payload = BalanceProof {
-			genesis_hash: H256::repeat_byte(1),
-			channel_id,
-			nonce: 1,
-			transferred: 100,
-		};
-		let other_chain =
-			Signed { signature: Who::Bob.sign(&payload), signer: Who::Bob.account(), payload };
-		assert_noop!(
-			PaymentChannels::close(Who::Alice.origin(), channel_id, Some(other_chain)),
-			Error::<Test>::WrongGenesis
-		);
-		let mut withdraw = withdraw_proof(channel_id, Who::Alice, 100, 20);
-		withdraw.genesis_hash = H256::repeat_byte(1);
-		assert_noop!(
-			PaymentChannels::withdraw(
-				Who::Alice.origin(),
-				withdraw.clone(),
-				Who::Bob.sign(&withdraw)
-			),
-			Error::<Test>::WrongGenesis
-		);
-		let mut settlement = cooperative_close(channel_id, 1_000, 500);
-		settlement.genesis_hash = H256::repeat_byte(1);
-		assert_noop!(
-			PaymentChannels::cooperative_close(
-				Who::Alice.origin(),
-				settlement.clone(),
-				Who::Alice.sign(&settlement),
-				Who::Bob.sign(&settlement),
-			),
-			Error::<Test>::WrongGenesis
-		);
-	});
 }
 
 #[test]
@@ -237,19 +93,6 @@ fn settle_before_the_deadline_is_refused() {
 		assert_noop!(
 			PaymentChannels::settle(Who::Eve.origin(), channel_id),
 			Error::<Test>::ChallengePeriodNotOver
-		);
-	});
-}
-
-#[test]
-fn expired_withdraw_proof_is_refused() {
-	build_and_execute(|| {
-		let channel_id = alice_bob();
-		let proof = withdraw_proof(channel_id, Who::Alice, 100, 5);
-		System::set_block_number(6);
-		assert_noop!(
-			PaymentChannels::withdraw(Who::Alice.origin(), proof.clone(), Who::Bob.sign(&proof)),
-			Error::<Test>::WithdrawProofExpired
 		);
 	});
 }

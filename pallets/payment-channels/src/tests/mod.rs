@@ -14,6 +14,7 @@ mod migration;
 mod properties;
 mod rebalancing;
 mod safety;
+mod signatures;
 
 /// Opens a channel between `opener` and `counterparty` with the default challenge period; the
 /// counterparty funds its side through a signed funding consent when `counterparty_deposit > 0`.

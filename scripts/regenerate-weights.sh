@@ -3,10 +3,12 @@
 # command, regenerates pallets/payment-channels/src/weights.rs, and prints each call's ref_time
 # and proof size next to Balances' transfer_keep_alive measured in the same run.
 #
-#   ./scripts/benchmark.sh            # 50 steps, 20 repeats (what weights.rs is made from)
-#   STEPS=2 REPEAT=1 ./scripts/benchmark.sh   # a quick check that every benchmark runs
+#   ./scripts/regenerate-weights.sh            # 50 steps, 20 repeats (what weights.rs is made from)
+#   STEPS=2 REPEAT=1 ./scripts/regenerate-weights.sh   # a quick check that every benchmark runs
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
+# Installs what is missing (protoc, clang, wasm targets); quick when all is there.
+"$PAYCHAN_ROOT/scripts/setup.sh"
 cd "$PAYCHAN_ROOT"
 
 STEPS="${STEPS:-50}"

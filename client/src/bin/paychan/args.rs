@@ -1,0 +1,212 @@
+//! The command line: every command, its arguments and their parsers.
+
+use super::*;
+
+#[derive(Parser)]
+#[command(name = "paychan", version, about = "Off-chain payments over Paychan channels")]
+pub(crate) struct Cli {
+	/// The node's WebSocket RPC endpoint.
+	#[arg(long, global = true, default_value = "ws://127.0.0.1:9944")]
+	pub(crate) url: String,
+	/// The key file to sign with (see `paychan key`).
+	#[arg(long, global = true, conflicts_with = "dev")]
+	pub(crate) key: Option<PathBuf>,
+	/// Sign with a well-known development key instead (dev chains only).
+	#[arg(long, global = true, value_enum)]
+	pub(crate) dev: Option<DevName>,
+	/// Where the store lives (default: ~/.paychan/<account>/<genesis hash prefix>); a store
+	/// records its chain and is refused on another.
+	#[arg(long, global = true)]
+	pub(crate) data: Option<PathBuf>,
+	/// Print results as JSON.
+	#[arg(long, global = true)]
+	pub(crate) json: bool,
+	#[command(subcommand)]
+	pub(crate) command: Command,
+}
+
+/// The six well-known development accounts; any other name is refused rather than taken as
+/// some unfunded account.
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub(crate) enum DevName {
+	Alice,
+	Bob,
+	Charlie,
+	Dave,
+	Eve,
+	Ferdie,
+}
+
+#[derive(Subcommand)]
+pub(crate) enum Command {
+	/// Create or import a key file.
+	#[command(subcommand)]
+	Key(KeyCommand),
+	/// Print the account of the key in use.
+	Address,
+	/// Open a channel with a counterparty, funded by the caller.
+	Open {
+		/// The counterparty's account (SS58).
+		#[arg(long)]
+		counterparty: String,
+		/// What the caller locks in the channel: planck, or with a unit (`1.5UNIT`, `250mUNIT`).
+		#[arg(long, value_parser = parse_amount)]
+		deposit: u128,
+		/// Blocks the counterparty has to dispute a unilateral close.
+		#[arg(long, default_value_t = 20)]
+		challenge_period: u32,
+	},
+	/// Add funds to the caller's side of an open channel (splice-in).
+	Deposit {
+		#[arg(long)]
+		channel: ChannelId,
+		/// Planck, or with a unit (`1.5UNIT`, `250mUNIT`).
+		#[arg(long, value_parser = parse_amount)]
+		amount: u128,
+	},
+	/// Pay the counterparty off chain: one payment, or a stream of `--count`.
+	Pay(PayArgs),
+	/// Receive payments (and answer close and withdrawal requests) on a TCP address.
+	Listen {
+		#[arg(long, default_value = "127.0.0.1:9735")]
+		listen: String,
+		/// Hand every received proof to this watchtower.
+		#[arg(long)]
+		watchtower: Option<String>,
+		/// On stopping, how long to wait for the watchtower to acknowledge the newest proofs.
+		#[arg(long, default_value_t = 30, requires = "watchtower")]
+		watchtower_timeout: u64,
+		/// `none` only to measure what durability costs: acknowledged payments may be lost.
+		#[arg(long, value_enum, default_value = "immediate")]
+		durability: Durability,
+	},
+	/// Show free balance and each channel's balances.
+	Balance {
+		#[arg(long)]
+		channel: Option<ChannelId>,
+	},
+	/// Take funds out of an open channel with the counterparty's consent (splice-out).
+	Withdraw(PeerAmount),
+	/// Close a channel cooperatively with the counterparty listening at `--peer`, or start an
+	/// irreversible unilateral close with `--force`.
+	Close {
+		#[arg(long)]
+		channel: ChannelId,
+		/// Where the counterparty listens: asks it to co-sign the split (nothing else happens
+		/// if it cannot be reached or refuses).
+		#[arg(long, required_unless_present = "force", conflicts_with = "force")]
+		peer: Option<String>,
+		/// Close unilaterally with the newest proof received: the counterparty may dispute
+		/// for the challenge period, then the channel settles.
+		#[arg(long)]
+		force: bool,
+	},
+	/// Dispute a unilateral close: submit the counterparty's newest proof this party holds, if
+	/// the chain has an older one (a watchtower does this for a party that is offline).
+	Dispute {
+		#[arg(long)]
+		channel: ChannelId,
+		/// Dispute even if what it recovers is less than its fee.
+		#[arg(long)]
+		force: bool,
+	},
+	/// Send funds from the key's account to another account (to fund a new key on a dev chain).
+	Transfer {
+		/// The receiving account (SS58).
+		#[arg(long)]
+		to: String,
+		/// Planck, or with a unit (`10UNIT`).
+		#[arg(long, value_parser = parse_amount)]
+		amount: u128,
+	},
+	/// Wait for a closing channel's challenge period to end and pay it out.
+	Settle {
+		#[arg(long)]
+		channel: ChannelId,
+	},
+	/// Run a watchtower that disputes stale closes for the users who hand it proofs.
+	Watch {
+		#[arg(long, default_value = "127.0.0.1:9736")]
+		listen: String,
+	},
+	/// Rebalancing: declare a request, or solve a round and submit the plans.
+	#[command(subcommand)]
+	Rebalance(RebalanceCommand),
+}
+
+#[derive(Subcommand)]
+pub(crate) enum KeyCommand {
+	/// Write a new random key to a key file (mode 0600).
+	Generate {
+		#[arg(long)]
+		out: PathBuf,
+	},
+	/// Write a key file from a secret URI read from standard input (a phrase, `0x` seed or
+	/// `//Dev` name), so it never appears in the shell history.
+	Import {
+		#[arg(long)]
+		out: PathBuf,
+		/// Allow a key derived from the public development phrase (`//Alice`): dev chains only.
+		#[arg(long)]
+		allow_dev_key: bool,
+	},
+}
+
+#[derive(Subcommand)]
+pub(crate) enum RebalanceCommand {
+	/// Declare what the caller may move: `--entry CHANNEL:MAX_SEND:MAX_RECEIVE`, repeatable.
+	Request {
+		#[arg(long = "entry", required = true, value_parser = parse_entry)]
+		entries: Vec<planner::Entry>,
+		#[arg(long, default_value_t = 0)]
+		max_fee: u128,
+		/// Blocks until the request expires.
+		#[arg(long, default_value_t = 100)]
+		expires_in: u32,
+	},
+	/// Withdraw the caller's open request and get its deposit back.
+	Cancel,
+	/// Solve the open requests exactly and submit the plans.
+	Solve {
+		/// Print the plans' size without submitting them.
+		#[arg(long)]
+		dry_run: bool,
+	},
+}
+
+/// A channel, where the counterparty listens, and an amount (planck).
+#[derive(Args)]
+pub(crate) struct PeerAmount {
+	#[arg(long)]
+	pub(crate) channel: ChannelId,
+	/// Where the counterparty listens.
+	#[arg(long)]
+	pub(crate) peer: String,
+	/// The amount (planck, or with a unit: `1.5UNIT`, `250mUNIT`); for `pay`, each payment's.
+	#[arg(long, value_parser = parse_amount)]
+	pub(crate) amount: u128,
+}
+
+#[derive(Args)]
+pub(crate) struct PayArgs {
+	#[command(flatten)]
+	pub(crate) target: PeerAmount,
+	#[arg(long, default_value_t = 1)]
+	pub(crate) count: u64,
+	/// Most payments in flight before an acknowledgement.
+	#[arg(long, default_value_t = 4096)]
+	pub(crate) window: u64,
+}
+
+pub(crate) fn parse_amount(text: &str) -> Result<u128, String> {
+	paychan_client::amount::parse(text)
+}
+
+pub(crate) fn parse_entry(text: &str) -> Result<planner::Entry, String> {
+	let parts: Vec<&str> = text.split(':').collect();
+	let [channel, send, receive] = parts[..] else {
+		return Err("expected CHANNEL:MAX_SEND:MAX_RECEIVE".into());
+	};
+	let number = |s: &str| paychan_client::amount::parse(s);
+	Ok((channel.parse::<ChannelId>().map_err(|e| e.to_string())?, number(send)?, number(receive)?))
+}

@@ -1,0 +1,285 @@
+//! The receiver's end: accepts links, makes proofs durable before acknowledging them, and
+//! answers close and withdrawal requests.
+
+use super::*;
+
+/// Where a listener hands the proofs it receives, so that a watchtower can enforce them.
+pub type WatchQueue = mpsc::UnboundedSender<(ChannelId, [u8; 32], ProofState)>;
+
+/// A session's inbound exposure ([`Party::inbound_exposure`]) and the block it was read at.
+#[derive(Default)]
+struct ExposureCache {
+	at: Option<subxt::utils::H256>,
+	exposure: u128,
+}
+
+/// Serves payment sessions on accepted links.
+#[derive(Clone)]
+pub struct Listener {
+	pub party: Party,
+	/// Channels with a session in progress: one at a time per channel.
+	busy: Arc<Mutex<HashSet<ChannelId>>>,
+	pub watch_queue: Option<WatchQueue>,
+}
+
+impl Listener {
+	pub fn new(party: Party, watch_queue: Option<WatchQueue>) -> Listener {
+		Listener { party, busy: Default::default(), watch_queue }
+	}
+
+	/// Serves one connection until the peer leaves.
+	pub async fn serve(&self, stream: tokio::net::TcpStream) -> Result<()> {
+		let link = Link::accept(stream, &self.party.keys).await?;
+		let Link { mut reader, mut writer, peer } = link;
+		let Message::Hello { genesis_hash, channel_id } = reader.receive_one().await? else {
+			writer.send(Message::Error("expected Hello".into())).await?;
+			bail!("a peer did not start with Hello");
+		};
+		if genesis_hash != self.party.chain.genesis_hash {
+			writer.send(Message::Error("wrong chain".into())).await?;
+			bail!("a peer is on another chain");
+		}
+		let mut ledger = match self.party.ledger(channel_id).await {
+			Ok(ledger) if ledger.counterparty() == peer => ledger,
+			Ok(_) => {
+				writer.send(Message::Error("not your channel".into())).await?;
+				bail!("a peer asked for channel {channel_id}, which it is not part of");
+			}
+			Err(error) => {
+				writer.send(Message::Error(error.to_string())).await?;
+				return Err(error);
+			}
+		};
+		if !self.busy.lock().expect("not poisoned").insert(channel_id) {
+			writer.send(Message::Error("a session on this channel is in progress".into())).await?;
+			bail!("a second session on channel {channel_id} was refused");
+		}
+		let result = self.session(channel_id, &mut ledger, reader, &mut writer).await;
+		self.busy.lock().expect("not poisoned").remove(&channel_id);
+		if let Err(error) = &result {
+			// Best effort: the peer may already be gone.
+			let _ = writer.send(Message::Error(format!("{error:#}"))).await;
+		}
+		result
+	}
+
+	async fn session(
+		&self,
+		channel_id: ChannelId,
+		ledger: &mut Ledger,
+		mut reader: crate::wire::LinkReader,
+		writer: &mut LinkWriter,
+	) -> Result<()> {
+		writer
+			.send(Message::Welcome {
+				held_from_you: ledger.record.received.clone(),
+				signed_by_me: ledger.record.sent.clone(),
+			})
+			.await?;
+
+		// Frames are read ahead while the previous group commits (group commit).
+		let (frames_tx, mut frames_rx) = mpsc::channel::<Result<Vec<Message>>>(1024);
+		let read_task = tokio::spawn(async move {
+			loop {
+				let frame = reader.receive().await;
+				let end = frame.is_err();
+				if frames_tx.send(frame).await.is_err() || end {
+					return;
+				}
+			}
+		});
+		let mut exposure = ExposureCache::default();
+		let result = async {
+			while let Some(first) = frames_rx.recv().await {
+				let Ok(first) = first else { return Ok(()) }; // the peer left
+				let mut messages = first;
+				while let Ok(Ok(more)) = frames_rx.try_recv() {
+					messages.extend(more);
+				}
+				self.handle(channel_id, ledger, messages, &mut exposure, writer).await?;
+			}
+			Ok(())
+		}
+		.await;
+		read_task.abort();
+		result
+	}
+
+	async fn handle(
+		&self,
+		channel_id: ChannelId,
+		ledger: &mut Ledger,
+		messages: Vec<Message>,
+		exposure: &mut ExposureCache,
+		writer: &mut LinkWriter,
+	) -> Result<()> {
+		let mut payments = Vec::new();
+		for message in messages {
+			match message {
+				Message::Pay(proof) => payments.push(proof),
+				other => {
+					let group = std::mem::take(&mut payments);
+					self.accept_payments(channel_id, ledger, group, exposure, writer).await?;
+					self.answer(channel_id, ledger, other, writer).await?;
+				}
+			}
+		}
+		self.accept_payments(channel_id, ledger, payments, exposure, writer).await
+	}
+
+	/// Checks a group of payments, makes the newest durable and acknowledges them all.
+	///
+	/// The chain is read once per group, at its newest finalized block: the freeze check takes
+	/// that block's number, and the inbound exposure is read again only when that block changed
+	/// (rebalance requests change only in blocks), so a stream of groups within one block costs
+	/// one chain round trip each instead of three.
+	async fn accept_payments(
+		&self,
+		channel_id: ChannelId,
+		ledger: &mut Ledger,
+		payments: Vec<ProofState>,
+		exposure_cache: &mut ExposureCache,
+		writer: &mut LinkWriter,
+	) -> Result<()> {
+		let Some(newest) = payments.last().cloned() else { return Ok(()) };
+		let refuse = |reason: String| Message::Refused { nonce: payments[0].nonce, reason };
+		let at = self.party.chain.api.at_current_block().await?;
+		if let Err(error) = ensure_not_frozen(ledger, at.block_number() as u32, channel_id) {
+			writer.send(refuse(format!("{error:#}"))).await?;
+			return Err(error);
+		}
+		let mut previous =
+			ledger.record.received.clone().map_or((0, 0), |p| (p.nonce, p.transferred));
+		for proof in &payments {
+			if proof.nonce <= previous.0 || proof.transferred < previous.1 {
+				writer
+					.send(refuse("nonces must increase and amounts must not fall".into()))
+					.await?;
+				bail!("channel {channel_id}: out-of-order payment {}", proof.nonce);
+			}
+			previous = (proof.nonce, proof.transferred);
+		}
+		let message = proof_message(self.party.chain.genesis_hash, channel_id, &newest);
+		if !keys::verify(&ledger.counterparty(), &message, &newest.signature) {
+			writer.send(refuse("invalid signature".into())).await?;
+			bail!("channel {channel_id}: invalid payment signature");
+		}
+		let mut candidate = ledger.clone();
+		candidate.record.received = Some(newest.clone());
+		if candidate.counterparty_available() < 0 {
+			// A deposit may have landed since the session started.
+			candidate.view = self.party.chain.existing_channel(channel_id).await?;
+			if candidate.counterparty_available() < 0 {
+				writer.send(refuse("the payment exceeds the payer's balance".into())).await?;
+				bail!("channel {channel_id}: over-spending payment {}", newest.nonce);
+			}
+		}
+		let exposure = match *exposure_cache {
+			ExposureCache { at: Some(block), exposure } if block == at.block_hash() => exposure,
+			_ => {
+				let exposure =
+					self.party.inbound_exposure_at(&at, channel_id, ledger.counterparty()).await?;
+				*exposure_cache = ExposureCache { at: Some(at.block_hash()), exposure };
+				exposure
+			}
+		};
+		if candidate.counterparty_available() < exposure as i128 {
+			let reason = format!(
+				"the payment would leave the payer {} on its side, less than the {exposure} a \
+				 rebalance plan may still move from it",
+				candidate.counterparty_available().max(0)
+			);
+			writer.send(refuse(reason.clone())).await?;
+			bail!("channel {channel_id}: {reason}");
+		}
+		self.party.commit(channel_id, &candidate.record).await?;
+		*ledger = candidate;
+		// Queued for the watchtower before the acknowledgement leaves: a listener stopped right
+		// after acknowledging has already queued what it acknowledged.
+		if let Some(queue) = &self.watch_queue {
+			let _ = queue.send((channel_id, ledger.counterparty(), newest.clone()));
+		}
+		writer.send(Message::Ack { nonce: newest.nonce }).await?;
+		Ok(())
+	}
+
+	async fn answer(
+		&self,
+		channel_id: ChannelId,
+		ledger: &mut Ledger,
+		request: Message,
+		writer: &mut LinkWriter,
+	) -> Result<()> {
+		let genesis = self.party.chain.genesis_hash;
+		ledger.view = self.party.chain.existing_channel(channel_id).await?;
+		match request {
+			Message::CloseRequest {
+				payout_opener,
+				payout_counterparty,
+				version,
+				nonces,
+				expires_at,
+				signature,
+			} => {
+				let now = self.party.chain.block_number().await?;
+				if expires_at <= now || expires_at > now + 2 * CLOSE_SPLIT_BLOCKS {
+					let reason = format!("the close expires at block {expires_at}, now is {now}");
+					return writer.send(Message::Error(reason)).await;
+				}
+				let proposed = CloseTerms {
+					payouts: [payout_opener, payout_counterparty],
+					version,
+					nonces,
+					expires_at,
+				};
+				let expected = CloseTerms::of(ledger, expires_at);
+				if expected != Some(proposed) {
+					let reason = format!("close terms {proposed:?} differ from ours {expected:?}");
+					return writer.send(Message::Error(reason)).await;
+				}
+				let message = proposed.payload(genesis, channel_id).signing_message();
+				if !keys::verify(&ledger.counterparty(), &message, &signature) {
+					return writer.send(Message::Error("invalid close signature".into())).await;
+				}
+				// Frozen before the signature leaves: no payment after it can be lost to it.
+				ledger.record.close_signed_until = ledger.record.close_signed_until.max(expires_at);
+				self.party.commit(channel_id, &ledger.record).await?;
+				let signature = self.party.keys.sign(&message);
+				writer.send(Message::CloseSigned { signature }).await
+			}
+			Message::WithdrawRequest { amount } => {
+				let other = ledger.other();
+				if amount == 0 || amount as i128 > ledger.counterparty_available() {
+					let reason = format!(
+						"cannot withdraw {amount}: {} is available",
+						ledger.counterparty_available().max(0)
+					);
+					return writer.send(Message::Error(reason)).await;
+				}
+				let withdrawn = ledger.view.sides[other].withdrawn;
+				let total_withdrawn = withdrawn + amount;
+				let expires_at = self.party.chain.block_number().await? + WITHDRAW_CONSENT_BLOCKS;
+				// Counted as withdrawn before the consent leaves this party.
+				ledger.record.consented_withdrawal =
+					ledger.record.consented_withdrawal.max(total_withdrawn);
+				self.party.commit(channel_id, &ledger.record).await?;
+				let message = withdraw_proof(
+					genesis,
+					channel_id,
+					ledger.counterparty(),
+					total_withdrawn,
+					expires_at,
+				)
+				.signing_message();
+				let signature = self.party.keys.sign(&message);
+				writer
+					.send(Message::WithdrawSigned { total_withdrawn, expires_at, signature })
+					.await
+			}
+			other => {
+				writer.send(Message::Error(format!("unexpected message {other:?}"))).await?;
+				bail!("unexpected message in a session")
+			}
+		}
+	}
+}

@@ -1,0 +1,213 @@
+//! Both ends of a payment session over a [`Link`]: the payer streams balance proofs, the
+//! receiver makes them durable and acknowledges them, and either side can ask the other to
+//! co-sign a cooperative close or consent to a withdrawal.
+//!
+//! Proofs are cumulative, so a later valid proof covers every earlier payment. The receiver
+//! therefore verifies the newest proof of each group it commits (checking the others' nonces and
+//! amounts are ordered), makes that one durable, and acknowledges the whole group with one
+//! `Ack`. A payer never needs the receiver's signature to be paid: its payment is final when its
+//! proof is acknowledged.
+
+use anyhow::{anyhow, bail, ensure, Context, Result};
+use paychan_primitives::{
+	ChannelId, CooperativeClose, Nonce, SignedPayload, StateVersion, WithdrawProof,
+};
+use serde::Serialize;
+use std::{
+	collections::{HashSet, VecDeque},
+	sync::{Arc, Mutex},
+	time::{Duration, Instant},
+};
+use tokio::sync::mpsc;
+
+use crate::{
+	chain::{AtBlock, Chain},
+	keys::{self, Keys},
+	ledger::Ledger,
+	store::{ChannelRecord, Store},
+	wire::{Link, LinkWriter, Message, ProofState},
+};
+
+/// How long a withdrawal consent stays usable, in blocks.
+pub const WITHDRAW_CONSENT_BLOCKS: u32 = 50;
+/// How long a cooperative close stays usable, in blocks; the channel is frozen that long.
+pub const CLOSE_SPLIT_BLOCKS: u32 = 20;
+/// How long a party waits for an answer to a request.
+pub const ANSWER_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// What a party needs to act: its key, the chain and its store.
+#[derive(Clone)]
+pub struct Party {
+	pub keys: Keys,
+	pub chain: Chain,
+	pub store: Arc<Store>,
+}
+
+/// The message a balance proof signature covers.
+pub fn proof_message(genesis_hash: [u8; 32], channel_id: ChannelId, proof: &ProofState) -> Vec<u8> {
+	proof.payload(genesis_hash, channel_id).signing_message()
+}
+
+mod listener;
+mod requests;
+mod sender;
+
+pub use listener::{Listener, WatchQueue};
+pub use requests::{request_close, request_withdrawal, withdraw_proof, CloseTerms};
+pub use sender::{pay, PayReport};
+
+/// Refuses to move funds in a channel while a cooperative close this party signed can land: the
+/// split would not account for them.
+fn ensure_not_frozen(ledger: &Ledger, now: u32, channel_id: ChannelId) -> Result<()> {
+	ensure!(
+		now > ledger.record.close_signed_until,
+		"channel {channel_id}: a cooperative close signed for it can land until block {}; no \
+		 payments until then",
+		ledger.record.close_signed_until
+	);
+	Ok(())
+}
+
+/// Puts `offered` in `slot` if it is newer than what `slot` holds; it must then carry `signer`'s
+/// signature. Returns whether it was taken.
+fn adopt_newer(
+	slot: &mut Option<ProofState>,
+	offered: Option<ProofState>,
+	signer: &[u8; 32],
+	genesis_hash: [u8; 32],
+	channel_id: ChannelId,
+) -> Result<bool> {
+	let Some(offered) = offered else { return Ok(false) };
+	if slot.as_ref().is_some_and(|held| held.nonce >= offered.nonce) {
+		return Ok(false);
+	}
+	let message = proof_message(genesis_hash, channel_id, &offered);
+	ensure!(keys::verify(signer, &message, &offered.signature), "invalid signature");
+	*slot = Some(offered);
+	Ok(true)
+}
+
+impl Party {
+	/// This party's ledger of `channel_id`, read from the chain and the store.
+	pub async fn ledger(&self, channel_id: ChannelId) -> Result<Ledger> {
+		let view = self.chain.existing_channel(channel_id).await?;
+		let me = view
+			.side_of(&self.keys.public())
+			.ok_or_else(|| anyhow!("this key is not a participant of channel {channel_id}"))?;
+		let mut record = self.store.channel(channel_id)?;
+		record.bind_to(channel_id, self.chain.block_hash(view.opened_at).await?)?;
+		Ok(Ledger::new(view, me, record))
+	}
+
+	/// What this party pledged (`max_send` of its open rebalance request) in `channel_id`.
+	pub async fn pledged(&self, channel_id: ChannelId) -> Result<u128> {
+		let me = self.keys.account();
+		Ok(self
+			.chain
+			.open_requests()
+			.await?
+			.into_iter()
+			.filter(|(who, _)| *who == me)
+			.flat_map(|(_, request)| request.entries.0)
+			.filter(|entry| entry.channel_id == channel_id)
+			.map(|entry| entry.max_send)
+			.sum())
+	}
+
+	/// What a rebalance plan may still move from the counterparty's side to this party's in
+	/// `channel_id`: the smaller of its remaining `max_send` and this party's remaining
+	/// `max_receive`. The plan takes it from the counterparty's side on chain whatever it paid off
+	/// chain meanwhile, so this party accepts no payment that leaves the counterparty less.
+	pub async fn inbound_exposure(
+		&self,
+		channel_id: ChannelId,
+		counterparty: [u8; 32],
+	) -> Result<u128> {
+		let at = self.chain.api.at_current_block().await?;
+		self.inbound_exposure_at(&at, channel_id, counterparty).await
+	}
+
+	/// [`Party::inbound_exposure`] as of block `at`.
+	pub async fn inbound_exposure_at(
+		&self,
+		at: &AtBlock,
+		channel_id: ChannelId,
+		counterparty: [u8; 32],
+	) -> Result<u128> {
+		let entry_of = |request: Option<crate::chain::RequestView>| {
+			request.and_then(|request| {
+				request.entries.0.into_iter().find(|entry| entry.channel_id == channel_id)
+			})
+		};
+		let Some(mine) = entry_of(Chain::request_at(at, &self.keys.account()).await?) else {
+			return Ok(0);
+		};
+		if mine.max_receive == 0 {
+			return Ok(0);
+		}
+		let theirs =
+			entry_of(Chain::request_at(at, &subxt::utils::AccountId32(counterparty)).await?);
+		Ok(theirs.map_or(0, |entry| entry.max_send.min(mine.max_receive)))
+	}
+
+	async fn commit(&self, channel_id: ChannelId, record: &ChannelRecord) -> Result<()> {
+		let store = self.store.clone();
+		let record = record.clone();
+		tokio::task::spawn_blocking(move || store.put_channel(channel_id, &record)).await?
+	}
+
+	/// Opens a session on `channel_id` with the counterparty listening at `address` and brings
+	/// both sides' newest proofs into this party's store.
+	pub async fn connect(&self, channel_id: ChannelId, address: &str) -> Result<(Link, Ledger)> {
+		let mut ledger = self.ledger(channel_id).await?;
+		ensure!(ledger.view.closing.is_none(), "channel {channel_id} is closing");
+		let mut link = Link::connect(address, &self.keys, Some(ledger.counterparty())).await?;
+		link.writer
+			.send(Message::Hello { genesis_hash: self.chain.genesis_hash, channel_id })
+			.await?;
+		let Message::Welcome { held_from_you, signed_by_me } = link.reader.receive_one().await?
+		else {
+			bail!("the peer did not welcome the session");
+		};
+		let genesis = self.chain.genesis_hash;
+		let counterparty = ledger.counterparty();
+		// The peer may hold payments of ours whose acknowledgement this party never saw.
+		let adopted_sent = adopt_newer(
+			&mut ledger.record.sent,
+			held_from_you,
+			&self.keys.public(),
+			genesis,
+			channel_id,
+		)
+		.context("the peer claims a proof of ours that we never signed")?;
+		let adopted_received = adopt_newer(
+			&mut ledger.record.received,
+			signed_by_me,
+			&counterparty,
+			genesis,
+			channel_id,
+		)
+		.context("the peer's newest proof has an invalid signature")?;
+		let changed = adopted_sent || adopted_received;
+		if changed {
+			self.commit(channel_id, &ledger.record).await?;
+		}
+		Ok((link, ledger))
+	}
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+	use crate::chain::ChannelView;
+	use crate::store::ChannelRecord;
+
+	#[test]
+	fn a_party_that_signed_a_close_moves_no_funds_until_it_expires() {
+		let view = ChannelView::funded(1, [100, 0]);
+		let record = ChannelRecord { close_signed_until: 40, ..ChannelRecord::default() };
+		let ledger = Ledger::new(view, 0, record);
+		assert!(ensure_not_frozen(&ledger, 40, 1).is_err());
+		assert!(ensure_not_frozen(&ledger, 41, 1).is_ok());
+	}
+}
