@@ -3,6 +3,7 @@ pub mod address;
 pub mod amount;
 pub mod chain;
 pub mod data_dir;
+pub mod events;
 pub mod keys;
 pub mod ledger;
 pub mod load;

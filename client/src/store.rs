@@ -10,6 +10,7 @@ use codec::{Decode, Encode};
 use paychan_primitives::ChannelId;
 use redb::{
 	ConcurrencyMode, Database, ReadOnlyDatabase, ReadTransaction, ReadableDatabase, ReadableTable,
+	ReadableTableMetadata,
 	TableDefinition, WriteTransaction,
 };
 use std::path::Path;
@@ -20,6 +21,36 @@ use crate::wire::ProofState;
 const CHANNELS: TableDefinition<ChannelId, &[u8]> = TableDefinition::new("channels");
 /// Watched proofs (watchtower) by channel id and signer.
 const WATCHED: TableDefinition<(ChannelId, [u8; 32]), &[u8]> = TableDefinition::new("watched");
+
+/// The payment history, by sequence number: one entry per acknowledged proof (a proof may
+/// cover many coalesced payments), pruned to the newest entries a setting keeps.
+const PAYMENTS: TableDefinition<u64, &[u8]> = TableDefinition::new("payments");
+
+/// Which way a payment went.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Encode, Decode, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Direction {
+	Sent,
+	Received,
+}
+
+/// One entry of the payment history: what one acknowledged proof moved.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, serde::Serialize)]
+pub struct PaymentEntry {
+	pub channel_id: ChannelId,
+	pub direction: Direction,
+	/// What this proof moved: its total less the previous proof's.
+	#[serde(serialize_with = "crate::amount::as_string")]
+	pub amount: u128,
+	/// The proof's nonce and cumulative total.
+	pub nonce: paychan_primitives::Nonce,
+	#[serde(serialize_with = "crate::amount::as_string")]
+	pub transferred: u128,
+	/// How many payments the proof covered (one for each the application submitted).
+	pub payments: u32,
+	/// When it was acknowledged, in milliseconds since the Unix epoch.
+	pub unix_ms: u64,
+}
 
 /// Whether commits wait for the disk.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -96,6 +127,27 @@ impl ChannelRecord {
 		Ok(())
 	}
 
+	/// Takes from `other` whatever is newer than this record holds: the newer proof each way
+	/// (by nonce), the larger consented withdrawal and close freeze, and the opening block if
+	/// this record has none. Every field only ever grows, so merging two copies of a record
+	/// loses nothing either copy knew.
+	pub fn merge(&mut self, other: &ChannelRecord) {
+		let newer = |mine: &mut Option<ProofState>, theirs: &Option<ProofState>| {
+			if let Some(theirs) = theirs {
+				if mine.as_ref().is_none_or(|held| held.nonce < theirs.nonce) {
+					*mine = Some(theirs.clone());
+				}
+			}
+		};
+		newer(&mut self.sent, &other.sent);
+		newer(&mut self.received, &other.received);
+		self.consented_withdrawal = self.consented_withdrawal.max(other.consented_withdrawal);
+		self.close_signed_until = self.close_signed_until.max(other.close_signed_until);
+		if self.opened_in == [0; 32] {
+			self.opened_in = other.opened_in;
+		}
+	}
+
 	/// What this party has paid (0 before its first payment).
 	pub fn paid(&self) -> u128 {
 		self.sent.as_ref().map_or(0, |proof| proof.transferred)
@@ -138,6 +190,7 @@ impl Store {
 		let txn = db.begin_write()?;
 		txn.open_table(CHANNELS)?;
 		txn.open_table(WATCHED)?;
+		txn.open_table(PAYMENTS)?;
 		txn.commit()?;
 		let durability = match durability {
 			Durability::Immediate => redb::Durability::Immediate,
@@ -214,15 +267,102 @@ impl Store {
 		self.channels()
 	}
 
-	/// Writes `record` and returns once it is durable (as configured).
+	/// Writes `record` as it is and returns once it is durable (as configured). Writers that
+	/// may run beside another session of the same channel use [`Store::merge_channel`].
 	pub fn put_channel(&self, channel_id: ChannelId, record: &ChannelRecord) -> Result<()> {
+		self.update_channel(channel_id, |stored| {
+			*stored = record.clone();
+			Ok(())
+		})
+		.map(|_| ())
+	}
+
+	/// Merges `record` into the stored one ([`ChannelRecord::merge`]) and returns the result
+	/// once it is durable: a payer and a receiver session of one channel in one process each
+	/// commit their own proofs without overwriting the other's.
+	pub fn merge_channel(
+		&self,
+		channel_id: ChannelId,
+		record: &ChannelRecord,
+	) -> Result<ChannelRecord> {
+		self.update_channel(channel_id, |stored| {
+			stored.merge(record);
+			Ok(())
+		})
+		.map(|(record, ())| record)
+	}
+
+	/// Reads `channel_id`'s record, lets `change` change it and writes it, in one write
+	/// transaction (one writer at a time, so nothing else changes the record in between); returns
+	/// the record written and what `change` returned once it is durable. If `change` fails,
+	/// nothing is written.
+	pub fn update_channel<T>(
+		&self,
+		channel_id: ChannelId,
+		change: impl FnOnce(&mut ChannelRecord) -> Result<T>,
+	) -> Result<(ChannelRecord, T)> {
+		self.update_channel_logged(channel_id, &[], 0, change)
+	}
+
+	/// [`Store::update_channel`], appending `payments` to the payment history in the same
+	/// transaction (so the history never shows a payment the record does not, or the reverse)
+	/// and keeping only the newest `keep` entries (`0`: keep none).
+	pub fn update_channel_logged<T>(
+		&self,
+		channel_id: ChannelId,
+		payments: &[PaymentEntry],
+		keep: u64,
+		change: impl FnOnce(&mut ChannelRecord) -> Result<T>,
+	) -> Result<(ChannelRecord, T)> {
 		let txn = self.begin_write()?;
-		{
-			let mut table = txn.open_table(CHANNELS)?;
-			table.insert(channel_id, record.encode().as_slice())?;
+		if !payments.is_empty() && keep > 0 {
+			let mut table = txn.open_table(PAYMENTS)?;
+			let mut next = table.last()?.map_or(0, |(seq, _)| seq.value() + 1);
+			for entry in payments {
+				table.insert(next, entry.encode().as_slice())?;
+				next += 1;
+			}
+			// Pruned in the same transaction: the log never holds more than `keep` entries.
+			let oldest_kept = next.saturating_sub(keep);
+			if table.first()?.is_some_and(|(seq, _)| seq.value() < oldest_kept) {
+				table.retain_in(..oldest_kept, |_, _| false)?;
+			}
 		}
+		let (record, out) = {
+			let mut table = txn.open_table(CHANNELS)?;
+			let mut record = match table.get(channel_id)? {
+				Some(bytes) => ChannelRecord::decode(&mut bytes.value())
+					.context("a channel record in the store is corrupt")?,
+				None => ChannelRecord::default(),
+			};
+			let out = change(&mut record)?;
+			table.insert(channel_id, record.encode().as_slice())?;
+			(record, out)
+		};
 		txn.commit()?;
-		Ok(())
+		Ok((record, out))
+	}
+
+	/// Up to `limit` history entries, newest first, older than sequence number `before` (all
+	/// if `None`): `(sequence number, entry)`. Page by passing the last sequence number seen.
+	pub fn payments(&self, before: Option<u64>, limit: usize) -> Result<Vec<(u64, PaymentEntry)>> {
+		let mut out = Vec::new();
+		let Some(txn) = self.begin_read()? else { return Ok(out) };
+		let table = txn.open_table(PAYMENTS)?;
+		let range = table.range(..before.unwrap_or(u64::MAX))?;
+		for entry in range.rev().take(limit) {
+			let (seq, bytes) = entry?;
+			let entry = PaymentEntry::decode(&mut bytes.value())
+				.context("a payment history entry in the store is corrupt")?;
+			out.push((seq.value(), entry));
+		}
+		Ok(out)
+	}
+
+	/// How many entries the payment history holds.
+	pub fn payment_count(&self) -> Result<u64> {
+		let Some(txn) = self.begin_read()? else { return Ok(0) };
+		Ok(txn.open_table(PAYMENTS)?.len()?)
 	}
 
 	/// Stores `proof` from `signer` for a watched channel if it is newer than the one stored.
@@ -308,6 +448,79 @@ mod tests {
 		assert_eq!(store.watched().unwrap(), vec![(7, [2; 32], proof(4))]);
 		store.unwatch(7).unwrap();
 		assert!(store.watched().unwrap().is_empty());
+		std::fs::remove_file(&path).unwrap();
+	}
+
+	#[test]
+	fn merging_keeps_the_newer_of_every_field() {
+		let mut stored = ChannelRecord {
+			sent: Some(proof(5)),
+			received: Some(proof(2)),
+			consented_withdrawal: 30,
+			close_signed_until: 0,
+			opened_in: [0; 32],
+		};
+		// A receiver session's copy: older `sent`, newer `received`, a close freeze.
+		let session = ChannelRecord {
+			sent: Some(proof(4)),
+			received: Some(proof(8)),
+			consented_withdrawal: 10,
+			close_signed_until: 40,
+			opened_in: [3; 32],
+		};
+		stored.merge(&session);
+		assert_eq!(
+			stored,
+			ChannelRecord {
+				sent: Some(proof(5)),
+				received: Some(proof(8)),
+				consented_withdrawal: 30,
+				close_signed_until: 40,
+				opened_in: [3; 32],
+			}
+		);
+		// An opening block once bound stays.
+		stored.merge(&ChannelRecord { opened_in: [9; 32], ..ChannelRecord::default() });
+		assert_eq!(stored.opened_in, [3; 32]);
+	}
+
+	#[test]
+	fn concurrent_sessions_of_one_channel_keep_both_proofs_and_the_history_stays_bounded() {
+		let path =
+			std::env::temp_dir().join(format!("paychan-store-merge-{}.redb", std::process::id()));
+		let _ = std::fs::remove_file(&path);
+		let store = Store::open(&path, Durability::Immediate).unwrap();
+		let entry = |nonce: Nonce| PaymentEntry {
+			channel_id: 1,
+			direction: Direction::Sent,
+			amount: 10,
+			nonce,
+			transferred: nonce as u128 * 10,
+			payments: 1,
+			unix_ms: 0,
+		};
+		// The payer and the receiver each hold a copy read before the other's commit.
+		let payer = ChannelRecord { sent: Some(proof(3)), ..ChannelRecord::default() };
+		let receiver = ChannelRecord { received: Some(proof(7)), ..ChannelRecord::default() };
+		store.merge_channel(1, &receiver).unwrap();
+		let merged = store.merge_channel(1, &payer).unwrap();
+		assert_eq!((merged.sent, merged.received), (Some(proof(3)), Some(proof(7))));
+		// A failed change writes nothing, history included.
+		let failed = store.update_channel_logged(1, &[entry(1)], 3, |record| {
+			record.sent = None;
+			anyhow::bail!("refused")
+		});
+		assert!(failed.is_err());
+		assert_eq!(store.channel(1).unwrap().sent, Some(proof(3)));
+		assert_eq!(store.payment_count().unwrap(), 0);
+		for nonce in 1..=5 {
+			store.update_channel_logged(1, &[entry(nonce)], 3, |_| Ok(())).unwrap();
+		}
+		let newest: Vec<Nonce> =
+			store.payments(None, 10).unwrap().into_iter().map(|(_, e)| e.nonce).collect();
+		assert_eq!(newest, vec![5, 4, 3], "only the newest three are kept");
+		let page = store.payments(Some(3), 10).unwrap();
+		assert_eq!(page.iter().map(|(seq, _)| *seq).collect::<Vec<_>>(), vec![2]);
 		std::fs::remove_file(&path).unwrap();
 	}
 

@@ -20,11 +20,15 @@ pub struct Listener {
 	/// Channels with a session in progress: one at a time per channel.
 	busy: Arc<Mutex<HashSet<ChannelId>>>,
 	pub watch_queue: Option<WatchQueue>,
+	/// Where received payments are reported.
+	pub events: Option<Events>,
+	/// How many payment history entries the store keeps (0: no history).
+	pub history_keep: u64,
 }
 
 impl Listener {
 	pub fn new(party: Party, watch_queue: Option<WatchQueue>) -> Listener {
-		Listener { party, busy: Default::default(), watch_queue }
+		Listener { party, busy: Default::default(), watch_queue, events: None, history_keep: 0 }
 	}
 
 	/// Serves one connection until the peer leaves.
@@ -133,6 +137,11 @@ impl Listener {
 	/// that block's number, and the inbound exposure is read again only when that block changed
 	/// (rebalance requests change only in blocks), so a stream of groups within one block costs
 	/// one chain round trip each instead of three.
+	///
+	/// The checks that depend on this party's own record run again on the stored record, in the
+	/// write transaction that takes the proof ([`check_payment`]): another session of this party
+	/// (its own payments in the channel, a cooperative close it signed) may have changed the
+	/// record since this session read it.
 	async fn accept_payments(
 		&self,
 		channel_id: ChannelId,
@@ -144,10 +153,7 @@ impl Listener {
 		let Some(newest) = payments.last().cloned() else { return Ok(()) };
 		let refuse = |reason: String| Message::Refused { nonce: payments[0].nonce, reason };
 		let at = self.party.chain.api.at_current_block().await?;
-		if let Err(error) = ensure_not_frozen(ledger, at.block_number() as u32, channel_id) {
-			writer.send(refuse(format!("{error:#}"))).await?;
-			return Err(error);
-		}
+		let now = at.block_number() as u32;
 		let mut previous =
 			ledger.record.received.clone().map_or((0, 0), |p| (p.nonce, p.transferred));
 		for proof in &payments {
@@ -164,16 +170,6 @@ impl Listener {
 			writer.send(refuse("invalid signature".into())).await?;
 			bail!("channel {channel_id}: invalid payment signature");
 		}
-		let mut candidate = ledger.clone();
-		candidate.record.received = Some(newest.clone());
-		if candidate.counterparty_available() < 0 {
-			// A deposit may have landed since the session started.
-			candidate.view = self.party.chain.existing_channel(channel_id).await?;
-			if candidate.counterparty_available() < 0 {
-				writer.send(refuse("the payment exceeds the payer's balance".into())).await?;
-				bail!("channel {channel_id}: over-spending payment {}", newest.nonce);
-			}
-		}
 		let exposure = match *exposure_cache {
 			ExposureCache { at: Some(block), exposure } if block == at.block_hash() => exposure,
 			_ => {
@@ -183,23 +179,56 @@ impl Listener {
 				exposure
 			}
 		};
-		if candidate.counterparty_available() < exposure as i128 {
-			let reason = format!(
-				"the payment would leave the payer {} on its side, less than the {exposure} a \
-				 rebalance plan may still move from it",
-				candidate.counterparty_available().max(0)
-			);
-			writer.send(refuse(reason.clone())).await?;
-			bail!("channel {channel_id}: {reason}");
+		let mut candidate = ledger.clone();
+		candidate.record.received = Some(newest.clone());
+		if candidate.counterparty_available() < 0 {
+			// A deposit may have landed since the session started.
+			ledger.view = self.party.chain.existing_channel(channel_id).await?;
 		}
-		self.party.commit(channel_id, &candidate.record).await?;
-		*ledger = candidate;
+		let earned_before = ledger.earned();
+		let entry = PaymentEntry {
+			channel_id,
+			direction: Direction::Received,
+			amount: newest.transferred.saturating_sub(ledger.record.earned()),
+			nonce: newest.nonce,
+			transferred: newest.transferred,
+			payments: payments.len() as u32,
+			unix_ms: crate::events::unix_ms(),
+		};
+		let store = self.party.store.clone();
+		let (view, me, keep) = (ledger.view.clone(), ledger.me, self.history_keep);
+		let taken = newest.clone();
+		let committed = tokio::task::spawn_blocking(move || {
+			store.update_channel_logged(channel_id, &[entry], keep, |stored| {
+				let record = check_payment(view, me, stored, taken, now, exposure)?;
+				*stored = record;
+				Ok(())
+			})
+		})
+		.await?;
+		let record = match committed {
+			Ok((record, ())) => record,
+			Err(error) => {
+				writer.send(refuse(format!("{error:#}"))).await?;
+				return Err(error.context(format!("channel {channel_id}: payment {} refused", newest.nonce)));
+			}
+		};
+		ledger.record = record;
 		// Queued for the watchtower before the acknowledgement leaves: a listener stopped right
 		// after acknowledging has already queued what it acknowledged.
 		if let Some(queue) = &self.watch_queue {
 			let _ = queue.send((channel_id, ledger.counterparty(), newest.clone()));
 		}
 		writer.send(Message::Ack { nonce: newest.nonce }).await?;
+		report(
+			&self.events,
+			Event::PaymentReceived {
+				channel_id,
+				amount: ledger.earned().saturating_sub(earned_before),
+				nonce: newest.nonce,
+				transferred: newest.transferred,
+			},
+		);
 		Ok(())
 	}
 
@@ -212,6 +241,8 @@ impl Listener {
 	) -> Result<()> {
 		let genesis = self.party.chain.genesis_hash;
 		ledger.view = self.party.chain.existing_channel(channel_id).await?;
+		// Another session of this party may have paid or signed since this one read the record.
+		ledger.record.merge(&self.party.store.channel(channel_id)?);
 		match request {
 			Message::CloseRequest {
 				payout_opener,
@@ -243,7 +274,7 @@ impl Listener {
 				}
 				// Frozen before the signature leaves: no payment after it can be lost to it.
 				ledger.record.close_signed_until = ledger.record.close_signed_until.max(expires_at);
-				self.party.commit(channel_id, &ledger.record).await?;
+				ledger.record = self.party.commit(channel_id, &ledger.record).await?;
 				let signature = self.party.keys.sign(&message);
 				writer.send(Message::CloseSigned { signature }).await
 			}
@@ -262,7 +293,7 @@ impl Listener {
 				// Counted as withdrawn before the consent leaves this party.
 				ledger.record.consented_withdrawal =
 					ledger.record.consented_withdrawal.max(total_withdrawn);
-				self.party.commit(channel_id, &ledger.record).await?;
+				ledger.record = self.party.commit(channel_id, &ledger.record).await?;
 				let message = withdraw_proof(
 					genesis,
 					channel_id,
@@ -282,4 +313,38 @@ impl Listener {
 			}
 		}
 	}
+}
+
+/// The record that taking `proof` from the counterparty makes of `stored`, or why it is
+/// refused: the channel is frozen by a close this party signed, the proof is not newer than the
+/// one held, it over-spends the payer's side, or it leaves the payer less than a rebalance plan
+/// may still take from it (`exposure`). Pure: it runs inside the store's write transaction.
+fn check_payment(
+	view: crate::chain::ChannelView,
+	me: usize,
+	stored: &ChannelRecord,
+	proof: ProofState,
+	now: u32,
+	exposure: u128,
+) -> Result<ChannelRecord> {
+	let channel_id = view.id;
+	let mut candidate = Ledger::new(view, me, stored.clone());
+	ensure_not_frozen(&candidate, now, channel_id)?;
+	if let Some(held) = &stored.received {
+		ensure!(
+			proof.nonce > held.nonce && proof.transferred >= held.transferred,
+			"nonces must increase and amounts must not fall (held {}, offered {})",
+			held.nonce,
+			proof.nonce
+		);
+	}
+	candidate.record.received = Some(proof);
+	let available = candidate.counterparty_available();
+	ensure!(available >= 0, "the payment exceeds the payer's balance");
+	ensure!(
+		available >= exposure as i128,
+		"the payment would leave the payer {available} on its side, less than the {exposure} a \
+		 rebalance plan may still move from it"
+	);
+	Ok(candidate.record)
 }

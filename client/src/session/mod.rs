@@ -22,9 +22,10 @@ use tokio::sync::mpsc;
 
 use crate::{
 	chain::{AtBlock, Chain},
+	events::{report, Event, Events},
 	keys::{self, Keys},
 	ledger::Ledger,
-	store::{ChannelRecord, Store},
+	store::{ChannelRecord, Direction, PaymentEntry, Store},
 	wire::{Link, LinkWriter, Message, ProofState},
 };
 
@@ -150,10 +151,13 @@ impl Party {
 		Ok(theirs.map_or(0, |entry| entry.max_send.min(mine.max_receive)))
 	}
 
-	async fn commit(&self, channel_id: ChannelId, record: &ChannelRecord) -> Result<()> {
+	/// Merges `record` into the stored record of `channel_id` ([`Store::merge_channel`]) and
+	/// returns the merged record once it is durable: another session of the same channel (this
+	/// party paying while it is paid) may have committed in between, and loses nothing.
+	pub async fn commit(&self, channel_id: ChannelId, record: &ChannelRecord) -> Result<ChannelRecord> {
 		let store = self.store.clone();
 		let record = record.clone();
-		tokio::task::spawn_blocking(move || store.put_channel(channel_id, &record)).await?
+		tokio::task::spawn_blocking(move || store.merge_channel(channel_id, &record)).await?
 	}
 
 	/// Opens a session on `channel_id` with the counterparty listening at `address` and brings
@@ -190,7 +194,7 @@ impl Party {
 		.context("the peer's newest proof has an invalid signature")?;
 		let changed = adopted_sent || adopted_received;
 		if changed {
-			self.commit(channel_id, &ledger.record).await?;
+			ledger.record = self.commit(channel_id, &ledger.record).await?;
 		}
 		Ok((link, ledger))
 	}

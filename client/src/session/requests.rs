@@ -78,7 +78,7 @@ pub async fn request_close(
 		CloseTerms::of(&ledger, expires_at).context("the channel's proofs over-spend a side")?;
 	let message = terms.payload(party.chain.genesis_hash, channel_id).signing_message();
 	ledger.record.close_signed_until = ledger.record.close_signed_until.max(expires_at);
-	party.commit(channel_id, &ledger.record).await?;
+	ledger.record = party.commit(channel_id, &ledger.record).await?;
 	let signature = party.keys.sign(&message);
 	link.writer
 		.send(Message::CloseRequest {

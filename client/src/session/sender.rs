@@ -138,7 +138,7 @@ pub async fn pay(
 				ledger.record.sent = Some(proof);
 			}
 			acked = nonce;
-			party.commit(channel_id, &ledger.record).await?;
+			ledger.record = party.commit(channel_id, &ledger.record).await?;
 		}
 		if error.is_some() {
 			break;
