@@ -1,7 +1,9 @@
 //! The off-chain Paychan party.
 pub mod address;
 pub mod amount;
+pub mod calls;
 pub mod chain;
+pub mod daemon;
 pub mod data_dir;
 pub mod events;
 pub mod keys;

@@ -506,7 +506,7 @@ mod tests {
 		let merged = store.merge_channel(1, &payer).unwrap();
 		assert_eq!((merged.sent, merged.received), (Some(proof(3)), Some(proof(7))));
 		// A failed change writes nothing, history included.
-		let failed = store.update_channel_logged(1, &[entry(1)], 3, |record| {
+		let failed = store.update_channel_logged(1, &[entry(1)], 3, |record| -> Result<()> {
 			record.sent = None;
 			anyhow::bail!("refused")
 		});

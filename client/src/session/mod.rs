@@ -169,9 +169,10 @@ impl Party {
 		link.writer
 			.send(Message::Hello { genesis_hash: self.chain.genesis_hash, channel_id })
 			.await?;
-		let Message::Welcome { held_from_you, signed_by_me } = link.reader.receive_one().await?
-		else {
-			bail!("the peer did not welcome the session");
+		let (held_from_you, signed_by_me) = match link.reader.receive_one().await? {
+			Message::Welcome { held_from_you, signed_by_me } => (held_from_you, signed_by_me),
+			Message::Error(reason) => bail!("the peer refused the session: {reason}"),
+			other => bail!("the peer did not welcome the session: {other:?}"),
 		};
 		let genesis = self.chain.genesis_hash;
 		let counterparty = ledger.counterparty();

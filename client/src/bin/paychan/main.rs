@@ -9,11 +9,10 @@ mod channels;
 mod payments;
 mod rebalance;
 
-use anyhow::{bail, ensure, Context, Result};
+use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
 use paychan_client::{
-	address,
-	chain::{self, runtime, runtime_twin, signed_balance_proof, sr25519, Chain, Progress, Receipt},
+	chain::{runtime, Chain, Progress, Receipt},
 	data_dir,
 	keys::Keys,
 	planner,
@@ -24,7 +23,6 @@ use paychan_client::{
 use paychan_primitives::ChannelId;
 use serde_json::json;
 use std::{path::PathBuf, sync::Arc};
-use subxt::utils::MultiAddress;
 use tokio::{net::TcpListener, sync::mpsc};
 
 use args::*;
@@ -52,47 +50,13 @@ async fn main() {
 	let json = cli.json;
 	if let Err(error) = run(cli).await {
 		if json {
-			let code = if error.chain().any(|cause| cause.is::<chain::ChainRefused>()) {
-				"chain_refused"
-			} else if error.chain().any(|cause| cause.is::<chain::NotSubmitted>()) {
-				"refused_locally"
-			} else {
-				"failed"
-			};
+			let code = paychan_client::calls::error_code(&error);
 			eprintln!("{}", json!({ "error": { "code": code, "message": format!("{error:#}") } }));
 		} else {
 			eprintln!("error: {error:#}");
 		}
 		std::process::exit(1);
 	}
-}
-
-/// A refusal before anything is submitted: no fee is paid.
-fn refuse(message: String) -> anyhow::Error {
-	anyhow::Error::new(chain::NotSubmitted(message))
-}
-
-/// Refuses unless `free` covers `needed` plus `fee`, leaving the existential deposit; the message
-/// says what the account has and how to fund it.
-fn ensure_funded(
-	account: &str,
-	free: u128,
-	needed: u128,
-	fee: u128,
-	limits: &chain::Limits,
-) -> Result<()> {
-	let required = needed.saturating_add(fee).saturating_add(limits.existential_deposit);
-	if free < required {
-		return Err(refuse(format!(
-			"account {account} has {} free ({free} planck) but needs {} ({needed} for the call, \
-			 about {fee} in fees, {} to stay alive). Fund it first, e.g. on a dev chain: \
-			 `paychan --dev alice transfer --to {account} --amount 100UNIT`",
-			paychan_client::amount::display(free),
-			paychan_client::amount::display(required),
-			limits.existential_deposit
-		)));
-	}
-	Ok(())
 }
 
 fn load_keys(cli: &Cli) -> Result<Keys> {
@@ -171,9 +135,9 @@ async fn run(cli: Cli) -> Result<()> {
 		Command::Pay(_)
 		| Command::Listen { .. }
 		| Command::Balance { .. }
-		| Command::Watch { .. } => payments::run(&cli, &keys, &chain, party).await,
+		| Command::Watch { .. } => payments::run(&cli, &keys, party).await,
 		Command::Rebalance(_) => rebalance::run(&cli, &keys, &chain, party).await,
-		_ => channels::run(&cli, &keys, &chain, party).await,
+		_ => channels::run(&cli, party).await,
 	}
 }
 
@@ -184,41 +148,6 @@ async fn shutdown_signal() -> Result<()> {
 		result = tokio::signal::ctrl_c() => result?,
 		_ = terminate.recv() => {}
 	}
-	Ok(())
-}
-
-/// Reports a call that changed a channel, with the channel's new totals and both balances.
-async fn report_totals(
-	cli: &Cli,
-	party: &Party,
-	channel: ChannelId,
-	what: &str,
-	receipt: &Receipt,
-) -> Result<()> {
-	let ledger = party.ledger(channel).await?;
-	let mine = &ledger.view.sides[ledger.me];
-	let balances = ledger.balances();
-	output(
-		cli,
-		json!({
-			"channel_id": channel,
-			"done": what,
-			"deposited": mine.deposited.to_string(),
-			"withdrawn": mine.withdrawn.to_string(),
-			"mine": balances[ledger.me].to_string(),
-			"theirs": balances[ledger.other()].to_string(),
-			"fee": receipt.fee.to_string(),
-		}),
-		format!(
-			"channel {channel}: {what}; this side has deposited {} and withdrawn {} in total; \
-			 balances mine {} theirs {} (fee {})",
-			mine.deposited,
-			mine.withdrawn,
-			balances[ledger.me],
-			balances[ledger.other()],
-			receipt.fee
-		),
-	);
 	Ok(())
 }
 

@@ -3,7 +3,7 @@
 use super::*;
 
 /// Runs `cli.command`, one of this module's commands.
-pub async fn run(cli: &Cli, keys: &Keys, chain: &Chain, party: Party) -> Result<()> {
+pub async fn run(cli: &Cli, keys: &Keys, party: Party) -> Result<()> {
 	match &cli.command {
 		Command::Pay(args) => {
 			let report = session::pay(
@@ -100,44 +100,19 @@ pub async fn run(cli: &Cli, keys: &Keys, chain: &Chain, party: Party) -> Result<
 			}
 		}
 		Command::Balance { channel } => {
-			let free = chain.free_balance(&keys.account()).await?;
-			let ids = match channel {
-				Some(id) => vec![*id],
-				None => chain.channels_of(&keys.account()).await?,
-			};
-			let mut channels = Vec::new();
-			let mut lines = vec![format!("free {free}")];
-			for id in ids {
-				let ledger = party.ledger(id).await?;
-				let balances = ledger.balances();
-				let status = match ledger.view.closing {
+			let balance = party.balance(*channel).await?;
+			let mut lines = vec![format!("free {}", balance.free)];
+			for c in &balance.channels {
+				let status = match c.deadline {
 					None => "open".to_string(),
-					Some((_, deadline)) => format!("closing (deadline {deadline})"),
+					Some(deadline) => format!("closing (deadline {deadline})"),
 				};
 				lines.push(format!(
-					"channel {id}: mine {} theirs {} ({status}; paid {}, received {})",
-					balances[ledger.me],
-					balances[ledger.other()],
-					ledger.paid(),
-					ledger.earned()
+					"channel {}: mine {} theirs {} ({status}; paid {}, received {})",
+					c.channel_id, c.mine, c.theirs, c.paid, c.received
 				));
-				channels.push(json!({
-					"channel_id": id,
-					"mine": balances[ledger.me].to_string(),
-					"theirs": balances[ledger.other()].to_string(),
-					"paid": ledger.paid().to_string(),
-					"received": ledger.earned().to_string(),
-					"received_nonce": ledger.record.received.as_ref().map_or(0, |p| p.nonce),
-					"sent_nonce": ledger.record.sent.as_ref().map_or(0, |p| p.nonce),
-					"closing": ledger.view.closing.is_some(),
-					"deadline": ledger.view.closing.map(|(_, deadline)| deadline),
-				}));
 			}
-			output(
-				cli,
-				json!({ "free": free.to_string(), "channels": channels }),
-				lines.join("\n"),
-			);
+			output(cli, serde_json::to_value(&balance)?, lines.join("\n"));
 		}
 		Command::Watch { listen } => {
 			eprintln!("watchtower on {listen} as {}", keys.account());

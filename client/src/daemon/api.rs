@@ -1,0 +1,402 @@
+//! The daemon's JSON-RPC 2.0 API, over HTTP and WebSocket on one port (docs/api.md has every
+//! method with an example). Amounts are decimal strings (planck, or with a unit: `"1.5UNIT"`),
+//! so no JSON reader rounds them; numbers are taken too while they are exact.
+//!
+//! Errors have stable codes: [`auth::UNAUTHORIZED`], `-32602` for malformed parameters (the
+//! JSON-RPC standard's), [`REFUSED_LOCALLY`] for a call the chain would refuse (nothing was
+//! submitted, no fee paid), [`CHAIN_REFUSED`] for one the chain refused, [`PAYMENT_FAILED`] for a
+//! payment that was not acknowledged, and [`FAILED`] for anything else (the node or the peer
+//! unreachable).
+
+use anyhow::Result;
+use jsonrpsee::{
+	server::{RpcModule, Server, ServerHandle, SubscriptionMessage},
+	types::{ErrorObjectOwned, Params},
+};
+use paychan_primitives::ChannelId;
+use serde::{Deserialize, Deserializer};
+use serde_json::{json, Value};
+use std::net::SocketAddr;
+
+use super::{auth, Shared};
+use crate::{calls, planner};
+
+/// Anything else that failed.
+pub const FAILED: i32 = -32000;
+/// The daemon refused a call the chain would refuse; nothing was submitted.
+pub const REFUSED_LOCALLY: i32 = -32010;
+/// The chain refused the extrinsic (its fee may have been paid).
+pub const CHAIN_REFUSED: i32 = -32011;
+/// A payment was not acknowledged by the receiver.
+pub const PAYMENT_FAILED: i32 = -32012;
+/// The standard code of parameters that do not parse.
+pub const INVALID_PARAMS: i32 = -32602;
+
+/// The largest request body the API reads.
+pub const MAX_REQUEST_BYTES: u32 = 1 << 20;
+/// The most history entries one `paychan_payments` call returns.
+pub const MAX_PAGE: usize = 1_000;
+
+fn error(code: i32, message: impl Into<String>) -> ErrorObjectOwned {
+	ErrorObjectOwned::owned(code, message.into(), None::<()>)
+}
+
+/// An error of the library as an API error with its stable code.
+fn api_error(failure: anyhow::Error) -> ErrorObjectOwned {
+	let code = match calls::error_code(&failure) {
+		"chain_refused" => CHAIN_REFUSED,
+		"refused_locally" => REFUSED_LOCALLY,
+		_ => FAILED,
+	};
+	error(code, format!("{failure:#}"))
+}
+
+fn to_value<T: serde::Serialize>(value: T) -> Result<Value, ErrorObjectOwned> {
+	serde_json::to_value(value).map_err(|e| error(FAILED, e.to_string()))
+}
+
+/// An amount in planck: a decimal string, with or without a unit, or an exact JSON integer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Amount(pub u128);
+
+impl<'de> Deserialize<'de> for Amount {
+	fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Amount, D::Error> {
+		#[derive(Deserialize)]
+		#[serde(untagged)]
+		enum Raw {
+			Text(String),
+			Number(u64),
+		}
+		match Raw::deserialize(deserializer).map_err(|_| {
+			serde::de::Error::custom(
+				"an amount is a string of planck or with a unit (\"1.5UNIT\"), or a whole number \
+				 below 2^64",
+			)
+		})? {
+			Raw::Text(text) => crate::amount::parse(&text).map(Amount).map_err(serde::de::Error::custom),
+			Raw::Number(number) => Ok(Amount(number.into())),
+		}
+	}
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ChannelParam {
+	channel_id: ChannelId,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ChannelAmount {
+	channel_id: ChannelId,
+	amount: Amount,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OpenParams {
+	counterparty: String,
+	deposit: Amount,
+	#[serde(default = "default_challenge_period")]
+	challenge_period: u32,
+	/// Where the counterparty listens: recorded in the peer book.
+	#[serde(default)]
+	peer_address: Option<String>,
+}
+
+fn default_challenge_period() -> u32 {
+	20
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CloseParams {
+	channel_id: ChannelId,
+	#[serde(default)]
+	force: bool,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct BalanceParams {
+	#[serde(default)]
+	channel_id: Option<ChannelId>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct PaymentsParams {
+	#[serde(default)]
+	before: Option<u64>,
+	#[serde(default)]
+	limit: Option<usize>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PeerParams {
+	account: String,
+	address: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RequestEntry {
+	channel_id: ChannelId,
+	max_send: Amount,
+	max_receive: Amount,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RebalanceParams {
+	entries: Vec<RequestEntry>,
+	#[serde(default = "zero_amount")]
+	max_fee: Amount,
+	#[serde(default = "default_expiry")]
+	expires_in: u32,
+}
+
+fn zero_amount() -> Amount {
+	Amount(0)
+}
+
+fn default_expiry() -> u32 {
+	100
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct SolveParams {
+	#[serde(default)]
+	dry_run: bool,
+}
+
+/// Parses `params` (an object, or absent where every field has a default) as `T`.
+fn parse<T: for<'de> Deserialize<'de> + Default>(params: &Params) -> Result<T, ErrorObjectOwned> {
+	if params.as_str().is_none() {
+		return Ok(T::default());
+	}
+	parse_required(params)
+}
+
+fn parse_required<T: for<'de> Deserialize<'de>>(params: &Params) -> Result<T, ErrorObjectOwned> {
+	let text = params.as_str().unwrap_or("null");
+	serde_json::from_str(text).map_err(|e| error(INVALID_PARAMS, format!("invalid parameters: {e}")))
+}
+
+fn account(text: &str) -> Result<[u8; 32], ErrorObjectOwned> {
+	text.parse::<subxt::utils::AccountId32>()
+		.map(|account| account.0)
+		.map_err(|_| error(INVALID_PARAMS, format!("`{text}` is not an SS58 account")))
+}
+
+/// The API's methods on `shared`.
+pub fn module(shared: Shared) -> Result<RpcModule<Shared>> {
+	let mut module = RpcModule::new(shared);
+	module.register_async_method("paychan_info", |_, shared, _| async move {
+		let party = &shared.party;
+		Ok::<_, ErrorObjectOwned>(json!({
+			"account": party.keys.account().to_string(),
+			"genesis_hash": format!("0x{}", hex::encode(party.chain.genesis_hash)),
+			"peer_listen": shared.config.peer_listen,
+			"history_entries": party.store.payment_count().map_err(api_error)?,
+			"version": env!("CARGO_PKG_VERSION"),
+		}))
+	})?;
+	module.register_async_method("paychan_balance", |params, shared, _| async move {
+		let params: BalanceParams = parse(&params)?;
+		to_value(shared.party.balance(params.channel_id).await.map_err(api_error)?)
+	})?;
+	module.register_async_method("paychan_channels", |_, shared, _| async move {
+		to_value(shared.party.balance(None).await.map_err(api_error)?.channels)
+	})?;
+	module.register_async_method("paychan_open", |params, shared, _| async move {
+		let params: OpenParams = parse_required(&params)?;
+		let counterparty = account(&params.counterparty)?;
+		if let Some(address) = params.peer_address {
+			shared.add_peer(counterparty, address).map_err(api_error)?;
+		}
+		let opened = shared
+			.party
+			.open(&params.counterparty, params.deposit.0, params.challenge_period)
+			.await
+			.map_err(api_error)?;
+		to_value(opened)
+	})?;
+	module.register_async_method("paychan_deposit", |params, shared, _| async move {
+		let params: ChannelAmount = parse_required(&params)?;
+		to_value(shared.party.deposit(params.channel_id, params.amount.0).await.map_err(api_error)?)
+	})?;
+	module.register_async_method("paychan_withdraw", |params, shared, _| async move {
+		let ChannelAmount { channel_id, amount } = parse_required(&params)?;
+		let job: super::payer::Exclusive = Box::new(move |party, peer| {
+			Box::pin(async move {
+				Ok(serde_json::to_value(party.withdraw(channel_id, &peer, amount.0).await?)?)
+			})
+		});
+		shared.exclusive(channel_id, job).await.map_err(api_error)
+	})?;
+	module.register_async_method("paychan_pay", |params, shared, _| async move {
+		let ChannelAmount { channel_id, amount } = parse_required(&params)?;
+		if amount.0 == 0 {
+			return Err(error(INVALID_PARAMS, "the amount must be positive"));
+		}
+		match shared.pay(channel_id, amount.0).await {
+			Ok(paid) => to_value(paid),
+			Err(failure) => Err(error(PAYMENT_FAILED, format!("{failure:#}"))),
+		}
+	})?;
+	module.register_async_method("paychan_close", |params, shared, _| async move {
+		let CloseParams { channel_id, force } = parse_required(&params)?;
+		if force {
+			return to_value(shared.party.close_unilaterally(channel_id).await.map_err(api_error)?);
+		}
+		let job: super::payer::Exclusive = Box::new(move |party, peer| {
+			Box::pin(async move {
+				Ok(serde_json::to_value(party.close_cooperatively(channel_id, &peer).await?)?)
+			})
+		});
+		shared.exclusive(channel_id, job).await.map_err(api_error)
+	})?;
+	module.register_async_method("paychan_dispute", |params, shared, _| async move {
+		let CloseParams { channel_id, force } = parse_required(&params)?;
+		to_value(shared.party.dispute(channel_id, force).await.map_err(api_error)?)
+	})?;
+	module.register_async_method("paychan_settle", |params, shared, _| async move {
+		let ChannelParam { channel_id } = parse_required(&params)?;
+		to_value(shared.party.settle(channel_id).await.map_err(api_error)?)
+	})?;
+	module.register_async_method("paychan_payments", |params, shared, _| async move {
+		let params: PaymentsParams = parse(&params)?;
+		let limit = params.limit.unwrap_or(100);
+		if limit == 0 || limit > MAX_PAGE {
+			return Err(error(INVALID_PARAMS, format!("limit must be 1 to {MAX_PAGE}")));
+		}
+		let page = shared.party.store.payments(params.before, limit).map_err(api_error)?;
+		let next_before = if page.len() == limit { page.last().map(|(seq, _)| *seq) } else { None };
+		let entries: Vec<Value> = page
+			.into_iter()
+			.map(|(seq, entry)| {
+				let mut value = serde_json::to_value(entry).expect("serializable");
+				value["seq"] = seq.into();
+				value
+			})
+			.collect();
+		Ok::<_, ErrorObjectOwned>(json!({ "entries": entries, "next_before": next_before }))
+	})?;
+	module.register_async_method("paychan_peers", |_, shared, _| async move {
+		let peers: Vec<Value> = shared
+			.peers()
+			.into_iter()
+			.map(|(account, address)| json!({ "account": account, "address": address }))
+			.collect();
+		Ok::<_, ErrorObjectOwned>(Value::from(peers))
+	})?;
+	module.register_async_method("paychan_addPeer", |params, shared, _| async move {
+		let PeerParams { account: who, address } = parse_required(&params)?;
+		let key = account(&who)?;
+		if address.parse::<SocketAddr>().is_err() && !address.contains(':') {
+			return Err(error(INVALID_PARAMS, format!("`{address}` is not HOST:PORT")));
+		}
+		shared.add_peer(key, address.clone()).map_err(api_error)?;
+		Ok::<_, ErrorObjectOwned>(json!({ "account": who, "address": address }))
+	})?;
+	module.register_async_method("paychan_rebalanceRequest", |params, shared, _| async move {
+		let params: RebalanceParams = parse_required(&params)?;
+		let party = &shared.party;
+		let entries: Vec<planner::Entry> = params
+			.entries
+			.iter()
+			.map(|entry| (entry.channel_id, entry.max_send.0, entry.max_receive.0))
+			.collect();
+		for &(channel_id, max_send, max_receive) in &entries {
+			let ledger = party.ledger(channel_id).await.map_err(api_error)?;
+			planner::check_entry(&ledger, max_send, max_receive)
+				.map_err(|e| error(REFUSED_LOCALLY, format!("{e:#}")))?;
+		}
+		let receipt = planner::request(&party.chain, &party.keys, &entries, params.max_fee.0, params.expires_in)
+			.await
+			.map_err(api_error)?;
+		Ok::<_, ErrorObjectOwned>(json!({ "done": "rebalance request declared", "fee": receipt.fee.to_string() }))
+	})?;
+	module.register_async_method("paychan_rebalanceCancel", |_, shared, _| async move {
+		let party = &shared.party;
+		let call = crate::chain::runtime::tx().payment_channels().cancel_rebalance_request();
+		let receipt = party.chain.submit("cancel_rebalance_request", &call, &party.keys).await.map_err(api_error)?;
+		Ok::<_, ErrorObjectOwned>(json!({ "done": "rebalance request cancelled", "fee": receipt.fee.to_string() }))
+	})?;
+	module.register_async_method("paychan_rebalanceSolve", |params, shared, _| async move {
+		let SolveParams { dry_run } = parse(&params)?;
+		let party = &shared.party;
+		to_value(planner::solve(&party.chain, &party.keys, dry_run).await.map_err(api_error)?)
+	})?;
+	module.register_subscription(
+		"paychan_subscribeEvents",
+		"paychan_event",
+		"paychan_unsubscribeEvents",
+		|_, pending, shared, _| async move {
+			let Some(events) = shared.events.as_ref() else { return Ok(()) };
+			let mut events = events.subscribe();
+			let sink = pending.accept().await?;
+			loop {
+				let event = match events.recv().await {
+					Ok(event) => serde_json::to_value(event)?,
+					Err(tokio::sync::broadcast::error::RecvError::Lagged(missed)) => {
+						json!({ "event": "lagged", "missed": missed })
+					}
+					Err(_) => return Ok(()),
+				};
+				if sink.send(SubscriptionMessage::from_json(&event)?).await.is_err() {
+					return Ok(());
+				}
+			}
+		},
+	)?;
+	Ok(module)
+}
+
+/// Serves the API on `address` for requests that carry `token`.
+pub async fn serve(shared: Shared, address: &str, token: String) -> Result<(ServerHandle, SocketAddr)> {
+	let middleware = tower::ServiceBuilder::new().layer(auth::CookieAuthLayer::new(token));
+	let server = Server::builder()
+		.max_request_body_size(MAX_REQUEST_BYTES)
+		.set_http_middleware(middleware)
+		.build(address)
+		.await
+		.map_err(|e| anyhow::anyhow!("cannot serve the API on {address}: {e}"))?;
+	let local = server.local_addr()?;
+	let handle = server.start(module(shared)?);
+	Ok((handle, local))
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	#[test]
+	fn amounts_parse_from_strings_with_units_and_exact_numbers_only() {
+		let amount = |text: &str| serde_json::from_str::<Amount>(text);
+		assert_eq!(amount("\"1.5UNIT\"").unwrap(), Amount(crate::UNIT * 3 / 2));
+		assert_eq!(amount("\"340282366920938463463374607431768211455\"").unwrap(), Amount(u128::MAX));
+		assert_eq!(amount("12").unwrap(), Amount(12));
+		let too_large = amount("\"340282366920938463463374607431768211456\"").unwrap_err();
+		assert!(too_large.to_string().contains("too large"), "{too_large}");
+		assert!(amount("-1").is_err());
+		assert!(amount("1.5").is_err(), "a float is not an exact amount");
+		assert!(amount("\"ten\"").is_err());
+	}
+
+	#[test]
+	fn unknown_fields_and_wrong_types_are_refused_with_the_standard_code() {
+		let params = |text: &'static str| Params::new(Some(text));
+		let wrong_type = parse_required::<ChannelAmount>(&params(r#"{"channel_id":"x","amount":"1"}"#));
+		assert_eq!(wrong_type.unwrap_err().code(), INVALID_PARAMS);
+		let unknown = parse_required::<ChannelAmount>(&params(r#"{"channel_id":1,"amount":"1","fee":2}"#));
+		assert_eq!(unknown.unwrap_err().code(), INVALID_PARAMS);
+		let ok = parse_required::<ChannelAmount>(&params(r#"{"channel_id":1,"amount":"2UNIT"}"#)).unwrap();
+		assert_eq!((ok.channel_id, ok.amount), (1, Amount(2 * crate::UNIT)));
+		let page: PaymentsParams = parse(&Params::new(None)).unwrap();
+		assert_eq!((page.before, page.limit), (None, None));
+	}
+}

@@ -1,0 +1,561 @@
+//! The payer of one channel: one task that owns the outgoing link to the counterparty, keeps it
+//! open (redialing with backoff after a drop) and turns the payments an application submits
+//! into balance proofs.
+//!
+//! Payments that arrive faster than one signature each are coalesced: every proof covers all
+//! payments queued when it is signed, so a burst costs one signature and one frame. Each payment
+//! is still answered on its own, and only once the receiver acknowledged the proof covering it
+//! (its commit is durable) and this party's own record of it is too.
+//!
+//! After a drop, the proofs in flight are resent unchanged on the new link, once the receiver's
+//! `Welcome` said which of them it already holds: an in-flight payment ends acknowledged or
+//! failed, never both and never twice.
+
+use anyhow::{anyhow, Result};
+use futures::future::BoxFuture;
+use paychan_primitives::{ChannelId, Nonce};
+use serde::Serialize;
+use std::{
+	collections::VecDeque,
+	time::{Duration, Instant},
+};
+use subxt::utils::AccountId32;
+use tokio::sync::{mpsc, oneshot};
+
+use super::Shared;
+use crate::{
+	events::{report, unix_ms, Event},
+	ledger::Ledger,
+	session::{proof_message, Party},
+	store::{Direction, PaymentEntry},
+	wire::{LinkWriter, Message, ProofState},
+};
+
+/// Proofs in flight at most before the payer waits for an acknowledgement.
+pub const WINDOW: usize = 64;
+/// Most payments one proof covers; more wait for the next proof.
+const MAX_COALESCED: usize = 65_536;
+/// How often the payer re-reads what it may spend (pledges, the chain's view, the freeze).
+const REFRESH: Duration = Duration::from_millis(500);
+/// Redial delays: doubling from the first to the last.
+const BACKOFF: (Duration, Duration) = (Duration::from_millis(100), Duration::from_secs(5));
+/// Dial attempts after which payments not yet signed fail (signed ones keep waiting).
+const DIAL_ATTEMPTS_BEFORE_FAILING: u32 = 4;
+
+/// A payment that was acknowledged.
+#[derive(Clone, Debug, Serialize)]
+pub struct Paid {
+	pub channel_id: ChannelId,
+	#[serde(serialize_with = "crate::amount::as_string")]
+	pub amount: u128,
+	/// The proof that covers it, and its cumulative total.
+	pub nonce: Nonce,
+	#[serde(serialize_with = "crate::amount::as_string")]
+	pub transferred: u128,
+	/// From submission to acknowledgement.
+	pub latency_us: u64,
+}
+
+/// A job that needs the channel's link to itself (a cooperative close or a withdrawal, which
+/// open their own session): it runs once every proof in flight is resolved and the payer's link
+/// is closed.
+pub type Exclusive = Box<
+	dyn Fn(Party, String) -> BoxFuture<'static, Result<serde_json::Value>> + Send + Sync + 'static,
+>;
+
+/// What an application asks of a channel's payer.
+pub enum Order {
+	Pay { amount: u128, submitted: Instant, reply: PayReply },
+	Exclusive { job: Exclusive, reply: oneshot::Sender<Result<serde_json::Value, String>> },
+}
+
+/// Where a payment's outcome goes.
+type PayReply = oneshot::Sender<Result<Paid, String>>;
+
+/// A proof sent and not yet acknowledged, with the payments it covers: each one's amount,
+/// submission time and reply.
+struct InFlight {
+	proof: ProofState,
+	amount: u128,
+	payments: Vec<(u128, Instant, PayReply)>,
+}
+
+/// The link and what the payer knows of the channel while it is up.
+struct Connected {
+	writer: LinkWriter,
+	frames: mpsc::Receiver<Result<Vec<Message>>>,
+	reader_task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Connected {
+	fn drop(&mut self) {
+		self.reader_task.abort();
+	}
+}
+
+/// Spending limits, refreshed every [`REFRESH`].
+struct Limits {
+	ledger: Ledger,
+	pledged: u128,
+	block: u32,
+	read_at: Instant,
+}
+
+/// Runs the payer of `channel_id` until its order queue closes or the channel leaves.
+pub async fn run(shared: Shared, channel_id: ChannelId, mut orders: mpsc::Receiver<Order>) {
+	let mut payer = Payer {
+		shared,
+		channel_id,
+		in_flight: VecDeque::new(),
+		queued: VecDeque::new(),
+		link: None,
+		limits: None,
+		attempts: 0,
+	};
+	if let Err(error) = payer.serve(&mut orders).await {
+		payer.fail_all(&format!("{error:#}"));
+	}
+	payer.shared.forget_payer(channel_id);
+	// Orders that raced with the end.
+	orders.close();
+	while let Ok(order) = orders.try_recv() {
+		payer.queue(order);
+	}
+	payer.fail_all(&format!("channel {channel_id} is no longer open"));
+}
+
+struct Payer {
+	shared: Shared,
+	channel_id: ChannelId,
+	in_flight: VecDeque<InFlight>,
+	queued: VecDeque<Order>,
+	link: Option<Connected>,
+	limits: Option<Limits>,
+	attempts: u32,
+}
+
+impl Payer {
+	async fn serve(&mut self, orders: &mut mpsc::Receiver<Order>) -> Result<()> {
+		loop {
+			if self.link.is_none() && !(self.queued.is_empty() && self.in_flight.is_empty()) {
+				if matches!(self.queued.front(), Some(Order::Exclusive { .. }))
+					&& self.in_flight.is_empty()
+				{
+					self.run_exclusive().await;
+					continue;
+				}
+				self.dial().await?;
+				continue;
+			}
+			if self.link.is_some() {
+				self.send_queued().await;
+				if self.link.is_none() {
+					continue;
+				}
+			}
+			let room = self.in_flight.len() < WINDOW;
+			let frames = async {
+				match self.link.as_mut() {
+					Some(link) => link.frames.recv().await,
+					None => std::future::pending().await,
+				}
+			};
+			tokio::select! {
+				order = orders.recv(), if room => match order {
+					Some(order) => {
+						self.queue(order);
+						while let Ok(more) = orders.try_recv() {
+							self.queue(more);
+							if self.queued.len() >= MAX_COALESCED { break }
+						}
+					}
+					None if self.in_flight.is_empty() && self.queued.is_empty() => return Ok(()),
+					None => {}
+				},
+				frame = frames => {
+					let frame = frame.unwrap_or_else(|| Err(anyhow!("the link closed")));
+					self.on_frame(frame).await?;
+				}
+			}
+		}
+	}
+
+	fn queue(&mut self, order: Order) {
+		self.queued.push_back(order);
+	}
+
+	/// Fails every order: queued ones were never signed; in-flight ones could not be resolved.
+	fn fail_all(&mut self, reason: &str) {
+		for order in self.queued.drain(..) {
+			match order {
+				Order::Pay { reply, .. } => drop(reply.send(Err(reason.to_owned()))),
+				Order::Exclusive { reply, .. } => drop(reply.send(Err(reason.to_owned()))),
+			}
+		}
+		for flight in self.in_flight.drain(..) {
+			for (_, _, reply) in flight.payments {
+				let _ = reply.send(Err(format!(
+					"{reason}; the payment was signed and sent but not acknowledged: the balance \
+					 shows whether the receiver holds it"
+				)));
+			}
+		}
+	}
+
+	/// Fails the payments not yet signed (a close or withdrawal queued behind them stays).
+	fn fail_queued_payments(&mut self, reason: &str) {
+		let mut failed = 0;
+		let mut kept = VecDeque::new();
+		for order in self.queued.drain(..) {
+			match order {
+				Order::Pay { reply, .. } => {
+					failed += 1;
+					let _ = reply.send(Err(reason.to_owned()));
+				}
+				other => kept.push_back(other),
+			}
+		}
+		self.queued = kept;
+		if failed > 0 {
+			report(
+				&self.shared.events,
+				Event::PaymentFailed {
+					channel_id: self.channel_id,
+					payments: failed,
+					reason: reason.into(),
+				},
+			);
+		}
+	}
+
+	async fn dial(&mut self) -> Result<()> {
+		let party = self.shared.party.clone();
+		let view = party.chain.existing_channel(self.channel_id).await?;
+		if view.closing.is_some() {
+			anyhow::bail!("channel {} is closing", self.channel_id);
+		}
+		let me = party.keys.public();
+		let counterparty = view.participants[usize::from(view.participants[0] == me)];
+		let peer = AccountId32(counterparty).to_string();
+		let Some(address) = self.shared.peer_address(&counterparty) else {
+			anyhow::bail!(
+				"no address is known for the counterparty {peer}: add it with paychan_addPeer \
+				 (or `paychan peer add`)"
+			);
+		};
+		match party.connect(self.channel_id, &address).await {
+			Ok((link, ledger)) => {
+				self.attempts = 0;
+				let crate::wire::Link { mut reader, writer, .. } = link;
+				let (tx, frames) = mpsc::channel(256);
+				let reader_task = tokio::spawn(async move {
+					loop {
+						let frame = reader.receive().await;
+						let end = frame.is_err();
+						if tx.send(frame).await.is_err() || end {
+							return;
+						}
+					}
+				});
+				report(
+					&self.shared.events,
+					Event::LinkUp { channel_id: self.channel_id, peer, dialed: true },
+				);
+				let held = ledger.record.sent.as_ref().map_or(0, |proof| proof.nonce);
+				self.limits = None;
+				self.link = Some(Connected { writer, frames, reader_task });
+				// What the receiver already holds is acknowledged; the rest is resent as it was.
+				self.acknowledge(held).await?;
+				let resend: Vec<ProofState> =
+					self.in_flight.iter().map(|flight| flight.proof.clone()).collect();
+				for proof in resend {
+					self.push(Message::Pay(proof)).await;
+				}
+				self.flush().await;
+				Ok(())
+			}
+			Err(error) => {
+				self.attempts += 1;
+				let reason = format!("{error:#}");
+				report(
+					&self.shared.events,
+					Event::LinkDown { channel_id: self.channel_id, peer, reason: reason.clone() },
+				);
+				if self.attempts >= DIAL_ATTEMPTS_BEFORE_FAILING {
+					self.fail_queued_payments(&format!("the counterparty is unreachable: {reason}"));
+				}
+				let delay = BACKOFF.0 * 2u32.saturating_pow(self.attempts.min(16));
+				tokio::time::sleep(delay.min(BACKOFF.1)).await;
+				Ok(())
+			}
+		}
+	}
+
+	async fn run_exclusive(&mut self) {
+		let Some(Order::Exclusive { job, reply }) = self.queued.pop_front() else { return };
+		let party = self.shared.party.clone();
+		let result = async {
+			let view = party.chain.existing_channel(self.channel_id).await?;
+			let me = party.keys.public();
+			let counterparty = view.participants[usize::from(view.participants[0] == me)];
+			let address = self.shared.peer_address(&counterparty).ok_or_else(|| {
+				anyhow!("no address is known for the counterparty {}", AccountId32(counterparty))
+			})?;
+			// The receiver frees the channel's session slot once it saw this payer's link go; a
+			// session it refused as busy changed nothing and is tried again.
+			let mut attempt = 0;
+			loop {
+				match job(party.clone(), address.clone()).await {
+					Err(error) if attempt < 20 && format!("{error:#}").contains("in progress") => {
+						attempt += 1;
+						tokio::time::sleep(Duration::from_millis(100)).await;
+					}
+					result => return result,
+				}
+			}
+		}
+		.await;
+		let _ = reply.send(result.map_err(|error| format!("{error:#}")));
+		self.limits = None;
+	}
+
+	/// Signs one proof for as many queued payments as the channel allows and sends it.
+	async fn send_queued(&mut self) {
+		if matches!(self.queued.front(), Some(Order::Exclusive { .. })) {
+			// A close or withdrawal waits for the proofs in flight, then takes the channel.
+			if self.in_flight.is_empty() {
+				self.link = None;
+			}
+			return;
+		}
+		if self.queued.is_empty() || self.in_flight.len() >= WINDOW {
+			return;
+		}
+		if let Err(error) = self.refresh_limits().await {
+			self.fail_queued_payments(&format!("cannot read the channel: {error:#}"));
+			return;
+		}
+		let limits = self.limits.as_ref().expect("refreshed above");
+		if limits.block <= limits.ledger.record.close_signed_until {
+			let reason = format!(
+				"a cooperative close signed for channel {} can land until block {}; no payments \
+				 until then",
+				self.channel_id, limits.ledger.record.close_signed_until
+			);
+			self.fail_queued_payments(&reason);
+			return;
+		}
+		let in_flight: u128 = self.in_flight.iter().map(|flight| flight.amount).sum();
+		let mut spendable = limits.ledger.spendable(limits.pledged) - in_flight as i128;
+		let (mut nonce, mut transferred) = match self.in_flight.back() {
+			Some(flight) => (flight.proof.nonce, flight.proof.transferred),
+			None => (
+				limits.ledger.record.sent.as_ref().map_or(0, |proof| proof.nonce),
+				limits.ledger.paid(),
+			),
+		};
+		let mut payments = Vec::new();
+		let mut amount = 0u128;
+		while let Some(Order::Pay { .. }) = self.queued.front() {
+			let Some(Order::Pay { amount: each, submitted, reply }) = self.queued.pop_front() else {
+				unreachable!("matched above")
+			};
+			if each == 0 || each as i128 > spendable {
+				let _ = reply.send(Err(format!(
+					"channel {}: a payment of {each} exceeds what this party may still spend ({}{})",
+					self.channel_id,
+					spendable.max(0),
+					if limits.pledged > 0 {
+						format!("; {} is pledged to rebalancing", limits.pledged)
+					} else {
+						String::new()
+					}
+				)));
+				continue;
+			}
+			spendable -= each as i128;
+			amount += each;
+			payments.push((each, submitted, reply));
+			if payments.len() >= MAX_COALESCED {
+				break;
+			}
+		}
+		if payments.is_empty() {
+			return;
+		}
+		nonce += 1;
+		transferred += amount;
+		let party = &self.shared.party;
+		let mut proof = ProofState { nonce, transferred, signature: [0; 64] };
+		proof.signature =
+			party.keys.sign(&proof_message(party.chain.genesis_hash, self.channel_id, &proof));
+		self.in_flight.push_back(InFlight { proof: proof.clone(), amount, payments });
+		self.push(Message::Pay(proof)).await;
+		self.flush().await;
+	}
+
+	async fn refresh_limits(&mut self) -> Result<()> {
+		if self.limits.as_ref().is_some_and(|limits| limits.read_at.elapsed() < REFRESH) {
+			// The record is read each time: another session may have signed a close.
+			let stored = self.shared.party.store.channel(self.channel_id)?;
+			let limits = self.limits.as_mut().expect("checked above");
+			limits.ledger.record.merge(&stored);
+			return Ok(());
+		}
+		let party = &self.shared.party;
+		let ledger = party.ledger(self.channel_id).await?;
+		let pledged = party.pledged(self.channel_id).await?;
+		let block = party.chain.block_number().await?;
+		self.limits = Some(Limits { ledger, pledged, block, read_at: Instant::now() });
+		Ok(())
+	}
+
+	async fn push(&mut self, message: Message) {
+		if let Some(link) = self.link.as_mut() {
+			if link.writer.push(message).await.is_err() {
+				self.link = None;
+			}
+		}
+	}
+
+	async fn flush(&mut self) {
+		if let Some(link) = self.link.as_mut() {
+			if link.writer.flush().await.is_err() {
+				self.link = None;
+			}
+		}
+	}
+
+	async fn on_frame(&mut self, frame: Result<Vec<Message>>) -> Result<()> {
+		let messages = match frame {
+			Ok(messages) => messages,
+			Err(error) => {
+				self.drop_link(format!("{error:#}"));
+				return Ok(());
+			}
+		};
+		let mut newest = None;
+		for message in messages {
+			match message {
+				Message::Ack { nonce } => newest = Some(nonce),
+				Message::Refused { nonce, reason } => {
+					if let Some(acked) = newest.take() {
+						self.acknowledge(acked).await?;
+					}
+					self.refused(nonce, &reason);
+					self.drop_link(format!("the receiver refused payment {nonce}: {reason}"));
+					return Ok(());
+				}
+				Message::Error(reason) => {
+					if let Some(acked) = newest.take() {
+						self.acknowledge(acked).await?;
+					}
+					self.drop_link(format!("the receiver ended the session: {reason}"));
+					return Ok(());
+				}
+				other => {
+					self.drop_link(format!("unexpected message {other:?}"));
+					return Ok(());
+				}
+			}
+		}
+		if let Some(nonce) = newest {
+			let sent = self.in_flight.back().map_or(0, |flight| flight.proof.nonce);
+			if nonce > sent {
+				self.drop_link(format!("the receiver acknowledged nonce {nonce}, never sent"));
+				return Ok(());
+			}
+			self.acknowledge(nonce).await?;
+		}
+		Ok(())
+	}
+
+	fn drop_link(&mut self, reason: String) {
+		if self.link.take().is_some() {
+			report(
+				&self.shared.events,
+				Event::LinkDown { channel_id: self.channel_id, peer: String::new(), reason },
+			);
+		}
+	}
+
+	/// The receiver refused the proofs from `nonce` on: their payments fail.
+	fn refused(&mut self, nonce: Nonce, reason: &str) {
+		let mut count = 0;
+		while self.in_flight.back().is_some_and(|flight| flight.proof.nonce >= nonce) {
+			let flight = self.in_flight.pop_back().expect("checked above");
+			count += flight.payments.len() as u32;
+			for (_, _, reply) in flight.payments {
+				let _ = reply.send(Err(format!("the receiver refused the payment: {reason}")));
+			}
+		}
+		report(
+			&self.shared.events,
+			Event::PaymentFailed { channel_id: self.channel_id, payments: count, reason: reason.into() },
+		);
+		self.limits = None;
+	}
+
+	/// Every proof up to `nonce` is durable at the receiver: makes the newest durable here, with
+	/// the history, then answers its payments.
+	async fn acknowledge(&mut self, nonce: Nonce) -> Result<()> {
+		let mut done = Vec::new();
+		while self.in_flight.front().is_some_and(|flight| flight.proof.nonce <= nonce) {
+			done.push(self.in_flight.pop_front().expect("checked above"));
+		}
+		let Some(newest) = done.last().map(|flight| flight.proof.clone()) else { return Ok(()) };
+		let now = unix_ms();
+		let entries: Vec<PaymentEntry> = done
+			.iter()
+			.map(|flight| PaymentEntry {
+				channel_id: self.channel_id,
+				direction: Direction::Sent,
+				amount: flight.amount,
+				nonce: flight.proof.nonce,
+				transferred: flight.proof.transferred,
+				payments: flight.payments.len() as u32,
+				unix_ms: now,
+			})
+			.collect();
+		let store = self.shared.party.store.clone();
+		let (channel_id, keep) = (self.channel_id, self.shared.config.history_keep);
+		let record = tokio::task::spawn_blocking(move || {
+			store.update_channel_logged(channel_id, &entries, keep, |stored| {
+				stored.merge(&crate::store::ChannelRecord {
+					sent: Some(newest),
+					..Default::default()
+				});
+				Ok(())
+			})
+		})
+		.await??
+		.0;
+		if let Some(limits) = self.limits.as_mut() {
+			limits.ledger.record = record;
+		}
+		let acknowledged = Instant::now();
+		for flight in done {
+			report(
+				&self.shared.events,
+				Event::PaymentSent {
+					channel_id,
+					amount: flight.amount,
+					nonce: flight.proof.nonce,
+					transferred: flight.proof.transferred,
+					payments: flight.payments.len() as u32,
+				},
+			);
+			self.shared.metrics.sent(&flight.payments, acknowledged);
+			for (amount, submitted, reply) in flight.payments {
+				let _ = reply.send(Ok(Paid {
+					channel_id,
+					amount,
+					nonce: flight.proof.nonce,
+					transferred: flight.proof.transferred,
+					latency_us: acknowledged.duration_since(submitted).as_micros() as u64,
+				}));
+			}
+		}
+		Ok(())
+	}
+}
