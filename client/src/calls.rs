@@ -279,7 +279,12 @@ impl Party {
 
 	/// Takes `amount` out of an open channel with the consent of the counterparty listening at
 	/// `peer` (splice-out).
-	pub async fn withdraw(&self, channel_id: ChannelId, peer: &str, amount: u128) -> Result<Totals> {
+	pub async fn withdraw(
+		&self,
+		channel_id: ChannelId,
+		peer: &str,
+		amount: u128,
+	) -> Result<Totals> {
 		let (total_withdrawn, expires_at, signature) =
 			session::request_withdrawal(self, channel_id, peer, amount).await?;
 		let call = runtime::tx().payment_channels().withdraw(
@@ -353,7 +358,12 @@ impl Party {
 		}
 		let call = runtime::tx().payment_channels().update_balance_proof(
 			channel_id,
-			signed_balance_proof(self.chain.genesis_hash, channel_id, ledger.counterparty(), &proof),
+			signed_balance_proof(
+				self.chain.genesis_hash,
+				channel_id,
+				ledger.counterparty(),
+				&proof,
+			),
 		);
 		let gain = proof.transferred - recorded.transferred;
 		let fee = self.chain.estimate_fee(&call, &self.keys).await?;
@@ -377,15 +387,11 @@ impl Party {
 	/// the chain's hook already did).
 	pub async fn settle(&self, channel_id: ChannelId) -> Result<Settled> {
 		let chain = &self.chain;
-		if chain.channel(channel_id).await?.is_none() && channel_id < chain.next_channel_id().await?
+		if chain.channel(channel_id).await?.is_none()
+			&& channel_id < chain.next_channel_id().await?
 		{
 			// Ids are never reused: this one was opened and has been paid out.
-			return Ok(Settled {
-				channel_id,
-				settled: SettledBy::Already,
-				payouts: None,
-				fee: 0,
-			});
+			return Ok(Settled { channel_id, settled: SettledBy::Already, payouts: None, fee: 0 });
 		}
 		let view = chain.existing_channel(channel_id).await?;
 		let Some((_, deadline)) = view.closing else {

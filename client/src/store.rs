@@ -10,8 +10,7 @@ use codec::{Decode, Encode};
 use paychan_primitives::ChannelId;
 use redb::{
 	ConcurrencyMode, Database, ReadOnlyDatabase, ReadTransaction, ReadableDatabase, ReadableTable,
-	ReadableTableMetadata,
-	TableDefinition, WriteTransaction,
+	ReadableTableMetadata, TableDefinition, WriteTransaction,
 };
 use std::path::Path;
 

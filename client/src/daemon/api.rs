@@ -73,7 +73,9 @@ impl<'de> Deserialize<'de> for Amount {
 				 below 2^64",
 			)
 		})? {
-			Raw::Text(text) => crate::amount::parse(&text).map(Amount).map_err(serde::de::Error::custom),
+			Raw::Text(text) => {
+				crate::amount::parse(&text).map(Amount).map_err(serde::de::Error::custom)
+			}
 			Raw::Number(number) => Ok(Amount(number.into())),
 		}
 	}
@@ -182,7 +184,8 @@ fn parse<T: for<'de> Deserialize<'de> + Default>(params: &Params) -> Result<T, E
 
 fn parse_required<T: for<'de> Deserialize<'de>>(params: &Params) -> Result<T, ErrorObjectOwned> {
 	let text = params.as_str().unwrap_or("null");
-	serde_json::from_str(text).map_err(|e| error(INVALID_PARAMS, format!("invalid parameters: {e}")))
+	serde_json::from_str(text)
+		.map_err(|e| error(INVALID_PARAMS, format!("invalid parameters: {e}")))
 }
 
 fn account(text: &str) -> Result<[u8; 32], ErrorObjectOwned> {
@@ -315,16 +318,30 @@ pub fn module(shared: Shared) -> Result<RpcModule<Shared>> {
 			planner::check_entry(&ledger, max_send, max_receive)
 				.map_err(|e| error(REFUSED_LOCALLY, format!("{e:#}")))?;
 		}
-		let receipt = planner::request(&party.chain, &party.keys, &entries, params.max_fee.0, params.expires_in)
-			.await
-			.map_err(api_error)?;
-		Ok::<_, ErrorObjectOwned>(json!({ "done": "rebalance request declared", "fee": receipt.fee.to_string() }))
+		let receipt = planner::request(
+			&party.chain,
+			&party.keys,
+			&entries,
+			params.max_fee.0,
+			params.expires_in,
+		)
+		.await
+		.map_err(api_error)?;
+		Ok::<_, ErrorObjectOwned>(
+			json!({ "done": "rebalance request declared", "fee": receipt.fee.to_string() }),
+		)
 	})?;
 	module.register_async_method("paychan_rebalanceCancel", |_, shared, _| async move {
 		let party = &shared.party;
 		let call = crate::chain::runtime::tx().payment_channels().cancel_rebalance_request();
-		let receipt = party.chain.submit("cancel_rebalance_request", &call, &party.keys).await.map_err(api_error)?;
-		Ok::<_, ErrorObjectOwned>(json!({ "done": "rebalance request cancelled", "fee": receipt.fee.to_string() }))
+		let receipt = party
+			.chain
+			.submit("cancel_rebalance_request", &call, &party.keys)
+			.await
+			.map_err(api_error)?;
+		Ok::<_, ErrorObjectOwned>(
+			json!({ "done": "rebalance request cancelled", "fee": receipt.fee.to_string() }),
+		)
 	})?;
 	module.register_async_method("paychan_rebalanceSolve", |params, shared, _| async move {
 		let SolveParams { dry_run } = parse(&params)?;
@@ -357,7 +374,11 @@ pub fn module(shared: Shared) -> Result<RpcModule<Shared>> {
 }
 
 /// Serves the API on `address` for requests that carry `token`.
-pub async fn serve(shared: Shared, address: &str, token: String) -> Result<(ServerHandle, SocketAddr)> {
+pub async fn serve(
+	shared: Shared,
+	address: &str,
+	token: String,
+) -> Result<(ServerHandle, SocketAddr)> {
 	let middleware = tower::ServiceBuilder::new().layer(auth::CookieAuthLayer::new(token));
 	let server = Server::builder()
 		.max_request_body_size(MAX_REQUEST_BYTES)
@@ -378,7 +399,10 @@ mod tests {
 	fn amounts_parse_from_strings_with_units_and_exact_numbers_only() {
 		let amount = |text: &str| serde_json::from_str::<Amount>(text);
 		assert_eq!(amount("\"1.5UNIT\"").unwrap(), Amount(crate::UNIT * 3 / 2));
-		assert_eq!(amount("\"340282366920938463463374607431768211455\"").unwrap(), Amount(u128::MAX));
+		assert_eq!(
+			amount("\"340282366920938463463374607431768211455\"").unwrap(),
+			Amount(u128::MAX)
+		);
 		assert_eq!(amount("12").unwrap(), Amount(12));
 		let too_large = amount("\"340282366920938463463374607431768211456\"").unwrap_err();
 		assert!(too_large.to_string().contains("too large"), "{too_large}");
@@ -390,11 +414,14 @@ mod tests {
 	#[test]
 	fn unknown_fields_and_wrong_types_are_refused_with_the_standard_code() {
 		let params = |text: &'static str| Params::new(Some(text));
-		let wrong_type = parse_required::<ChannelAmount>(&params(r#"{"channel_id":"x","amount":"1"}"#));
+		let wrong_type =
+			parse_required::<ChannelAmount>(&params(r#"{"channel_id":"x","amount":"1"}"#));
 		assert_eq!(wrong_type.unwrap_err().code(), INVALID_PARAMS);
-		let unknown = parse_required::<ChannelAmount>(&params(r#"{"channel_id":1,"amount":"1","fee":2}"#));
+		let unknown =
+			parse_required::<ChannelAmount>(&params(r#"{"channel_id":1,"amount":"1","fee":2}"#));
 		assert_eq!(unknown.unwrap_err().code(), INVALID_PARAMS);
-		let ok = parse_required::<ChannelAmount>(&params(r#"{"channel_id":1,"amount":"2UNIT"}"#)).unwrap();
+		let ok = parse_required::<ChannelAmount>(&params(r#"{"channel_id":1,"amount":"2UNIT"}"#))
+			.unwrap();
 		assert_eq!((ok.channel_id, ok.amount), (1, Amount(2 * crate::UNIT)));
 		let page: PaymentsParams = parse(&Params::new(None)).unwrap();
 		assert_eq!((page.before, page.limit), (None, None));

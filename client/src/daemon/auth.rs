@@ -51,9 +51,10 @@ fn authorized<B>(request: &HttpRequest<B>, token: &str) -> bool {
 		.and_then(|value| value.to_str().ok())
 		.and_then(|value| value.strip_prefix("Bearer "))
 		.map(str::trim);
-	let query = request.uri().query().and_then(|query| {
-		query.split('&').find_map(|pair| pair.strip_prefix("token="))
-	});
+	let query = request
+		.uri()
+		.query()
+		.and_then(|query| query.split('&').find_map(|pair| pair.strip_prefix("token=")));
 	[header, query].into_iter().flatten().any(|offered| constant_time_eq(offered, token))
 }
 
@@ -68,7 +69,7 @@ fn unauthorized() -> HttpResponse {
 		"error": {
 			"code": UNAUTHORIZED,
 			"message": "unauthorized: send the token of the daemon's api.cookie as `Authorization: \
-			            Bearer <token>` (or `?token=<token>`)",
+						Bearer <token>` (or `?token=<token>`)",
 		},
 		"id": null,
 	});

@@ -66,13 +66,43 @@ impl Metrics {
 			let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter");
 			let _ = writeln!(out, "{name} {}", value.load(Ordering::Relaxed));
 		};
-		counter(&mut out, "paychan_payments_sent_total", "Payments acknowledged by the receiver.", &self.payments_sent);
-		counter(&mut out, "paychan_proofs_sent_total", "Balance proofs acknowledged (one covers coalesced payments).", &self.proofs_sent);
-		counter(&mut out, "paychan_proofs_received_total", "Balance proofs received and made durable.", &self.proofs_received);
+		counter(
+			&mut out,
+			"paychan_payments_sent_total",
+			"Payments acknowledged by the receiver.",
+			&self.payments_sent,
+		);
+		counter(
+			&mut out,
+			"paychan_proofs_sent_total",
+			"Balance proofs acknowledged (one covers coalesced payments).",
+			&self.proofs_sent,
+		);
+		counter(
+			&mut out,
+			"paychan_proofs_received_total",
+			"Balance proofs received and made durable.",
+			&self.proofs_received,
+		);
 		counter(&mut out, "paychan_link_up_total", "Peer links that came up.", &self.links_up);
-		counter(&mut out, "paychan_link_down_total", "Peer links that went down or could not be dialed.", &self.links_down);
-		counter(&mut out, "paychan_chain_events_total", "Channels opened, closes started and channels gone.", &self.chain_events);
-		counter(&mut out, "paychan_disputes_total", "Stale closes this daemon disputed.", &self.disputes);
+		counter(
+			&mut out,
+			"paychan_link_down_total",
+			"Peer links that went down or could not be dialed.",
+			&self.links_down,
+		);
+		counter(
+			&mut out,
+			"paychan_chain_events_total",
+			"Channels opened, closes started and channels gone.",
+			&self.chain_events,
+		);
+		counter(
+			&mut out,
+			"paychan_disputes_total",
+			"Stale closes this daemon disputed.",
+			&self.disputes,
+		);
 		let name = "paychan_ack_latency_seconds";
 		let _ = writeln!(out, "# HELP {name} From submitting a payment to its acknowledgement.\n# TYPE {name} histogram");
 		let mut cumulative = 0;
@@ -82,12 +112,22 @@ impl Metrics {
 		}
 		let count = self.latency_count.load(Ordering::Relaxed);
 		let _ = writeln!(out, "{name}_bucket{{le=\"+Inf\"}} {count}");
-		let _ = writeln!(out, "{name}_sum {}", self.latency_sum_us.load(Ordering::Relaxed) as f64 / 1e6);
+		let _ = writeln!(
+			out,
+			"{name}_sum {}",
+			self.latency_sum_us.load(Ordering::Relaxed) as f64 / 1e6
+		);
 		let _ = writeln!(out, "{name}_count {count}");
 		let _ = writeln!(out, "# HELP paychan_channel_balance_planck A channel's balances by the settlement formula.\n# TYPE paychan_channel_balance_planck gauge");
 		for (channel, mine, theirs) in balances {
-			let _ = writeln!(out, "paychan_channel_balance_planck{{channel=\"{channel}\",side=\"mine\"}} {mine}");
-			let _ = writeln!(out, "paychan_channel_balance_planck{{channel=\"{channel}\",side=\"theirs\"}} {theirs}");
+			let _ = writeln!(
+				out,
+				"paychan_channel_balance_planck{{channel=\"{channel}\",side=\"mine\"}} {mine}"
+			);
+			let _ = writeln!(
+				out,
+				"paychan_channel_balance_planck{{channel=\"{channel}\",side=\"theirs\"}} {theirs}"
+			);
 		}
 		out
 	}

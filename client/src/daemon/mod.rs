@@ -90,7 +90,10 @@ impl Shared {
 	/// Every peer the book knows: `(account, address)`.
 	pub fn peers(&self) -> Vec<(String, String)> {
 		let peers = self.peers.lock().expect("not poisoned");
-		peers.iter().map(|(account, address)| (AccountId32(*account).to_string(), address.clone())).collect()
+		peers
+			.iter()
+			.map(|(account, address)| (AccountId32(*account).to_string(), address.clone()))
+			.collect()
 	}
 
 	/// Records where `account` listens, durably (the book is rewritten whole, atomically).
@@ -139,7 +142,11 @@ impl Shared {
 	}
 
 	/// Runs `job` with the channel's link to itself, after the payments in flight.
-	pub async fn exclusive(&self, channel_id: ChannelId, job: Exclusive) -> Result<serde_json::Value> {
+	pub async fn exclusive(
+		&self,
+		channel_id: ChannelId,
+		job: Exclusive,
+	) -> Result<serde_json::Value> {
 		let (reply, answer) = oneshot::channel();
 		self.payer(channel_id)
 			.send(Order::Exclusive { job, reply })
@@ -164,15 +171,29 @@ pub struct Running {
 	pub peer_address: SocketAddr,
 	pub api_address: SocketAddr,
 	/// Ends when any part stops (the node went away, say).
-	pub stopped: tokio::task::JoinHandle<Result<()>>,
+	stopped: Option<tokio::task::JoinHandle<Result<()>>>,
 	api: jsonrpsee::server::ServerHandle,
 }
 
 impl Running {
+	/// Resolves when a part of the daemon stopped, with why.
+	pub async fn stopped(&mut self) -> Result<()> {
+		match self.stopped.as_mut() {
+			Some(task) => {
+				let result = task.await;
+				self.stopped = None;
+				result.map_err(|e| anyhow!("the daemon's task failed: {e}"))?
+			}
+			None => std::future::pending().await,
+		}
+	}
+
 	/// Stops accepting requests and links.
 	pub fn stop(self) {
 		let _ = self.api.stop();
-		self.stopped.abort();
+		if let Some(task) = self.stopped {
+			task.abort();
+		}
 		let _ = std::fs::remove_file(self.shared.config.data.join(COOKIE_FILE));
 		let _ = std::fs::remove_file(self.shared.config.data.join(API_ADDRESS_FILE));
 	}
@@ -234,11 +255,9 @@ pub async fn start(party: Party, config: Config) -> Result<Running> {
 			let shared = scraped.clone();
 			async move {
 				let balances = match shared.party.balance(None).await {
-					Ok(balance) => balance
-						.channels
-						.iter()
-						.map(|c| (c.channel_id, c.mine, c.theirs))
-						.collect(),
+					Ok(balance) => {
+						balance.channels.iter().map(|c| (c.channel_id, c.mine, c.theirs)).collect()
+					}
 					Err(_) => Vec::new(),
 				};
 				shared.metrics.render(&balances)
@@ -268,7 +287,7 @@ pub async fn start(party: Party, config: Config) -> Result<Running> {
 		}
 		result
 	});
-	Ok(Running { shared, peer_address, api_address, stopped, api })
+	Ok(Running { shared, peer_address, api_address, stopped: Some(stopped), api })
 }
 
 fn read_peer_book(data: &std::path::Path) -> Result<BTreeMap<[u8; 32], String>> {

@@ -282,7 +282,9 @@ impl Payer {
 					Event::LinkDown { channel_id: self.channel_id, peer, reason: reason.clone() },
 				);
 				if self.attempts >= DIAL_ATTEMPTS_BEFORE_FAILING {
-					self.fail_queued_payments(&format!("the counterparty is unreachable: {reason}"));
+					self.fail_queued_payments(&format!(
+						"the counterparty is unreachable: {reason}"
+					));
 				}
 				let delay = BACKOFF.0 * 2u32.saturating_pow(self.attempts.min(16));
 				tokio::time::sleep(delay.min(BACKOFF.1)).await;
@@ -357,7 +359,8 @@ impl Payer {
 		let mut payments = Vec::new();
 		let mut amount = 0u128;
 		while let Some(Order::Pay { .. }) = self.queued.front() {
-			let Some(Order::Pay { amount: each, submitted, reply }) = self.queued.pop_front() else {
+			let Some(Order::Pay { amount: each, submitted, reply }) = self.queued.pop_front()
+			else {
 				unreachable!("matched above")
 			};
 			if each == 0 || each as i128 > spendable {
@@ -491,7 +494,11 @@ impl Payer {
 		}
 		report(
 			&self.shared.events,
-			Event::PaymentFailed { channel_id: self.channel_id, payments: count, reason: reason.into() },
+			Event::PaymentFailed {
+				channel_id: self.channel_id,
+				payments: count,
+				reason: reason.into(),
+			},
 		);
 		self.limits = None;
 	}

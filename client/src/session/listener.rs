@@ -210,7 +210,8 @@ impl Listener {
 			Ok((record, ())) => record,
 			Err(error) => {
 				writer.send(refuse(format!("{error:#}"))).await?;
-				return Err(error.context(format!("channel {channel_id}: payment {} refused", newest.nonce)));
+				return Err(error
+					.context(format!("channel {channel_id}: payment {} refused", newest.nonce)));
 			}
 		};
 		ledger.record = record;

@@ -154,7 +154,11 @@ impl Party {
 	/// Merges `record` into the stored record of `channel_id` ([`Store::merge_channel`]) and
 	/// returns the merged record once it is durable: another session of the same channel (this
 	/// party paying while it is paid) may have committed in between, and loses nothing.
-	pub async fn commit(&self, channel_id: ChannelId, record: &ChannelRecord) -> Result<ChannelRecord> {
+	pub async fn commit(
+		&self,
+		channel_id: ChannelId,
+		record: &ChannelRecord,
+	) -> Result<ChannelRecord> {
 		let store = self.store.clone();
 		let record = record.clone();
 		tokio::task::spawn_blocking(move || store.merge_channel(channel_id, &record)).await?

@@ -132,6 +132,64 @@ pub(crate) enum Command {
 	/// Rebalancing: declare a request, or solve a round and submit the plans.
 	#[command(subcommand)]
 	Rebalance(RebalanceCommand),
+	/// Run the long-lived party: accepts links, pays and is paid on every channel, watches its
+	/// channels on chain and serves the JSON-RPC API (docs/api.md). While it runs, `pay`,
+	/// `withdraw`, `close` and `balance` of the same key and data directory go through it.
+	Daemon(DaemonArgs),
+	/// The daemon's peer book: where counterparties listen.
+	#[command(subcommand)]
+	Peer(PeerCommand),
+	/// The daemon's payment history, newest first.
+	Payments {
+		/// Entries older than this sequence number (the `next_before` of the previous page).
+		#[arg(long)]
+		before: Option<u64>,
+		#[arg(long, default_value_t = 20)]
+		limit: usize,
+	},
+	/// Call any method of the running daemon's API: `paychan rpc paychan_info '{}'`.
+	Rpc {
+		method: String,
+		/// The parameters, a JSON object (or array).
+		#[arg(default_value = "{}")]
+		params: String,
+	},
+}
+
+#[derive(Args)]
+pub(crate) struct DaemonArgs {
+	/// Where counterparties' links are accepted.
+	#[arg(long, default_value = "127.0.0.1:9735")]
+	pub(crate) listen: String,
+	/// Where the API is served (keep it on 127.0.0.1: the cookie is its only guard).
+	#[arg(long, default_value = "127.0.0.1:9737")]
+	pub(crate) api: String,
+	/// Hand every received proof to this watchtower, for when the daemon is offline.
+	#[arg(long)]
+	pub(crate) watchtower: Option<String>,
+	/// Serve Prometheus metrics on this address (`GET /metrics`).
+	#[arg(long)]
+	pub(crate) metrics: Option<String>,
+	/// Payment history entries to keep; older ones are pruned as new ones come.
+	#[arg(long, default_value_t = 1_000_000)]
+	pub(crate) history_keep: u64,
+	/// A counterparty and where it listens: `ACCOUNT=HOST:PORT`, repeatable (kept in the
+	/// peer book, `peers.json`, with those added through the API).
+	#[arg(long = "peer", value_parser = parse_peer)]
+	pub(crate) peers: Vec<(String, String)>,
+}
+
+#[derive(Subcommand)]
+pub(crate) enum PeerCommand {
+	/// Record where a counterparty listens.
+	Add {
+		#[arg(long)]
+		account: String,
+		#[arg(long)]
+		address: String,
+	},
+	/// List the peer book.
+	List,
 }
 
 #[derive(Subcommand)]
@@ -179,9 +237,9 @@ pub(crate) enum RebalanceCommand {
 pub(crate) struct PeerAmount {
 	#[arg(long)]
 	pub(crate) channel: ChannelId,
-	/// Where the counterparty listens.
+	/// Where the counterparty listens (not needed while a daemon runs: it knows its peers).
 	#[arg(long)]
-	pub(crate) peer: String,
+	pub(crate) peer: Option<String>,
 	/// The amount (planck, or with a unit: `1.5UNIT`, `250mUNIT`); for `pay`, each payment's.
 	#[arg(long, value_parser = parse_amount)]
 	pub(crate) amount: u128,
@@ -209,4 +267,13 @@ pub(crate) fn parse_entry(text: &str) -> Result<planner::Entry, String> {
 	};
 	let number = |s: &str| paychan_client::amount::parse(s);
 	Ok((channel.parse::<ChannelId>().map_err(|e| e.to_string())?, number(send)?, number(receive)?))
+}
+
+pub(crate) fn parse_peer(text: &str) -> Result<(String, String), String> {
+	match text.split_once('=') {
+		Some((account, address)) if !account.is_empty() && address.contains(':') => {
+			Ok((account.to_owned(), address.to_owned()))
+		}
+		_ => Err(format!("`{text}` is not ACCOUNT=HOST:PORT")),
+	}
 }

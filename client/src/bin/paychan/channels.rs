@@ -33,6 +33,7 @@ pub async fn run(cli: &Cli, party: Party) -> Result<()> {
 			);
 		}
 		Command::Withdraw(PeerAmount { channel, peer, amount }) => {
+			let peer = required_peer(peer)?;
 			report_totals(cli, &party.withdraw(*channel, peer, *amount).await?)?;
 		}
 		Command::Close { channel, peer, .. } => {
@@ -75,7 +76,9 @@ pub async fn run(cli: &Cli, party: Party) -> Result<()> {
 			});
 			let line = match settled.settled {
 				SettledBy::Already => format!("channel {channel} is already settled"),
-				SettledBy::TheChain => format!("channel {channel} was settled by the chain{payouts}"),
+				SettledBy::TheChain => {
+					format!("channel {channel} was settled by the chain{payouts}")
+				}
 				SettledBy::ThisCall => {
 					format!("channel {channel} settled{payouts} (fee {})", settled.fee)
 				}
@@ -88,7 +91,7 @@ pub async fn run(cli: &Cli, party: Party) -> Result<()> {
 }
 
 /// Reports a call that changed a channel, with the channel's new totals and both balances.
-fn report_totals(cli: &Cli, totals: &paychan_client::calls::Totals) -> Result<()> {
+pub(crate) fn report_totals(cli: &Cli, totals: &paychan_client::calls::Totals) -> Result<()> {
 	output(
 		cli,
 		serde_json::to_value(totals)?,

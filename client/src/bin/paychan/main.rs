@@ -6,6 +6,7 @@
 
 mod args;
 mod channels;
+mod daemon;
 mod payments;
 mod rebalance;
 
@@ -57,6 +58,17 @@ async fn main() {
 		}
 		std::process::exit(1);
 	}
+}
+
+/// The counterparty's address, which a command run without a daemon needs.
+fn required_peer(peer: &Option<String>) -> Result<&str> {
+	peer.as_deref().ok_or_else(|| {
+		paychan_client::calls::refuse(
+			"give --peer HOST:PORT (where the counterparty listens), or start `paychan daemon`, \
+			 which knows its peers"
+				.into(),
+		)
+	})
 }
 
 fn load_keys(cli: &Cli) -> Result<Keys> {
@@ -112,6 +124,9 @@ async fn run(cli: Cli) -> Result<()> {
 			data
 		}
 	};
+	if let Some(result) = daemon::serve_through(&cli, &data).await {
+		return result;
+	}
 	let durability = match &cli.command {
 		Command::Listen { durability, .. } => *durability,
 		_ => Durability::Immediate,
@@ -125,6 +140,9 @@ async fn run(cli: Cli) -> Result<()> {
 		| Command::Open { .. }
 		| Command::Deposit { .. }
 		| Command::Rebalance(_)
+		| Command::Peer(_)
+		| Command::Payments { .. }
+		| Command::Rpc { .. }
 		| Command::Close { force: true, .. } => Store::open_read_only(&store_path)?,
 		_ => Store::open(&store_path, durability)?,
 	});
@@ -137,6 +155,14 @@ async fn run(cli: Cli) -> Result<()> {
 		| Command::Balance { .. }
 		| Command::Watch { .. } => payments::run(&cli, &keys, party).await,
 		Command::Rebalance(_) => rebalance::run(&cli, &keys, &chain, party).await,
+		Command::Daemon(args) => daemon::run(&cli, args, party, &data).await,
+		Command::Peer(_) | Command::Payments { .. } | Command::Rpc { .. } => {
+			bail!(
+				"no daemon runs for this key and data directory ({}): start `paychan daemon` \
+				 first",
+				data.display()
+			)
+		}
 		_ => channels::run(&cli, party).await,
 	}
 }

@@ -9,7 +9,7 @@ pub async fn run(cli: &Cli, keys: &Keys, party: Party) -> Result<()> {
 			let report = session::pay(
 				&party,
 				args.target.channel,
-				&args.target.peer,
+				required_peer(&args.target.peer)?,
 				args.target.amount,
 				args.count,
 				args.window,

@@ -1,0 +1,297 @@
+//! `paychan daemon`, and the commands a running daemon serves: while one runs for the key and
+//! data directory, `pay`, `withdraw`, `close`, `balance`, `peer`, `payments` and `rpc` go
+//! through its API (as `lncli` talks to `lnd`), so they share its links and its store.
+
+use super::*;
+use futures::StreamExt;
+use jsonrpsee::{
+	core::client::ClientT,
+	ws_client::{WsClient, WsClientBuilder},
+};
+use paychan_client::daemon::{self as paychand, auth, API_ADDRESS_FILE, COOKIE_FILE};
+use serde_json::Value;
+use std::{path::Path, time::Instant};
+
+/// Runs the daemon until Ctrl-C or SIGTERM.
+pub async fn run(cli: &Cli, args: &DaemonArgs, party: Party, data: &Path) -> Result<()> {
+	let config = paychand::Config {
+		peer_listen: args.listen.clone(),
+		api_listen: args.api.clone(),
+		data: data.to_owned(),
+		watchtower: args.watchtower.clone(),
+		metrics: args.metrics.clone(),
+		history_keep: args.history_keep,
+	};
+	let account = party.keys.account().to_string();
+	let mut running = paychand::start(party, config).await?;
+	for (peer, address) in &args.peers {
+		let key: subxt::utils::AccountId32 =
+			peer.parse().map_err(|_| anyhow::anyhow!("`{peer}` is not an SS58 account"))?;
+		running.shared.add_peer(key.0, address.clone())?;
+	}
+	let cookie = data.join(COOKIE_FILE);
+	output(
+		cli,
+		json!({ "daemon": {
+			"account": account,
+			"peer_listen": running.peer_address.to_string(),
+			"api": format!("ws://{}", running.api_address),
+			"cookie": cookie.display().to_string(),
+		}}),
+		format!(
+			"paychan daemon for {account}: links on {}, API on ws://{} (token in {})",
+			running.peer_address,
+			running.api_address,
+			cookie.display()
+		),
+	);
+	let result = tokio::select! {
+		stopped = running.stopped() => stopped,
+		signal = shutdown_signal() => signal,
+	};
+	running.stop();
+	result
+}
+
+/// The API client of the daemon running for `data`, if one answers.
+async fn client(data: &Path) -> Option<Result<WsClient>> {
+	let address = std::fs::read_to_string(data.join(API_ADDRESS_FILE)).ok()?;
+	let token = match auth::read_cookie(&data.join(COOKIE_FILE)) {
+		Ok(token) => token,
+		Err(error) => return Some(Err(error)),
+	};
+	let mut headers = http::HeaderMap::new();
+	let bearer = format!("Bearer {token}").parse().expect("a token is printable ASCII");
+	headers.insert(http::header::AUTHORIZATION, bearer);
+	let url = format!("ws://{}", address.trim());
+	// A daemon killed without a clean stop leaves its files: then nothing answers.
+	let client = WsClientBuilder::default()
+		.set_headers(headers)
+		.max_concurrent_requests(1 << 16)
+		.request_timeout(std::time::Duration::from_secs(600))
+		.build(&url)
+		.await
+		.ok()?;
+	Some(Ok(client))
+}
+
+/// Serves `cli.command` through the daemon running for `data`, if the daemon serves it and one
+/// runs; `None` leaves the command to run on its own.
+pub async fn serve_through(cli: &Cli, data: &Path) -> Option<Result<()>> {
+	let needs_daemon =
+		matches!(cli.command, Command::Peer(_) | Command::Payments { .. } | Command::Rpc { .. });
+	let served = needs_daemon
+		|| matches!(
+			cli.command,
+			Command::Pay(_)
+				| Command::Withdraw(_)
+				| Command::Balance { .. }
+				| Command::Close { force: false, .. }
+		);
+	if !served {
+		return None;
+	}
+	let client = match client(data).await {
+		Some(Ok(client)) => client,
+		Some(Err(error)) => return Some(Err(error)),
+		// No daemon answers: the command runs on its own (the daemon-only ones then say so).
+		None => return None,
+	};
+	Some(through(cli, &client).await)
+}
+
+async fn call(client: &WsClient, method: &str, params: Value) -> Result<Value> {
+	let mut builder = jsonrpsee::core::params::ObjectParams::new();
+	if let Value::Object(fields) = params {
+		for (key, value) in fields {
+			builder.insert(&key, value).expect("a JSON value serializes");
+		}
+	}
+	client.request(method, builder).await.map_err(|error| match error {
+		jsonrpsee::core::ClientError::Call(error) => {
+			let message = error.message().to_owned();
+			match error.code() {
+				paychand::api::REFUSED_LOCALLY => paychan_client::calls::refuse(message),
+				paychand::api::CHAIN_REFUSED => {
+					anyhow::Error::new(paychan_client::chain::ChainRefused(message))
+				}
+				_ => anyhow::anyhow!("{message}"),
+			}
+		}
+		other => anyhow::anyhow!("the daemon did not answer: {other}"),
+	})
+}
+
+async fn through(cli: &Cli, client: &WsClient) -> Result<()> {
+	match &cli.command {
+		Command::Pay(args) => pay(cli, client, args).await,
+		Command::Withdraw(target) => {
+			let value = call(
+				client,
+				"paychan_withdraw",
+				json!({ "channel_id": target.channel, "amount": target.amount.to_string() }),
+			)
+			.await?;
+			print_value(cli, &value, "withdrawn");
+			Ok(())
+		}
+		Command::Close { channel, .. } => {
+			let value = call(client, "paychan_close", json!({ "channel_id": channel })).await?;
+			print_value(cli, &value, "closed");
+			Ok(())
+		}
+		Command::Balance { channel } => {
+			let value = call(client, "paychan_balance", json!({ "channel_id": channel })).await?;
+			let mut lines = vec![format!("free {}", value["free"].as_str().unwrap_or("?"))];
+			for c in value["channels"].as_array().into_iter().flatten() {
+				lines.push(format!(
+					"channel {}: mine {} theirs {} ({}; paid {}, received {})",
+					c["channel_id"],
+					c["mine"].as_str().unwrap_or("?"),
+					c["theirs"].as_str().unwrap_or("?"),
+					match c["deadline"].as_u64() {
+						Some(deadline) => format!("closing (deadline {deadline})"),
+						None => "open".into(),
+					},
+					c["paid"].as_str().unwrap_or("?"),
+					c["received"].as_str().unwrap_or("?"),
+				));
+			}
+			output(cli, value, lines.join("\n"));
+			Ok(())
+		}
+		Command::Peer(PeerCommand::Add { account, address }) => {
+			let value =
+				call(client, "paychan_addPeer", json!({ "account": account, "address": address }))
+					.await?;
+			output(cli, value, format!("{account} listens at {address}"));
+			Ok(())
+		}
+		Command::Peer(PeerCommand::List) => {
+			let value = call(client, "paychan_peers", json!({})).await?;
+			let lines: Vec<String> = value
+				.as_array()
+				.into_iter()
+				.flatten()
+				.map(|peer| {
+					format!(
+						"{} {}",
+						peer["account"].as_str().unwrap_or("?"),
+						peer["address"].as_str().unwrap_or("?")
+					)
+				})
+				.collect();
+			output(cli, value, lines.join("\n"));
+			Ok(())
+		}
+		Command::Payments { before, limit } => {
+			let value =
+				call(client, "paychan_payments", json!({ "before": before, "limit": limit }))
+					.await?;
+			let lines: Vec<String> = value["entries"]
+				.as_array()
+				.into_iter()
+				.flatten()
+				.map(|e| {
+					format!(
+						"#{} channel {} {} {} (proof {}, {} payments)",
+						e["seq"],
+						e["channel_id"],
+						e["direction"].as_str().unwrap_or("?"),
+						e["amount"].as_str().unwrap_or("?"),
+						e["nonce"],
+						e["payments"]
+					)
+				})
+				.collect();
+			output(cli, value, lines.join("\n"));
+			Ok(())
+		}
+		Command::Rpc { method, params } => {
+			let params: Value = serde_json::from_str(params)
+				.with_context(|| format!("the parameters `{params}` are not JSON"))?;
+			let value = call(client, method, params).await?;
+			println!("{value}");
+			Ok(())
+		}
+		_ => unreachable!("serve_through picks only these commands"),
+	}
+}
+
+fn print_value(cli: &Cli, value: &Value, what: &str) {
+	output(cli, value.clone(), format!("{what}: {value}"));
+}
+
+/// `count` payments of `amount` through the daemon, at most `window` unanswered at a time.
+async fn pay(cli: &Cli, client: &WsClient, args: &PayArgs) -> Result<()> {
+	let channel = args.target.channel;
+	let amount = args.target.amount.to_string();
+	let started = Instant::now();
+	let window = args.window.clamp(1, 1 << 16) as usize;
+	let mut answers = futures::stream::iter(0..args.count)
+		.map(|_| {
+			let amount = amount.clone();
+			async move {
+				let sent = Instant::now();
+				let paid =
+					call(client, "paychan_pay", json!({ "channel_id": channel, "amount": amount }))
+						.await;
+				(paid, sent.elapsed())
+			}
+		})
+		.buffer_unordered(window);
+	let (mut acknowledged, mut nonce, mut total, mut this_run) = (0u64, 0u64, 0u128, 0u128);
+	let mut latencies = Vec::with_capacity(args.count as usize);
+	let mut error = None;
+	while let Some((paid, latency)) = answers.next().await {
+		match paid {
+			Ok(paid) => {
+				acknowledged += 1;
+				latencies.push(latency.as_micros() as u64);
+				nonce = nonce.max(paid["nonce"].as_u64().unwrap_or(0));
+				let transferred: u128 =
+					paid["transferred"].as_str().and_then(|t| t.parse().ok()).unwrap_or(0);
+				total = total.max(transferred);
+				this_run += args.target.amount;
+			}
+			Err(failure) => {
+				error.get_or_insert_with(|| format!("{failure:#}"));
+			}
+		}
+	}
+	let seconds = started.elapsed().as_secs_f64();
+	latencies.sort_unstable();
+	let percentile = |p: usize| {
+		latencies
+			.get((latencies.len() * p / 100).min(latencies.len().saturating_sub(1)))
+			.copied()
+			.unwrap_or(0)
+	};
+	let report = json!({
+		"channel_id": channel,
+		"acknowledged": acknowledged,
+		"acknowledged_nonce": nonce,
+		"paid_total": total.to_string(),
+		"paid_this_run": this_run.to_string(),
+		"seconds": seconds,
+		"payments_per_second": acknowledged as f64 / seconds.max(1e-9),
+		"latency_p50_us": percentile(50),
+		"latency_p99_us": percentile(99),
+		"error": error,
+		"through_daemon": true,
+	});
+	output(
+		cli,
+		report.clone(),
+		format!(
+			"{acknowledged} payments acknowledged through the daemon in {seconds:.2} s ({:.0}/s, p50 {} µs, p99 {} µs); paid {this_run} in this run, {total} in total",
+			acknowledged as f64 / seconds.max(1e-9),
+			percentile(50),
+			percentile(99)
+		),
+	);
+	if let Some(error) = report["error"].as_str() {
+		bail!("the payment stream stopped: {error}");
+	}
+	Ok(())
+}
