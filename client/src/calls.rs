@@ -182,6 +182,10 @@ pub struct ChannelBalance {
 	pub received_nonce: Nonce,
 	pub closing: bool,
 	pub deadline: Option<u32>,
+	/// What the chain would pay out if the channel settled now (`settlement_preview`), as
+	/// `[mine, theirs]`: equal to `mine` and `theirs` once the chain holds both newest proofs.
+	#[serde(serialize_with = "option_pair_as_strings")]
+	pub settlement: Option<[u128; 2]>,
 }
 
 /// A party's free balance and its channels.
@@ -430,6 +434,8 @@ impl Party {
 		for id in ids {
 			let ledger = self.ledger(id).await?;
 			let balances = ledger.balances();
+			let preview = self.chain.settlement_preview(id).await?;
+			let settlement = preview.map(|payouts| [payouts[ledger.me], payouts[ledger.other()]]);
 			channels.push(ChannelBalance {
 				channel_id: id,
 				counterparty: AccountId32(ledger.counterparty()).to_string(),
@@ -441,6 +447,7 @@ impl Party {
 				received_nonce: ledger.record.received.as_ref().map_or(0, |p| p.nonce),
 				closing: ledger.view.closing.is_some(),
 				deadline: ledger.view.closing.map(|(_, deadline)| deadline),
+				settlement,
 			});
 		}
 		Ok(Balance { free, channels })

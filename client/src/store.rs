@@ -201,16 +201,27 @@ impl Store {
 	/// Opens the store at `path` for reading beside the process that writes it. A store that
 	/// does not exist yet reads as empty.
 	pub fn open_read_only(path: &Path) -> Result<Store> {
-		let db = if path.exists() {
-			Some(
-				Database::builder()
-					.set_concurrency_mode(ConcurrencyMode::SingleWriter)
-					.open_read_only(path)
-					.with_context(|| format!("cannot read the store {}", path.display()))?,
-			)
-		} else {
-			None
+		if !path.exists() {
+			return Ok(Store { db: Handle::Reader(None), durability: redb::Durability::Immediate });
+		}
+		let reader = || {
+			Database::builder()
+				.set_concurrency_mode(ConcurrencyMode::SingleWriter)
+				.open_read_only(path)
 		};
+		let db = match reader() {
+			// A writer that was killed (a daemon's SIGKILL, a power cut) leaves the file to be
+			// repaired, which a reader may not do: the first writer repairs it, then it reads.
+			Err(redb::DatabaseError::RepairAborted) => {
+				drop(Store::open(path, Durability::Immediate).with_context(|| {
+					format!("the store {} needs a repair after an unclean stop", path.display())
+				})?);
+				reader()
+			}
+			other => other,
+		}
+		.with_context(|| format!("cannot read the store {}", path.display()))?;
+		let db = Some(db);
 		Ok(Store { db: Handle::Reader(db), durability: redb::Durability::Immediate })
 	}
 
@@ -421,6 +432,28 @@ mod tests {
 
 	fn proof(nonce: Nonce) -> ProofState {
 		ProofState { nonce, transferred: nonce as u128 * 10, signature: [1; 64] }
+	}
+
+	#[test]
+	fn a_store_left_by_a_killed_writer_is_repaired_for_its_first_reader() {
+		let dir =
+			std::env::temp_dir().join(format!("paychan-store-unclean-{}", std::process::id()));
+		let _ = std::fs::remove_dir_all(&dir);
+		std::fs::create_dir_all(&dir).unwrap();
+		let (live, copy) = (dir.join("live.redb"), dir.join("copy.redb"));
+		let writer = Store::open(&live, Durability::Immediate).unwrap();
+		let record = ChannelRecord { received: Some(proof(9)), ..Default::default() };
+		writer.put_channel(3, &record).unwrap();
+		// A copy taken while the writer runs is what a SIGKILL leaves: marked for repair.
+		std::fs::copy(&live, &copy).unwrap();
+		let plain_reader = Database::builder()
+			.set_concurrency_mode(ConcurrencyMode::SingleWriter)
+			.open_read_only(&copy);
+		assert!(matches!(plain_reader, Err(redb::DatabaseError::RepairAborted)));
+		let reader = Store::open_read_only(&copy).unwrap();
+		assert_eq!(reader.channel(3).unwrap(), record, "nothing committed is lost");
+		drop(writer);
+		let _ = std::fs::remove_dir_all(&dir);
 	}
 
 	#[test]

@@ -112,16 +112,18 @@ pub async fn run(shared: Shared, channel_id: ChannelId, mut orders: mpsc::Receiv
 		limits: None,
 		attempts: 0,
 	};
-	if let Err(error) = payer.serve(&mut orders).await {
-		payer.fail_all(&format!("{error:#}"));
-	}
+	let reason = match payer.serve(&mut orders).await {
+		Ok(()) => format!("channel {channel_id} is no longer open"),
+		Err(error) => format!("{error:#}"),
+	};
+	payer.fail_all(&reason);
 	payer.shared.forget_payer(channel_id);
-	// Orders that raced with the end.
+	// Orders that raced with the end fail for the same reason.
 	orders.close();
 	while let Ok(order) = orders.try_recv() {
 		payer.queue(order);
 	}
-	payer.fail_all(&format!("channel {channel_id} is no longer open"));
+	payer.fail_all(&reason);
 }
 
 struct Payer {

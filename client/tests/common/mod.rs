@@ -254,10 +254,32 @@ impl Party {
 		self.spawn_server(&["watch", "--listen", &address], port, address.clone())
 	}
 
+	/// Starts `paychan daemon` with its peer links on `peer_port` and its API on `api_port`;
+	/// waits until both accept connections. A restart passes the same ports.
+	pub fn daemon(&self, peer_port: u16, api_port: u16) -> Listener {
+		let peer = format!("127.0.0.1:{peer_port}");
+		let api = format!("127.0.0.1:{api_port}");
+		let listener = self.spawn_server(
+			&["daemon", "--listen", &peer, "--api", &api],
+			peer_port,
+			peer.clone(),
+		);
+		wait_for_port(api_port);
+		listener
+	}
+
+	/// Calls `method` of the daemon running for this party (`paychan rpc`); its answer.
+	pub fn rpc(&self, method: &str, params: Value) -> Value {
+		self.run(&["rpc", method, &params.to_string()])
+	}
+
 	fn spawn_server(&self, args: &[&str], port: u16, address: String) -> Listener {
 		std::fs::create_dir_all(&self.data).unwrap();
-		let out = self.data.join(format!("{}-{port}.out", args[0]));
-		let err = self.data.join(format!("{}-{port}.err", args[0]));
+		// A restart on the same port keeps the earlier run's output.
+		static STARTS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+		let start = STARTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+		let out = self.data.join(format!("{}-{port}-{start}.out", args[0]));
+		let err = self.data.join(format!("{}-{port}-{start}.err", args[0]));
 		let child = self
 			.command(args)
 			.stdout(std::fs::File::create(&out).unwrap())
@@ -357,12 +379,16 @@ pub fn wait_for_port(port: u16) {
 	}
 }
 
-/// The last JSON object a command printed.
+/// The last JSON object (or array) a command printed.
 pub fn last_json(output: &Output) -> Value {
 	let stdout = String::from_utf8_lossy(&output.stdout);
-	let line = stdout.lines().rev().find(|line| line.starts_with('{')).unwrap_or_else(|| {
-		panic!("no JSON in output: {stdout}\nstderr: {}", String::from_utf8_lossy(&output.stderr))
-	});
+	let line =
+		stdout.lines().rev().find(|line| line.starts_with(['{', '['])).unwrap_or_else(|| {
+			panic!(
+				"no JSON in output: {stdout}\nstderr: {}",
+				String::from_utf8_lossy(&output.stderr)
+			)
+		});
 	serde_json::from_str(line).unwrap()
 }
 

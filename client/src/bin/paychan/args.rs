@@ -93,8 +93,8 @@ pub(crate) enum Command {
 		#[arg(long)]
 		channel: ChannelId,
 		/// Where the counterparty listens: asks it to co-sign the split (nothing else happens
-		/// if it cannot be reached or refuses).
-		#[arg(long, required_unless_present = "force", conflicts_with = "force")]
+		/// if it cannot be reached or refuses). A running daemon knows its peers.
+		#[arg(long, conflicts_with = "force")]
 		peer: Option<String>,
 		/// Close unilaterally with the newest proof received: the counterparty may dispute
 		/// for the challenge period, then the channel settles.

@@ -36,10 +36,11 @@ pub async fn run(cli: &Cli, party: Party) -> Result<()> {
 			let peer = required_peer(peer)?;
 			report_totals(cli, &party.withdraw(*channel, peer, *amount).await?)?;
 		}
-		Command::Close { channel, peer, .. } => {
-			let closed = match peer {
-				Some(peer) => party.close_cooperatively(*channel, peer).await?,
-				None => party.close_unilaterally(*channel).await?,
+		Command::Close { channel, peer, force } => {
+			let closed = if *force {
+				party.close_unilaterally(*channel).await?
+			} else {
+				party.close_cooperatively(*channel, required_peer(peer)?).await?
 			};
 			let line = match &closed {
 				Closed::Cooperatively { payouts, fee, .. } => format!(

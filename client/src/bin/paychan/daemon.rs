@@ -45,12 +45,47 @@ pub async fn run(cli: &Cli, args: &DaemonArgs, party: Party, data: &Path) -> Res
 			cookie.display()
 		),
 	);
+	// Each link and chain event is a line on standard output, a log a user can follow and a
+	// script can read; payments (thousands a second) are in the API's subscription and metrics.
+	if let Some(events) = running.shared.events.as_ref() {
+		let mut events = events.subscribe();
+		let json_lines = cli.json;
+		tokio::spawn(async move {
+			use tokio::sync::broadcast::error::RecvError;
+			loop {
+				match events.recv().await {
+					Ok(
+						paychan_client::events::Event::PaymentSent { .. }
+						| paychan_client::events::Event::PaymentReceived { .. },
+					) => {}
+					Ok(event) => print_event(json_lines, &event),
+					Err(RecvError::Lagged(missed)) => {
+						eprintln!("paychan daemon: {missed} events not logged (output too slow)")
+					}
+					Err(RecvError::Closed) => return,
+				}
+			}
+		});
+	}
 	let result = tokio::select! {
 		stopped = running.stopped() => stopped,
 		signal = shutdown_signal() => signal,
 	};
 	running.stop();
 	result
+}
+
+fn print_event(json_lines: bool, event: &paychan_client::events::Event) {
+	let value = serde_json::to_value(event).expect("events serialize");
+	if json_lines {
+		println!("{value}");
+	} else {
+		let name = value["event"].as_str().unwrap_or("event").to_owned();
+		let mut fields = value.as_object().cloned().unwrap_or_default();
+		fields.remove("event");
+		let details: Vec<String> = fields.iter().map(|(k, v)| format!("{k}={v}")).collect();
+		println!("{name} {}", details.join(" "));
+	}
 }
 
 /// The API client of the daemon running for `data`, if one answers.

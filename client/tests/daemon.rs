@@ -1,0 +1,257 @@
+//! Three `paychan daemon`s on a dev node, driven as an application drives them: channels opened
+//! and funded through the API, payments both ways on every channel at once, one daemon killed
+//! with SIGKILL mid-stream and restarted, a channel closed from an old copy of one party's store
+//! and disputed by the other's daemon on its own, and every balance checked against the chain.
+
+mod common;
+
+use common::*;
+use serde_json::{json, Value};
+use std::{
+	thread,
+	time::{Duration, Instant},
+};
+
+/// A daemon's ports, kept across its restart.
+struct Ports {
+	peer: u16,
+	api: u16,
+}
+
+impl Ports {
+	fn new() -> Ports {
+		Ports { peer: free_port(), api: free_port() }
+	}
+
+	fn peer_address(&self) -> String {
+		format!("127.0.0.1:{}", self.peer)
+	}
+}
+
+/// A payment stream through `payer`'s daemon: `count` payments of `amount`, 256 in flight.
+fn stream(payer: &Party, channel: u64, amount: u128, count: u64) -> thread::JoinHandle<Value> {
+	let command = payer.command(&[
+		"pay",
+		"--channel",
+		&channel.to_string(),
+		"--amount",
+		&amount.to_string(),
+		"--count",
+		&count.to_string(),
+		"--window",
+		"256",
+	]);
+	let mut command = command;
+	thread::spawn(move || {
+		let output = command.output().unwrap();
+		// A stream cut by a killed daemon fails; its report still says what was acknowledged.
+		last_json(&output)
+	})
+}
+
+/// How much of a stream's report was acknowledged, in planck.
+fn acknowledged(report: &Value, amount: u128) -> u128 {
+	if report.get("error").is_some_and(|e| e.is_object()) {
+		// The CLI could not even start the stream (the daemon was down).
+		return 0;
+	}
+	report["acknowledged"].as_u64().unwrap() as u128 * amount
+}
+
+/// `party`'s view of `channel` through its daemon.
+fn view(party: &Party, channel: u64) -> Value {
+	let balance = party.rpc("paychan_balance", json!({ "channel_id": channel }));
+	balance["channels"][0].clone()
+}
+
+fn amounts(channel: &Value, field: &str) -> u128 {
+	number(&channel[field])
+}
+
+/// Waits until `party`'s view of `channel` satisfies `done`; the last view.
+fn wait_for_view(party: &Party, channel: u64, what: &str, done: impl Fn(&Value) -> bool) -> Value {
+	let started = Instant::now();
+	loop {
+		let seen = view(party, channel);
+		if done(&seen) {
+			return seen;
+		}
+		assert!(
+			started.elapsed() < Duration::from_secs(60),
+			"{} never saw {what} on channel {channel}: {seen}",
+			party.name
+		);
+		thread::sleep(Duration::from_millis(250));
+	}
+}
+
+/// The two sides of `channel` agree, and equal what the chain would pay out now.
+fn assert_views_match_the_chain(a: &Party, b: &Party, channel: u64) -> (Value, Value) {
+	let (va, vb) = (view(a, channel), view(b, channel));
+	assert_eq!(amounts(&va, "paid"), amounts(&vb, "received"), "channel {channel}: {va} {vb}");
+	assert_eq!(amounts(&va, "received"), amounts(&vb, "paid"), "channel {channel}: {va} {vb}");
+	assert_eq!(va["mine"], vb["theirs"], "channel {channel}");
+	assert_eq!(va["theirs"], vb["mine"], "channel {channel}");
+	(va, vb)
+}
+
+#[test]
+fn three_daemons_pay_both_ways_survive_a_kill_and_dispute_a_stale_close() {
+	let _serial = serial();
+	let node = Node::start("daemons");
+	let names = ["alice", "bob", "charlie"];
+	let parties: Vec<Party> = names.iter().map(|name| Party::new(&node, name)).collect();
+	let accounts: Vec<String> = parties.iter().map(Party::address).collect();
+	let ports: Vec<Ports> = names.iter().map(|_| Ports::new()).collect();
+	let mut daemons: Vec<Listener> =
+		parties.iter().zip(&ports).map(|(party, p)| party.daemon(p.peer, p.api)).collect();
+	let (alice, bob) = (&parties[0], &parties[1]);
+
+	// Every daemon knows where the others listen (the CLI goes through the daemon for this).
+	for (i, party) in parties.iter().enumerate() {
+		for (j, p) in ports.iter().enumerate() {
+			if i != j {
+				party.run(&[
+					"peer",
+					"add",
+					"--account",
+					&accounts[j],
+					"--address",
+					&p.peer_address(),
+				]);
+			}
+		}
+	}
+	let peers = alice.rpc("paychan_peers", json!({}));
+	assert_eq!(peers.as_array().map(Vec::len), Some(2), "{peers}");
+
+	// A ring of channels, opened through the API; each counterparty funds its own side too.
+	let ring = [(0usize, 1usize), (1, 2), (2, 0)];
+	let mut channels = Vec::new();
+	for &(opener, counterparty) in &ring {
+		let opened = parties[opener].rpc(
+			"paychan_open",
+			json!({
+				"counterparty": accounts[counterparty],
+				"deposit": "50UNIT",
+				"challenge_period": 8,
+			}),
+		);
+		let channel = opened["channel_id"].as_u64().unwrap();
+		let funded = parties[counterparty]
+			.rpc("paychan_deposit", json!({ "channel_id": channel, "amount": "20UNIT" }));
+		assert_eq!(number(&funded["deposited"]), 20 * UNIT, "{funded}");
+		channels.push(channel);
+	}
+	let ab = channels[0];
+
+	// Both directions of every channel at once; bob is killed in the middle and restarted.
+	let amount = 1_000u128;
+	let count = 4_000u64;
+	let mut streams = Vec::new();
+	for (k, &(opener, counterparty)) in ring.iter().enumerate() {
+		streams.push((opener, k, stream(&parties[opener], channels[k], amount, count)));
+		streams.push((counterparty, k, stream(&parties[counterparty], channels[k], amount, count)));
+	}
+	thread::sleep(Duration::from_millis(700));
+	daemons.remove(1).kill();
+	// The store as bob's daemon left it: later it plays an old backup that closes channel ab.
+	let stale = node.dir.join("bob-stale");
+	copy_dir(&bob.data, &stale);
+	std::fs::remove_file(stale.join("api.address")).unwrap();
+	thread::sleep(Duration::from_millis(300));
+	daemons.insert(1, bob.daemon(ports[1].peer, ports[1].api));
+
+	let mut sent = [[0u128; 2]; 3];
+	for (payer, k, handle) in streams {
+		let report = handle.join().unwrap();
+		let side = usize::from(payer != ring[k].0);
+		sent[k][side] += acknowledged(&report, amount);
+		if payer != 1 && ring[k].0 != 1 && ring[k].1 != 1 {
+			// Charlie and alice's channel never involved the killed daemon.
+			assert_eq!(report["acknowledged"], count, "{report}");
+		}
+	}
+	// After the restart every direction pays again, through resumed links.
+	let again = 200u64;
+	let mut streams = Vec::new();
+	for (k, &(opener, counterparty)) in ring.iter().enumerate() {
+		streams.push((0, k, stream(&parties[opener], channels[k], amount, again)));
+		streams.push((1, k, stream(&parties[counterparty], channels[k], amount, again)));
+	}
+	for (side, k, handle) in streams {
+		let report = handle.join().unwrap();
+		assert_eq!(report["acknowledged"], again, "after the restart: {report}");
+		assert_eq!(report["error"], Value::Null, "{report}");
+		sent[k][side] += again as u128 * amount;
+	}
+
+	// No acknowledged payment was lost: each receiver holds at least what was acknowledged to
+	// its payers, and both sides agree on every total.
+	for (k, &(opener, counterparty)) in ring.iter().enumerate() {
+		let (vo, _) =
+			assert_views_match_the_chain(&parties[opener], &parties[counterparty], channels[k]);
+		assert!(amounts(&vo, "paid") >= sent[k][0], "channel {}: {vo} {:?}", channels[k], sent[k]);
+		assert!(amounts(&vo, "received") >= sent[k][1], "channel {}: {vo}", channels[k]);
+	}
+	let history = alice.rpc("paychan_payments", json!({ "limit": 5 }));
+	assert_eq!(history["entries"].as_array().map(Vec::len), Some(5), "{history}");
+
+	// Bob's old store closes channel ab on its own. It holds an older proof of alice's, and the
+	// chain has none of bob's payments to alice: alice's daemon disputes with bob's newest.
+	let alice_view = view(alice, ab);
+	let old_bob = Party { name: "bob".into(), url: node.url(), data: stale };
+	let closed = old_bob.run(&["close", "--channel", &ab.to_string(), "--force"]);
+	assert_eq!(closed["closed"], "unilaterally", "{closed}");
+	let settled_view = wait_for_view(alice, ab, "its dispute recorded", |v| {
+		v["closing"] == true && v["settlement"] == json!([v["mine"], v["theirs"]])
+	});
+	assert_eq!(settled_view["mine"], alice_view["mine"], "the dispute restored alice's share");
+	let started = Instant::now();
+	while !daemons[0].output().contains("\"event\":\"disputed\"") {
+		assert!(started.elapsed() < Duration::from_secs(30), "{}", daemons[0].output());
+		thread::sleep(Duration::from_millis(100));
+	}
+	// Bob's live daemon sees the close too: its own newest proof from alice is on chain.
+	let bob_view = wait_for_view(bob, ab, "the chain hold its newest proof", |v| {
+		v["settlement"] == json!([v["mine"], v["theirs"]])
+	});
+
+	// Past the deadline the chain pays out exactly the previewed shares.
+	let free_before = [alice.free(), bob.free()];
+	let deadline = settled_view["deadline"].as_u64().unwrap() as u32;
+	node.make_blocks((deadline + 2).saturating_sub(node.block_number(false)));
+	let started = Instant::now();
+	while !daemons[0].output().contains("\"event\":\"channel_gone\"") {
+		assert!(started.elapsed() < Duration::from_secs(30), "{}", daemons[0].output());
+		thread::sleep(Duration::from_millis(100));
+	}
+	// Bob (the counterparty) gets exactly his share; alice, the opener, her share and the
+	// channel's storage deposit back.
+	assert_eq!(bob.free() - free_before[1], number(&bob_view["mine"]));
+	assert!(alice.free() - free_before[0] >= number(&settled_view["mine"]));
+
+	// The two other channels close cooperatively through their daemons, at the agreed split.
+	for (k, &(opener, counterparty)) in ring.iter().enumerate().skip(1) {
+		let (vo, vc) =
+			assert_views_match_the_chain(&parties[opener], &parties[counterparty], channels[k]);
+		let free_counterparty = parties[counterparty].free();
+		let closed = parties[opener].run(&["close", "--channel", &channels[k].to_string()]);
+		assert_eq!(closed["closed"], "cooperatively", "{closed}");
+		assert_eq!(closed["payouts"], json!([vo["mine"], vo["theirs"]]), "{closed}");
+		assert_eq!(parties[counterparty].free() - free_counterparty, number(&vc["mine"]));
+	}
+	for daemon in daemons {
+		daemon.stop();
+	}
+}
+
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+	std::fs::create_dir_all(to).unwrap();
+	for entry in std::fs::read_dir(from).unwrap() {
+		let entry = entry.unwrap();
+		if entry.file_type().unwrap().is_file() {
+			std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
+		}
+	}
+}
