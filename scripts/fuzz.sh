@@ -12,7 +12,7 @@ source "$(dirname "$0")/common.sh"
 cd "$PAYCHAN_ROOT"
 
 seconds="${1:-60}"
-targets=(decode call_sequences)
+targets=(decode call_sequences peer_frame api_request)
 
 command -v cargo-fuzz >/dev/null || {
 	log "installing cargo-fuzz"

@@ -12,7 +12,7 @@
 //! sender can put hundreds of payments in one frame.
 
 use anyhow::{anyhow, bail, ensure, Context, Result};
-use codec::{Decode, Encode};
+use codec::{Decode, DecodeLimit, Encode};
 use paychan_primitives::{BalanceProof, ChannelId, Nonce, StateVersion};
 use std::sync::Arc;
 use tokio::{
@@ -262,6 +262,29 @@ impl Link {
 	}
 }
 
+/// The messages of a frame's plaintext: the version byte, then a SCALE `Vec<Message>` and
+/// nothing after it. What a peer sends is decoded here and nowhere else (the fuzz target
+/// `peer_frame` drives it).
+pub fn decode_frame(plaintext: &[u8]) -> Result<Vec<Message>> {
+	let Some((&version, mut body)) = plaintext.split_first() else {
+		bail!("the peer sent an empty frame");
+	};
+	ensure!(version == WIRE_VERSION, "the peer speaks wire version {version}, not {WIRE_VERSION}");
+	// Nesting is flat (no message holds a message), so the depth bound only guards the decoder.
+	let messages = Vec::<Message>::decode_with_depth_limit(8, &mut body)
+		.map_err(|_| anyhow!("the peer sent a malformed frame"))?;
+	ensure!(body.is_empty(), "the peer sent trailing bytes in a frame");
+	Ok(messages)
+}
+
+/// A frame's plaintext for `messages`: what [`decode_frame`] reads back.
+pub fn encode_frame(messages: &[Message]) -> Vec<u8> {
+	let mut plaintext = Vec::with_capacity(1 + messages.size_hint());
+	plaintext.push(WIRE_VERSION);
+	messages.encode_to(&mut plaintext);
+	plaintext
+}
+
 impl LinkReader {
 	async fn receive_bytes(&mut self) -> Result<&[u8]> {
 		read_raw(&mut self.stream, &mut self.ciphertext).await?;
@@ -276,18 +299,7 @@ impl LinkReader {
 
 	/// The messages of the next frame.
 	pub async fn receive(&mut self) -> Result<Vec<Message>> {
-		let plaintext = self.receive_bytes().await?;
-		let Some((&version, mut body)) = plaintext.split_first() else {
-			bail!("the peer sent an empty frame");
-		};
-		ensure!(
-			version == WIRE_VERSION,
-			"the peer speaks wire version {version}, not {WIRE_VERSION}"
-		);
-		let messages = Vec::<Message>::decode(&mut body)
-			.map_err(|_| anyhow!("the peer sent a malformed frame"))?;
-		ensure!(body.is_empty(), "the peer sent trailing bytes in a frame");
-		Ok(messages)
+		decode_frame(self.receive_bytes().await?)
 	}
 
 	/// The next message, if it is the only one in its frame (request/answer exchanges).
@@ -321,9 +333,7 @@ impl LinkWriter {
 		if self.pending.is_empty() {
 			return Ok(());
 		}
-		let mut plaintext = Vec::with_capacity(self.pending_size + 8);
-		plaintext.push(WIRE_VERSION);
-		self.pending.encode_to(&mut plaintext);
+		let plaintext = encode_frame(&self.pending);
 		self.pending.clear();
 		self.pending_size = 0;
 		self.send_bytes(&plaintext).await

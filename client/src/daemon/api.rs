@@ -188,6 +188,48 @@ fn parse_required<T: for<'de> Deserialize<'de>>(params: &Params) -> Result<T, Er
 		.map_err(|e| error(INVALID_PARAMS, format!("invalid parameters: {e}")))
 }
 
+/// The methods whose parameters [`decode_params`] reads (subscriptions take none).
+pub const METHODS: &[&str] = &[
+	"paychan_info",
+	"paychan_balance",
+	"paychan_channels",
+	"paychan_open",
+	"paychan_deposit",
+	"paychan_withdraw",
+	"paychan_pay",
+	"paychan_close",
+	"paychan_dispute",
+	"paychan_settle",
+	"paychan_payments",
+	"paychan_peers",
+	"paychan_addPeer",
+	"paychan_rebalanceRequest",
+	"paychan_rebalanceCancel",
+	"paychan_rebalanceSolve",
+];
+
+/// Decodes `params` of `method` into the type its handler reads, and nothing more: the API's
+/// request decoder without a daemon behind it (the fuzz target `api_request` drives it; the
+/// handlers call the same `parse` and `parse_required`).
+pub fn decode_params(method: &str, params: Option<&str>) -> Result<(), ErrorObjectOwned> {
+	let params = Params::new(params);
+	match method {
+		"paychan_info" | "paychan_channels" | "paychan_peers" | "paychan_rebalanceCancel" => Ok(()),
+		"paychan_balance" => parse::<BalanceParams>(&params).map(drop),
+		"paychan_open" => parse_required::<OpenParams>(&params).map(drop),
+		"paychan_deposit" | "paychan_withdraw" | "paychan_pay" => {
+			parse_required::<ChannelAmount>(&params).map(drop)
+		}
+		"paychan_close" | "paychan_dispute" => parse_required::<CloseParams>(&params).map(drop),
+		"paychan_settle" => parse_required::<ChannelParam>(&params).map(drop),
+		"paychan_payments" => parse::<PaymentsParams>(&params).map(drop),
+		"paychan_addPeer" => parse_required::<PeerParams>(&params).map(drop),
+		"paychan_rebalanceRequest" => parse_required::<RebalanceParams>(&params).map(drop),
+		"paychan_rebalanceSolve" => parse::<SolveParams>(&params).map(drop),
+		_ => Err(error(jsonrpsee::types::error::METHOD_NOT_FOUND_CODE, "Method not found")),
+	}
+}
+
 fn account(text: &str) -> Result<[u8; 32], ErrorObjectOwned> {
 	text.parse::<subxt::utils::AccountId32>()
 		.map(|account| account.0)
@@ -370,6 +412,12 @@ pub fn module(shared: Shared) -> Result<RpcModule<Shared>> {
 			}
 		},
 	)?;
+	let mut registered: Vec<&str> =
+		module.method_names().filter(|name| !name.contains("ubscribe")).collect();
+	registered.sort_unstable();
+	let mut decoded = METHODS.to_vec();
+	decoded.sort_unstable();
+	anyhow::ensure!(registered == decoded, "decode_params does not cover every API method");
 	Ok(module)
 }
 
@@ -409,6 +457,19 @@ mod tests {
 		assert!(amount("-1").is_err());
 		assert!(amount("1.5").is_err(), "a float is not an exact amount");
 		assert!(amount("\"ten\"").is_err());
+	}
+
+	#[test]
+	fn the_request_decoder_names_unknown_methods_and_bad_parameters() {
+		assert_eq!(decode_params("paychan_nope", None).unwrap_err().code(), -32601);
+		assert_eq!(decode_params("paychan_pay", None).unwrap_err().code(), INVALID_PARAMS);
+		let overflow = r#"{"channel_id":0,"amount":"340282366920938463463374607431768211456"}"#;
+		assert_eq!(
+			decode_params("paychan_pay", Some(overflow)).unwrap_err().code(),
+			INVALID_PARAMS
+		);
+		assert!(decode_params("paychan_payments", None).is_ok());
+		assert!(decode_params("paychan_close", Some(r#"{"channel_id":3,"force":true}"#)).is_ok());
 	}
 
 	#[test]

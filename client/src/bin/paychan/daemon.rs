@@ -167,12 +167,26 @@ async fn through(cli: &Cli, client: &WsClient) -> Result<()> {
 				json!({ "channel_id": target.channel, "amount": target.amount.to_string() }),
 			)
 			.await?;
-			print_value(cli, &value, "withdrawn");
+			let line = format!(
+				"withdrawn: {} in total from channel {}; mine {} theirs {} (fee {})",
+				value["withdrawn"].as_str().unwrap_or("?"),
+				target.channel,
+				value["mine"].as_str().unwrap_or("?"),
+				value["theirs"].as_str().unwrap_or("?"),
+				value["fee"].as_str().unwrap_or("?")
+			);
+			output(cli, value, line);
 			Ok(())
 		}
 		Command::Close { channel, .. } => {
 			let value = call(client, "paychan_close", json!({ "channel_id": channel })).await?;
-			print_value(cli, &value, "closed");
+			let line = format!(
+				"closed cooperatively: opener {} counterparty {} (fee {})",
+				value["payouts"][0].as_str().unwrap_or("?"),
+				value["payouts"][1].as_str().unwrap_or("?"),
+				value["fee"].as_str().unwrap_or("?")
+			);
+			output(cli, value, line);
 			Ok(())
 		}
 		Command::Balance { channel } => {
@@ -251,10 +265,6 @@ async fn through(cli: &Cli, client: &WsClient) -> Result<()> {
 		}
 		_ => unreachable!("serve_through picks only these commands"),
 	}
-}
-
-fn print_value(cli: &Cli, value: &Value, what: &str) {
-	output(cli, value.clone(), format!("{what}: {value}"));
 }
 
 /// `count` payments of `amount` through the daemon, at most `window` unanswered at a time.
