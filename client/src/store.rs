@@ -133,7 +133,7 @@ impl ChannelRecord {
 	pub fn merge(&mut self, other: &ChannelRecord) {
 		let newer = |mine: &mut Option<ProofState>, theirs: &Option<ProofState>| {
 			if let Some(theirs) = theirs {
-				if mine.as_ref().is_none_or(|held| held.nonce < theirs.nonce) {
+				if mine.as_ref().is_none_or(|held| theirs.supersedes(held)) {
 					*mine = Some(theirs.clone());
 				}
 			}
@@ -375,8 +375,11 @@ impl Store {
 		Ok(txn.open_table(PAYMENTS)?.len()?)
 	}
 
-	/// Stores `proof` from `signer` for a watched channel if it is newer than the one stored.
-	/// Returns whether it was newer.
+	/// Stores `proof` from `signer` for a watched channel if it counts for more than the one
+	/// stored: a higher `transferred`, the total the chain orders proofs by. Never by nonce: the
+	/// signer itself may hand the tower a proof with a higher nonce and a lower total, which
+	/// would shut out its newest proof and leave its stale close undisputed. Returns whether it
+	/// was stored.
 	pub fn watch(
 		&self,
 		channel_id: ChannelId,
@@ -387,10 +390,10 @@ impl Store {
 		let newer = {
 			let mut table = txn.open_table(WATCHED)?;
 			let stored = match table.get((channel_id, signer))? {
-				Some(bytes) => Some(ProofState::decode(&mut bytes.value())?.nonce),
+				Some(bytes) => Some(ProofState::decode(&mut bytes.value())?),
 				None => None,
 			};
-			let newer = stored.is_none_or(|nonce| nonce < proof.nonce);
+			let newer = stored.is_none_or(|stored| proof.supersedes(&stored));
 			if newer {
 				table.insert((channel_id, signer), proof.encode().as_slice())?;
 			}
@@ -457,6 +460,26 @@ mod tests {
 	}
 
 	#[test]
+	fn a_watched_proof_is_not_replaced_by_a_higher_nonce_with_a_lower_total() {
+		let path =
+			std::env::temp_dir().join(format!("paychan-store-watch-{}.redb", std::process::id()));
+		let _ = std::fs::remove_file(&path);
+		let store = Store::open(&path, Durability::Immediate).unwrap();
+		let honest = ProofState { nonce: 7, transferred: 45, signature: [1; 64] };
+		assert!(store.watch(3, [2; 32], &honest).unwrap());
+		// What the signer hands the tower before it closes with none of its payments.
+		let planted = ProofState { nonce: u64::MAX, transferred: 0, signature: [3; 64] };
+		assert!(!store.watch(3, [2; 32], &planted).unwrap());
+		let lower = ProofState { nonce: 8, transferred: 44, signature: [4; 64] };
+		assert!(!store.watch(3, [2; 32], &lower).unwrap());
+		let same = ProofState { nonce: 7, transferred: 45, signature: [5; 64] };
+		assert!(!store.watch(3, [2; 32], &same).unwrap(), "the same proof is not newer");
+		assert_eq!(store.watched().unwrap(), vec![(3, [2; 32], honest)], "the honest proof stays");
+		drop(store);
+		let _ = std::fs::remove_file(&path);
+	}
+
+	#[test]
 	fn records_survive_reopening() {
 		let path = std::env::temp_dir().join(format!("paychan-store-{}.redb", std::process::id()));
 		let _ = std::fs::remove_file(&path);
@@ -471,8 +494,8 @@ mod tests {
 			};
 			store.put_channel(7, &record).unwrap();
 			assert!(store.watch(7, [2; 32], &proof(4)).unwrap());
-			assert!(!store.watch(7, [2; 32], &proof(4)).unwrap(), "same nonce is not newer");
-			assert!(!store.watch(7, [2; 32], &proof(2)).unwrap(), "older is not newer");
+			assert!(!store.watch(7, [2; 32], &proof(4)).unwrap(), "the same total is not newer");
+			assert!(!store.watch(7, [2; 32], &proof(2)).unwrap(), "a lower total is not newer");
 		}
 		let store = Store::open(&path, Durability::Immediate).unwrap();
 		assert_eq!(store.channel(7).unwrap().received, Some(proof(9)));
@@ -511,6 +534,10 @@ mod tests {
 				opened_in: [3; 32],
 			}
 		);
+		// A received proof of a higher nonce over a lower total never displaces the one held.
+		let planted = ProofState { nonce: u64::MAX, transferred: 0, signature: [9; 64] };
+		stored.merge(&ChannelRecord { received: Some(planted), ..ChannelRecord::default() });
+		assert_eq!(stored.received, Some(proof(8)));
 		// An opening block once bound stays.
 		stored.merge(&ChannelRecord { opened_in: [9; 32], ..ChannelRecord::default() });
 		assert_eq!(stored.opened_in, [3; 32]);

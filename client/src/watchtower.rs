@@ -164,7 +164,7 @@ pub async fn push(
 			match queue.try_recv() {
 				Ok((channel_id, signer, proof)) => {
 					let slot = pending.entry((channel_id, signer)).or_insert(proof.clone());
-					if slot.nonce < proof.nonce {
+					if proof.supersedes(slot) {
 						*slot = proof;
 					}
 				}

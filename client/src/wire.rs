@@ -48,6 +48,15 @@ pub struct ProofState {
 }
 
 impl ProofState {
+	/// Whether this proof counts for more than `other` of the same signer and channel: a higher
+	/// total, the only order the chain knows (a proof is recorded if it raises its signer's
+	/// `transferred`), and the higher nonce between equal totals. Every place that keeps one
+	/// proof of two uses this, never the nonce alone: a signer can sign a higher nonce over a
+	/// lower total, and a proof kept by nonce would then lose what the signer had paid.
+	pub fn supersedes(&self, other: &ProofState) -> bool {
+		(self.transferred, self.nonce) > (other.transferred, other.nonce)
+	}
+
 	/// The balance proof this is a signature over, in `channel_id` of the chain `genesis_hash`.
 	pub fn payload(
 		&self,

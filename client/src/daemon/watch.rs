@@ -9,8 +9,9 @@ use std::collections::{BTreeMap, HashSet};
 
 use super::Shared;
 use crate::{
-	chain::{runtime, signed_balance_proof, AtBlock, Chain},
+	chain::{runtime, signed_balance_proof, AtBlock, Chain, ChannelView},
 	events::Event,
+	wire::ProofState,
 };
 
 /// What the watch knew of a channel at the previous block.
@@ -86,66 +87,153 @@ async fn check(
 		}
 		let Some(side) = view.side_of(&me) else { continue };
 		let other = 1 - side;
-		if now <= deadline {
-			let record = party.store.channel(channel_id)?;
-			let Some(proof) = record.received else { continue };
-			// The chain records a proof only if it raises its signer's total.
-			if view.sides[other].transferred >= proof.transferred {
-				continue;
-			}
-			if !disputes_sent.insert((channel_id, proof.nonce)) {
-				continue;
-			}
-			let recovered = proof.transferred - view.sides[other].transferred;
-			let call = runtime::tx().payment_channels().update_balance_proof(
-				channel_id,
-				signed_balance_proof(
-					party.chain.genesis_hash,
+		let received = party.store.channel(channel_id)?.received;
+		match action(&view, &me, received.as_ref(), now) {
+			Action::Nothing => {}
+			Action::Dispute { recovered } => {
+				let proof = received.expect("a dispute submits the proof held");
+				if !disputes_sent.insert((channel_id, proof.nonce)) {
+					continue;
+				}
+				let call = runtime::tx().payment_channels().update_balance_proof(
 					channel_id,
-					view.participants[other],
-					&proof,
-				),
-			);
-			let (shared, done) = (shared.clone(), done.clone());
-			tokio::spawn(async move {
-				let key = (channel_id, proof.nonce);
-				match shared.party.chain.submit("dispute", &call, &shared.party.keys).await {
-					Ok(receipt) => {
-						shared.report(Event::Disputed {
-							channel_id,
-							nonce: proof.nonce,
-							recovered,
-							fee: receipt.fee,
-						});
-						let _ = done.send(Finished::Dispute(key, true));
+					signed_balance_proof(
+						party.chain.genesis_hash,
+						channel_id,
+						view.participants[other],
+						&proof,
+					),
+				);
+				let (shared, done) = (shared.clone(), done.clone());
+				tokio::spawn(async move {
+					let key = (channel_id, proof.nonce);
+					match shared.party.chain.submit("dispute", &call, &shared.party.keys).await {
+						Ok(receipt) => {
+							shared.report(Event::Disputed {
+								channel_id,
+								nonce: proof.nonce,
+								recovered,
+								fee: receipt.fee,
+							});
+							let _ = done.send(Finished::Dispute(key, true));
+						}
+						Err(error) => {
+							shared.report(Event::ChainActionFailed {
+								channel_id,
+								action: "dispute".into(),
+								reason: format!("{error:#}"),
+							});
+							let _ = done.send(Finished::Dispute(key, false));
+						}
 					}
-					Err(error) => {
-						shared.report(Event::ChainActionFailed {
-							channel_id,
-							action: "dispute".into(),
-							reason: format!("{error:#}"),
-						});
-						let _ = done.send(Finished::Dispute(key, false));
+				});
+			}
+			Action::Settle if settling.insert(channel_id) => {
+				// The runtime settles expired channels by itself; this only makes sure it happens.
+				let (shared, done) = (shared.clone(), done.clone());
+				tokio::spawn(async move {
+					match shared.party.settle(channel_id).await {
+						Ok(_) => drop(done.send(Finished::Settle(channel_id, true))),
+						Err(error) => {
+							shared.report(Event::ChainActionFailed {
+								channel_id,
+								action: "settle".into(),
+								reason: format!("{error:#}"),
+							});
+							let _ = done.send(Finished::Settle(channel_id, false));
+						}
 					}
-				}
-			});
-		} else if settling.insert(channel_id) {
-			// The runtime settles expired channels by itself; this only makes sure it happens.
-			let (shared, done) = (shared.clone(), done.clone());
-			tokio::spawn(async move {
-				match shared.party.settle(channel_id).await {
-					Ok(_) => drop(done.send(Finished::Settle(channel_id, true))),
-					Err(error) => {
-						shared.report(Event::ChainActionFailed {
-							channel_id,
-							action: "settle".into(),
-							reason: format!("{error:#}"),
-						});
-						let _ = done.send(Finished::Settle(channel_id, false));
-					}
-				}
-			});
+				});
+			}
+			Action::Settle => {}
 		}
 	}
 	Ok(())
+}
+
+/// What the watch does about a channel at block `now`.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Action {
+	Nothing,
+	/// Submit the counterparty's newest proof held, which raises the chain's record of its
+	/// payments by `recovered`.
+	Dispute {
+		recovered: u128,
+	},
+	/// The challenge period has passed.
+	Settle,
+}
+
+/// The watch's decision for `me` about `view`, holding `received` from the counterparty. Pure,
+/// so every case is unit-tested without a node.
+pub fn action(
+	view: &ChannelView,
+	me: &[u8; 32],
+	received: Option<&ProofState>,
+	now: u32,
+) -> Action {
+	let (Some(side), Some((_, deadline))) = (view.side_of(me), view.closing) else {
+		return Action::Nothing;
+	};
+	if now > deadline {
+		return Action::Settle;
+	}
+	let recorded = &view.sides[1 - side];
+	match received {
+		// The chain takes a proof if it raises its signer's total; nonces do not order proofs
+		// there (a signer's own high nonce with a low total must not shut out its newest proof).
+		Some(proof) if proof.transferred > recorded.transferred => {
+			Action::Dispute { recovered: proof.transferred - recorded.transferred }
+		}
+		_ => Action::Nothing,
+	}
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	fn proof(nonce: Nonce, transferred: u128) -> ProofState {
+		ProofState { nonce, transferred, signature: [0; 64] }
+	}
+
+	fn closing(deadline: u32, recorded: (Nonce, u128)) -> ChannelView {
+		let mut view = ChannelView::funded(4, [100, 50]);
+		view.closing = Some(([2; 32], deadline));
+		view.sides[1].nonce = recorded.0;
+		view.sides[1].transferred = recorded.1;
+		view
+	}
+
+	#[test]
+	fn a_close_below_the_newest_proof_held_is_disputed_until_the_deadline() {
+		let me = [1; 32];
+		let view = closing(20, (3, 30));
+		let newer = proof(7, 45);
+		assert_eq!(action(&view, &me, Some(&newer), 12), Action::Dispute { recovered: 15 });
+		assert_eq!(action(&view, &me, Some(&newer), 20), Action::Dispute { recovered: 15 });
+		assert_eq!(action(&view, &me, Some(&newer), 21), Action::Settle, "too late: settle");
+	}
+
+	#[test]
+	fn a_close_with_a_higher_nonce_and_a_lower_total_is_still_disputed() {
+		// The closer signed nonce 100 over a total below what it paid in nonce 7.
+		let view = closing(20, (100, 10));
+		assert_eq!(
+			action(&view, &[1; 32], Some(&proof(7, 45)), 12),
+			Action::Dispute { recovered: 35 }
+		);
+	}
+
+	#[test]
+	fn nothing_is_submitted_that_the_chain_would_not_take() {
+		let me = [1; 32];
+		let view = closing(20, (7, 45));
+		assert_eq!(action(&view, &me, Some(&proof(7, 45)), 12), Action::Nothing, "same proof");
+		assert_eq!(action(&view, &me, Some(&proof(5, 30)), 12), Action::Nothing, "older proof");
+		assert_eq!(action(&view, &me, None, 12), Action::Nothing, "no proof held");
+		let open = ChannelView::funded(4, [100, 50]);
+		assert_eq!(action(&open, &me, Some(&proof(9, 60)), 12), Action::Nothing, "not closing");
+		assert_eq!(action(&view, &[9; 32], Some(&proof(9, 60)), 12), Action::Nothing, "not mine");
+	}
 }

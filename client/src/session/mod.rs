@@ -69,8 +69,10 @@ fn ensure_not_frozen(ledger: &Ledger, now: u32, channel_id: ChannelId) -> Result
 	Ok(())
 }
 
-/// Puts `offered` in `slot` if it is newer than what `slot` holds; it must then carry `signer`'s
-/// signature. Returns whether it was taken.
+/// Puts `offered` in `slot` if it supersedes what `slot` holds ([`ProofState::supersedes`]: a
+/// higher total, never merely a higher nonce, so a peer cannot displace the proof of what it
+/// paid with one of its own over less); it must then carry `signer`'s signature. Returns
+/// whether it was taken.
 fn adopt_newer(
 	slot: &mut Option<ProofState>,
 	offered: Option<ProofState>,
@@ -79,7 +81,7 @@ fn adopt_newer(
 	channel_id: ChannelId,
 ) -> Result<bool> {
 	let Some(offered) = offered else { return Ok(false) };
-	if slot.as_ref().is_some_and(|held| held.nonce >= offered.nonce) {
+	if slot.as_ref().is_some_and(|held| !offered.supersedes(held)) {
 		return Ok(false);
 	}
 	let message = proof_message(genesis_hash, channel_id, &offered);
@@ -218,5 +220,33 @@ mod tests {
 		let ledger = Ledger::new(view, 0, record);
 		assert!(ensure_not_frozen(&ledger, 40, 1).is_err());
 		assert!(ensure_not_frozen(&ledger, 41, 1).is_ok());
+	}
+
+	fn signed(keys: &Keys, nonce: u64, transferred: u128) -> ProofState {
+		let mut proof = ProofState { nonce, transferred, signature: [0; 64] };
+		proof.signature = keys.sign(&proof_message([7; 32], 2, &proof));
+		proof
+	}
+
+	#[test]
+	fn a_welcome_cannot_displace_the_proof_of_what_the_peer_paid() {
+		let peer = Keys::from_uri("//Bob").unwrap();
+		let held = signed(&peer, 7, 45);
+		let mut slot = Some(held.clone());
+		// The peer's own, validly signed proof of a higher nonce over less.
+		let planted = signed(&peer, u64::MAX, 0);
+		let taken = adopt_newer(&mut slot, Some(planted), &peer.public(), [7; 32], 2).unwrap();
+		assert!(!taken);
+		assert_eq!(slot, Some(held.clone()), "the proof of 45 stays");
+		// A proof over more is the peer's to give, and taken.
+		let more = signed(&peer, 8, 50);
+		assert!(adopt_newer(&mut slot, Some(more.clone()), &peer.public(), [7; 32], 2).unwrap());
+		assert_eq!(slot, Some(more));
+		// Over more but signed by someone else: refused with the error, the slot unchanged.
+		let forged = signed(&Keys::from_uri("//Eve").unwrap(), 9, 60);
+		let mut slot = Some(held.clone());
+		let refused = adopt_newer(&mut slot, Some(forged), &peer.public(), [7; 32], 2).unwrap_err();
+		assert_eq!(refused.to_string(), "invalid signature");
+		assert_eq!(slot, Some(held));
 	}
 }
