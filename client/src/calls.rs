@@ -48,6 +48,9 @@ pub struct Opened {
 	pub channel_id: ChannelId,
 	#[serde(serialize_with = "as_string")]
 	pub deposit: u128,
+	/// What the counterparty locked by its funding consent (0 without one).
+	#[serde(serialize_with = "as_string")]
+	pub counterparty_deposit: u128,
 	#[serde(serialize_with = "as_string")]
 	pub fee: u128,
 }
@@ -197,12 +200,15 @@ pub struct Balance {
 }
 
 impl Party {
-	/// Opens a channel with `counterparty` (SS58), locking `deposit`.
+	/// Opens a channel with `counterparty` (SS58), locking `deposit`; with `co_funding`
+	/// `(amount, address)` the counterparty listening at `address` locks `amount` too, by a
+	/// consent it signs for this open (dual funding).
 	pub async fn open(
 		&self,
 		counterparty: &str,
 		deposit: u128,
 		challenge_period: u32,
+		co_funding: Option<(u128, &str)>,
 	) -> Result<Opened> {
 		let (chain, keys) = (&self.chain, &self.keys);
 		let limits = chain.limits().await?;
@@ -225,11 +231,33 @@ impl Party {
 				limits.min_challenge_period, limits.max_challenge_period
 			)));
 		}
+		let consent = match co_funding {
+			None => None,
+			Some((amount, address)) => {
+				if amount < limits.min_deposit {
+					return Err(refuse(format!(
+						"the counterparty's deposit {amount} is below the chain's minimum of {} 						 planck",
+						limits.min_deposit
+					)));
+				}
+				let theirs = chain.free_balance(&counterparty).await?;
+				if theirs < amount {
+					return Err(refuse(format!(
+						"the counterparty has {theirs} planck free, less than the {amount} asked 						 of it"
+					)));
+				}
+				let (consent, signature) = self
+					.request_funding(counterparty.0, address, deposit, amount, challenge_period)
+					.await?;
+				Some(chain::signed_funding_consent(&consent, counterparty.0, signature))
+			}
+		};
+		let counterparty_deposit = co_funding.map_or(0, |(amount, _)| amount);
 		let call = runtime::tx().payment_channels().open_channel(
 			MultiAddress::Id(counterparty),
 			deposit,
 			challenge_period,
-			None,
+			consent,
 		);
 		let free = chain.free_balance(&keys.account()).await?;
 		let fee = chain.estimate_fee(&call, keys).await.unwrap_or(0);
@@ -237,7 +265,12 @@ impl Party {
 		ensure_funded(&keys.account().to_string(), free, needed, fee, &limits)?;
 		let receipt = chain.submit("open", &call, keys).await?;
 		let opened = receipt.event::<runtime::payment_channels::events::ChannelOpened>()?;
-		Ok(Opened { channel_id: opened.channel_id, deposit, fee: receipt.fee })
+		Ok(Opened {
+			channel_id: opened.channel_id,
+			deposit,
+			counterparty_deposit,
+			fee: receipt.fee,
+		})
 	}
 
 	/// Adds `amount` to this party's side of an open channel (splice-in).

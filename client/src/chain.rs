@@ -291,6 +291,38 @@ impl RuntimeTwin for paychan_primitives::CooperativeClose<[u8; 32], u128, u32> {
 	}
 }
 
+impl RuntimeTwin for paychan_primitives::FundingConsent<[u8; 32], u128, u32, [u8; 32]> {
+	type Twin = payloads::FundingConsent<AccountId32, u128, u32, H256>;
+	fn runtime_twin(&self) -> Self::Twin {
+		payloads::FundingConsent {
+			genesis_hash: H256(self.genesis_hash),
+			opener: AccountId32(self.opener),
+			open_nonce: self.open_nonce,
+			opener_deposit: self.opener_deposit,
+			amount: self.amount,
+			challenge_period: self.challenge_period,
+			expires_at: self.expires_at,
+		}
+	}
+}
+
+/// `signer`'s funding consent as `open_channel` takes it.
+pub fn signed_funding_consent(
+	consent: &paychan_primitives::FundingConsent<[u8; 32], u128, u32, [u8; 32]>,
+	signer: [u8; 32],
+	signature: [u8; 64],
+) -> payloads::Signed<
+	payloads::FundingConsent<AccountId32, u128, u32, H256>,
+	AccountId32,
+	MultiSignature,
+> {
+	payloads::Signed {
+		payload: runtime_twin(consent),
+		signer: AccountId32(signer),
+		signature: sr25519(signature),
+	}
+}
+
 /// [`RuntimeTwin::runtime_twin`] of `payload`.
 pub fn runtime_twin<P: RuntimeTwin>(payload: &P) -> P::Twin {
 	payload.runtime_twin()
@@ -299,7 +331,14 @@ pub fn runtime_twin<P: RuntimeTwin>(payload: &P) -> P::Twin {
 impl Chain {
 	/// Connects to the node at `url` (`ws://…`).
 	pub async fn connect(url: &str, progress: Progress) -> Result<Chain> {
-		let api = OnlineClient::<PolkadotConfig>::from_insecure_url(url)
+		// The legacy RPC backend: each read is one request. subxt's default (chainHead) answers
+		// a runtime call or a header through its follow subscription, about 40 ms per read on a
+		// dev node, which a receiver that reads the chain for each group of payments cannot pay.
+		let rpc = subxt::rpcs::RpcClient::from_insecure_url(url)
+			.await
+			.with_context(|| format!("cannot reach the node at {url}"))?;
+		let backend = subxt::backend::LegacyBackend::<PolkadotConfig>::builder().build(rpc);
+		let api = OnlineClient::<PolkadotConfig>::from_backend(std::sync::Arc::new(backend))
 			.await
 			.with_context(|| format!("cannot reach the node at {url}"))?;
 		let genesis_hash = api.genesis_hash().0;
@@ -408,6 +447,14 @@ impl Chain {
 	> {
 		let call = runtime::runtime_apis().payment_channels_api().open_requests();
 		Ok(self.api.at_current_block().await?.runtime_apis().call(call).await?)
+	}
+
+	/// `who`'s open nonce (`OpenNonces`): what the next channel it opens binds a funding
+	/// consent to.
+	pub async fn open_nonce(&self, who: &AccountId32) -> Result<u64> {
+		let at = self.api.at_current_block().await?;
+		let entry = at.storage().entry(runtime::storage().payment_channels().open_nonces())?;
+		Ok(entry.fetch((*who,)).await?.decode()?)
 	}
 
 	/// The free balance of `who`.

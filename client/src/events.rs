@@ -48,6 +48,14 @@ pub enum Event {
 	},
 	/// The channel is no longer on chain: settled, or closed cooperatively.
 	ChannelGone { channel_id: ChannelId },
+	/// This party signed a funding consent: `opener` may open a channel with it that locks
+	/// `amount` of this party's funds, until block `expires_at`.
+	FundingConsented {
+		opener: String,
+		#[serde(serialize_with = "crate::amount::as_string")]
+		amount: u128,
+		expires_at: u32,
+	},
 	/// Something this party tried on chain by itself (a dispute, a settle) failed.
 	ChainActionFailed { channel_id: ChannelId, action: String, reason: String },
 }

@@ -111,6 +111,18 @@ pub enum Message {
 	Watching { channel_id: ChannelId, nonce: Nonce },
 	/// A request could not be served; the text says why.
 	Error(String),
+	/// Dual funding: the connector asks the listener to consent to lock `amount` in the channel
+	/// the connector opens next (its `open_nonce`) with `opener_deposit` and `challenge_period`;
+	/// the first message of its link instead of `Hello`.
+	FundingRequest {
+		open_nonce: u64,
+		opener_deposit: u128,
+		amount: u128,
+		challenge_period: u32,
+		expires_at: u32,
+	},
+	/// The listener's signature over the funding consent those terms describe.
+	FundingSigned { signature: [u8; 64] },
 }
 
 /// Which end of the handshake a party was.

@@ -246,6 +246,65 @@ fn three_daemons_pay_both_ways_survive_a_kill_and_dispute_a_stale_close() {
 	}
 }
 
+#[test]
+fn dual_funding_locks_what_the_counterparty_consented_to_and_nothing_else() {
+	let _serial = serial();
+	let node = Node::start("dual-funding");
+	let (alice, bob, charlie) =
+		(Party::new(&node, "alice"), Party::new(&node, "bob"), Party::new(&node, "charlie"));
+	let ports: Vec<Ports> = (0..3).map(|_| Ports::new()).collect();
+	let _daemons = [
+		alice.daemon(ports[0].peer, ports[0].api),
+		bob.daemon(ports[1].peer, ports[1].api),
+		charlie.daemon_with(ports[2].peer, ports[2].api, &["--fund-up-to", "30UNIT"]),
+	];
+	let open = |to: &Party, port: &Ports, theirs: &str| {
+		alice.command(&[
+			"rpc",
+			"paychan_open",
+			&json!({
+				"counterparty": to.address(),
+				"deposit": "50UNIT",
+				"counterparty_deposit": theirs,
+				"peer_address": port.peer_address(),
+			})
+			.to_string(),
+		])
+	};
+
+	// Above charlie's limit, and to bob, who funds nothing: refused, no fee, no channel.
+	let before = (alice.free(), charlie.free(), bob.free());
+	for (to, port, theirs, says) in [
+		(&charlie, &ports[2], "40UNIT", "at most 30000000000000 planck"),
+		(&bob, &ports[1], "1UNIT", "--fund-up-to"),
+	] {
+		let output = open(to, port, theirs).output().unwrap();
+		assert!(!output.status.success());
+		let error = String::from_utf8_lossy(&output.stderr);
+		assert!(error.contains("refused_locally") && error.contains(says), "{error}");
+		assert!(error.contains("nothing was submitted"), "{error}");
+	}
+	assert_eq!((alice.free(), charlie.free(), bob.free()), before, "no fee, nothing locked");
+	assert_eq!(alice.rpc("paychan_channels", json!({})), json!([]), "no channel opened");
+
+	// Within it: one extrinsic opens the channel with both deposits.
+	let output = open(&charlie, &ports[2], "20UNIT").output().unwrap();
+	assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+	let opened = last_json(&output);
+	assert_eq!(number(&opened["counterparty_deposit"]), 20 * UNIT, "{opened}");
+	let channel = opened["channel_id"].as_u64().unwrap();
+	assert_eq!(before.1 - charlie.free(), 20 * UNIT, "charlie locked 20 UNIT and paid no fee");
+	let seen = view(&charlie, channel);
+	assert_eq!((number(&seen["mine"]), number(&seen["theirs"])), (20 * UNIT, 50 * UNIT), "{seen}");
+
+	// Charlie can pay at once, from the funds it brought.
+	let alice_peer = ports[0].peer_address();
+	charlie.run(&["peer", "add", "--account", &alice.address(), "--address", &alice_peer]);
+	let paid = charlie.run(&["pay", "--channel", &channel.to_string(), "--amount", "1UNIT"]);
+	assert_eq!(paid["acknowledged"], 1, "{paid}");
+	assert_eq!(number(&view(&alice, channel)["received"]), UNIT);
+}
+
 fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
 	std::fs::create_dir_all(to).unwrap();
 	for entry in std::fs::read_dir(from).unwrap() {

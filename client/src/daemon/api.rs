@@ -94,6 +94,16 @@ struct ChannelAmount {
 	amount: Amount,
 }
 
+/// The most payments one `paychan_payMany` call carries.
+pub const MAX_PAYMENTS_PER_CALL: usize = 10_000;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PayManyParams {
+	channel_id: ChannelId,
+	amounts: Vec<Amount>,
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct OpenParams {
@@ -104,6 +114,9 @@ struct OpenParams {
 	/// Where the counterparty listens: recorded in the peer book.
 	#[serde(default)]
 	peer_address: Option<String>,
+	/// Dual funding: what the counterparty locks too, by a consent its daemon signs.
+	#[serde(default)]
+	counterparty_deposit: Option<Amount>,
 }
 
 fn default_challenge_period() -> u32 {
@@ -197,6 +210,7 @@ pub const METHODS: &[&str] = &[
 	"paychan_deposit",
 	"paychan_withdraw",
 	"paychan_pay",
+	"paychan_payMany",
 	"paychan_close",
 	"paychan_dispute",
 	"paychan_settle",
@@ -220,6 +234,7 @@ pub fn decode_params(method: &str, params: Option<&str>) -> Result<(), ErrorObje
 		"paychan_deposit" | "paychan_withdraw" | "paychan_pay" => {
 			parse_required::<ChannelAmount>(&params).map(drop)
 		}
+		"paychan_payMany" => check_many(&parse_required::<PayManyParams>(&params)?.amounts),
 		"paychan_close" | "paychan_dispute" => parse_required::<CloseParams>(&params).map(drop),
 		"paychan_settle" => parse_required::<ChannelParam>(&params).map(drop),
 		"paychan_payments" => parse::<PaymentsParams>(&params).map(drop),
@@ -228,6 +243,19 @@ pub fn decode_params(method: &str, params: Option<&str>) -> Result<(), ErrorObje
 		"paychan_rebalanceSolve" => parse::<SolveParams>(&params).map(drop),
 		_ => Err(error(jsonrpsee::types::error::METHOD_NOT_FOUND_CODE, "Method not found")),
 	}
+}
+
+fn check_many(amounts: &[Amount]) -> Result<(), ErrorObjectOwned> {
+	if amounts.is_empty() || amounts.len() > MAX_PAYMENTS_PER_CALL {
+		return Err(error(
+			INVALID_PARAMS,
+			format!("amounts must hold 1 to {MAX_PAYMENTS_PER_CALL} payments"),
+		));
+	}
+	if amounts.iter().any(|amount| amount.0 == 0) {
+		return Err(error(INVALID_PARAMS, "every amount must be positive"));
+	}
+	Ok(())
 }
 
 fn account(text: &str) -> Result<[u8; 32], ErrorObjectOwned> {
@@ -262,9 +290,22 @@ pub fn module(shared: Shared) -> Result<RpcModule<Shared>> {
 		if let Some(address) = params.peer_address {
 			shared.add_peer(counterparty, address).map_err(api_error)?;
 		}
+		let co_funding = match params.counterparty_deposit {
+			None => None,
+			Some(amount) => match shared.peer_address(&counterparty) {
+				Some(address) => Some((amount.0, address)),
+				None => {
+					return Err(error(
+						REFUSED_LOCALLY,
+						"dual funding asks the counterparty's daemon for its consent: give 						 peer_address (or add the peer first)",
+					))
+				}
+			},
+		};
+		let co_funding = co_funding.as_ref().map(|(amount, address)| (*amount, address.as_str()));
 		let opened = shared
 			.party
-			.open(&params.counterparty, params.deposit.0, params.challenge_period)
+			.open(&params.counterparty, params.deposit.0, params.challenge_period, co_funding)
 			.await
 			.map_err(api_error)?;
 		to_value(opened)
@@ -291,6 +332,26 @@ pub fn module(shared: Shared) -> Result<RpcModule<Shared>> {
 			Ok(paid) => to_value(paid),
 			Err(failure) => Err(error(PAYMENT_FAILED, format!("{failure:#}"))),
 		}
+	})?;
+	module.register_async_method("paychan_payMany", |params, shared, _| async move {
+		let PayManyParams { channel_id, amounts } = parse_required(&params)?;
+		check_many(&amounts)?;
+		// Submitted together, so they share proofs; each is answered on its own.
+		let answers = futures::future::join_all(
+			amounts.iter().map(|amount| shared.pay(channel_id, amount.0)),
+		)
+		.await;
+		let results: Vec<Value> = answers
+			.into_iter()
+			.map(|answer| match answer {
+				Ok(paid) => serde_json::to_value(paid).expect("serializable"),
+				Err(failure) => json!({ "error": {
+					"code": PAYMENT_FAILED,
+					"message": format!("{failure:#}"),
+				}}),
+			})
+			.collect();
+		Ok::<_, ErrorObjectOwned>(Value::from(results))
 	})?;
 	module.register_async_method("paychan_close", |params, shared, _| async move {
 		let CloseParams { channel_id, force } = parse_required(&params)?;

@@ -51,6 +51,8 @@ pub struct Config {
 	pub metrics: Option<String>,
 	/// How many payment history entries to keep (older ones are pruned as new ones come).
 	pub history_keep: u64,
+	/// The most it locks in a channel a counterparty opens (dual funding); 0 refuses all.
+	pub max_funding: u128,
 }
 
 /// The file in the data directory that holds the API token.
@@ -241,6 +243,7 @@ pub async fn start(party: Party, config: Config) -> Result<Running> {
 	let mut listener = Listener::new(party.clone(), queue);
 	listener.events = Some(events.clone());
 	listener.history_keep = config.history_keep;
+	listener.max_funding = config.max_funding;
 
 	let token = auth::write_cookie(&config.data.join(COOKIE_FILE))?;
 	let (api, api_address) = api::serve(shared.clone(), &config.api_listen, token).await?;

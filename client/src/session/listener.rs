@@ -24,20 +24,48 @@ pub struct Listener {
 	pub events: Option<Events>,
 	/// How many payment history entries the store keeps (0: no history).
 	pub history_keep: u64,
+	/// The most this party locks in a channel another opens (dual funding); 0 refuses all.
+	pub max_funding: u128,
 }
 
 impl Listener {
 	pub fn new(party: Party, watch_queue: Option<WatchQueue>) -> Listener {
-		Listener { party, busy: Default::default(), watch_queue, events: None, history_keep: 0 }
+		Listener {
+			party,
+			busy: Default::default(),
+			watch_queue,
+			events: None,
+			history_keep: 0,
+			max_funding: 0,
+		}
 	}
 
 	/// Serves one connection until the peer leaves.
 	pub async fn serve(&self, stream: tokio::net::TcpStream) -> Result<()> {
 		let link = Link::accept(stream, &self.party.keys).await?;
 		let Link { mut reader, mut writer, peer } = link;
-		let Message::Hello { genesis_hash, channel_id } = reader.receive_one().await? else {
-			writer.send(Message::Error("expected Hello".into())).await?;
-			bail!("a peer did not start with Hello");
+		let (genesis_hash, channel_id) = match reader.receive_one().await? {
+			Message::Hello { genesis_hash, channel_id } => (genesis_hash, channel_id),
+			Message::FundingRequest {
+				open_nonce,
+				opener_deposit,
+				amount,
+				challenge_period,
+				expires_at,
+			} => {
+				let terms = super::FundingTerms {
+					open_nonce,
+					opener_deposit,
+					amount,
+					challenge_period,
+					expires_at,
+				};
+				return self.answer_funding(peer, terms, &mut writer).await;
+			}
+			_ => {
+				writer.send(Message::Error("expected Hello".into())).await?;
+				bail!("a peer did not start with Hello");
+			}
 		};
 		if genesis_hash != self.party.chain.genesis_hash {
 			writer.send(Message::Error("wrong chain".into())).await?;

@@ -49,9 +49,12 @@ pub fn proof_message(genesis_hash: [u8; 32], channel_id: ChannelId, proof: &Proo
 	proof.payload(genesis_hash, channel_id).signing_message()
 }
 
+mod funding;
 mod listener;
 mod requests;
 mod sender;
+
+pub use funding::{check_terms, Consent, FundingTerms, FUNDING_CONSENT_BLOCKS};
 
 pub use listener::{Listener, WatchQueue};
 pub use requests::{request_close, request_withdrawal, withdraw_proof, CloseTerms};

@@ -257,13 +257,16 @@ impl Party {
 	/// Starts `paychan daemon` with its peer links on `peer_port` and its API on `api_port`;
 	/// waits until both accept connections. A restart passes the same ports.
 	pub fn daemon(&self, peer_port: u16, api_port: u16) -> Listener {
+		self.daemon_with(peer_port, api_port, &[])
+	}
+
+	/// [`Party::daemon`] with `extra` options.
+	pub fn daemon_with(&self, peer_port: u16, api_port: u16, extra: &[&str]) -> Listener {
 		let peer = format!("127.0.0.1:{peer_port}");
 		let api = format!("127.0.0.1:{api_port}");
-		let listener = self.spawn_server(
-			&["daemon", "--listen", &peer, "--api", &api],
-			peer_port,
-			peer.clone(),
-		);
+		let mut args = vec!["daemon", "--listen", &peer, "--api", &api];
+		args.extend_from_slice(extra);
+		let listener = self.spawn_server(&args, peer_port, peer.clone());
 		wait_for_port(api_port);
 		listener
 	}

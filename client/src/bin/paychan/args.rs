@@ -55,6 +55,13 @@ pub(crate) enum Command {
 		/// Blocks the counterparty has to dispute a unilateral close.
 		#[arg(long, default_value_t = 20)]
 		challenge_period: u32,
+		/// Dual funding: what the counterparty locks too, by a consent its daemon signs (it
+		/// runs with `--fund-up-to`); needs `--peer`.
+		#[arg(long, value_parser = parse_amount, requires = "peer")]
+		counterparty_deposit: Option<u128>,
+		/// Where the counterparty's daemon listens, to ask it for the funding consent.
+		#[arg(long)]
+		peer: Option<String>,
 	},
 	/// Add funds to the caller's side of an open channel (splice-in).
 	Deposit {
@@ -173,6 +180,10 @@ pub(crate) struct DaemonArgs {
 	/// Payment history entries to keep; older ones are pruned as new ones come.
 	#[arg(long, default_value_t = 1_000_000)]
 	pub(crate) history_keep: u64,
+	/// Dual funding: sign consents to lock up to this much in a channel a counterparty opens
+	/// (each request at most this; none without the flag).
+	#[arg(long, value_parser = parse_amount, default_value = "0")]
+	pub(crate) fund_up_to: u128,
 	/// A counterparty and where it listens: `ACCOUNT=HOST:PORT`, repeatable (kept in the
 	/// peer book, `peers.json`, with those added through the API).
 	#[arg(long = "peer", value_parser = parse_peer)]
@@ -254,6 +265,10 @@ pub(crate) struct PayArgs {
 	/// Most payments in flight before an acknowledgement.
 	#[arg(long, default_value_t = 4096)]
 	pub(crate) window: u64,
+	/// Through a daemon: payments per API call (`paychan_payMany`; each is still answered on
+	/// its own). 1 sends one `paychan_pay` call per payment.
+	#[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=10_000))]
+	pub(crate) batch: u64,
 }
 
 pub(crate) fn parse_amount(text: &str) -> Result<u128, String> {

@@ -8,12 +8,17 @@ use paychan_client::calls::{Closed, SettledBy};
 /// Runs `cli.command`, one of this module's commands.
 pub async fn run(cli: &Cli, party: Party) -> Result<()> {
 	match &cli.command {
-		Command::Open { counterparty, deposit, challenge_period } => {
-			let opened = party.open(counterparty, *deposit, *challenge_period).await?;
+		Command::Open { counterparty, deposit, challenge_period, counterparty_deposit, peer } => {
+			let co_funding = counterparty_deposit.zip(peer.as_deref());
+			let opened = party.open(counterparty, *deposit, *challenge_period, co_funding).await?;
+			let co_funded = match opened.counterparty_deposit {
+				0 => String::new(),
+				theirs => format!(", the counterparty locked {theirs}"),
+			};
 			output(
 				cli,
 				serde_json::to_value(&opened)?,
-				format!("opened channel {} (fee {})", opened.channel_id, opened.fee),
+				format!("opened channel {}{co_funded} (fee {})", opened.channel_id, opened.fee),
 			);
 		}
 		Command::Deposit { channel, amount } => {

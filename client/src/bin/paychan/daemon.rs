@@ -21,6 +21,7 @@ pub async fn run(cli: &Cli, args: &DaemonArgs, party: Party, data: &Path) -> Res
 		watchtower: args.watchtower.clone(),
 		metrics: args.metrics.clone(),
 		history_keep: args.history_keep,
+		max_funding: args.fund_up_to,
 	};
 	let account = party.keys.account().to_string();
 	let mut running = paychand::start(party, config).await?;
@@ -272,46 +273,76 @@ async fn pay(cli: &Cli, client: &WsClient, args: &PayArgs) -> Result<()> {
 	let channel = args.target.channel;
 	let amount = args.target.amount.to_string();
 	let started = Instant::now();
-	let window = args.window.clamp(1, 1 << 16) as usize;
-	let mut answers = futures::stream::iter(0..args.count)
-		.map(|_| {
+	let window = args.window.clamp(1, 1 << 16);
+	let batch = args.batch.min(window);
+	// Calls of `batch` payments each (the last one shorter), `window / batch` unanswered.
+	let calls = args.count.div_ceil(batch);
+	let mut answers = futures::stream::iter(0..calls)
+		.map(|index| {
 			let amount = amount.clone();
+			let size = batch.min(args.count - index * batch);
 			async move {
 				let sent = Instant::now();
-				let paid =
+				let paid = if args.batch == 1 {
 					call(client, "paychan_pay", json!({ "channel_id": channel, "amount": amount }))
-						.await;
-				(paid, sent.elapsed())
+						.await
+						.map(|paid| vec![paid])
+				} else {
+					let amounts = vec![amount; size as usize];
+					call(
+						client,
+						"paychan_payMany",
+						json!({ "channel_id": channel, "amounts": amounts }),
+					)
+					.await
+					.map(|paid| paid.as_array().cloned().unwrap_or_default())
+				};
+				(paid, size, sent.elapsed())
 			}
 		})
-		.buffer_unordered(window);
+		.buffer_unordered((window / batch).max(1) as usize);
 	let (mut acknowledged, mut nonce, mut total, mut this_run) = (0u64, 0u64, 0u128, 0u128);
 	let mut latencies = Vec::with_capacity(args.count as usize);
+	let mut daemon_latencies = Vec::with_capacity(args.count as usize);
 	let mut error = None;
-	while let Some((paid, latency)) = answers.next().await {
-		match paid {
-			Ok(paid) => {
-				acknowledged += 1;
-				latencies.push(latency.as_micros() as u64);
-				nonce = nonce.max(paid["nonce"].as_u64().unwrap_or(0));
-				let transferred: u128 =
-					paid["transferred"].as_str().and_then(|t| t.parse().ok()).unwrap_or(0);
-				total = total.max(transferred);
-				this_run += args.target.amount;
-			}
+	while let Some((answer, size, latency)) = answers.next().await {
+		let results = match answer {
+			Ok(results) => results,
 			Err(failure) => {
 				error.get_or_insert_with(|| format!("{failure:#}"));
+				continue;
 			}
+		};
+		if results.len() as u64 != size {
+			error.get_or_insert_with(|| format!("the daemon answered {} of {size}", results.len()));
+		}
+		for paid in results {
+			if let Some(failed) = paid.get("error") {
+				error.get_or_insert_with(|| failed["message"].as_str().unwrap_or("?").to_owned());
+				continue;
+			}
+			acknowledged += 1;
+			// What the application waited (its call's round trip), and the daemon's part of
+			// it (the payment's arrival to its acknowledgement).
+			latencies.push(latency.as_micros() as u64);
+			daemon_latencies.push(paid["latency_us"].as_u64().unwrap_or(0));
+			nonce = nonce.max(paid["nonce"].as_u64().unwrap_or(0));
+			let transferred: u128 =
+				paid["transferred"].as_str().and_then(|t| t.parse().ok()).unwrap_or(0);
+			total = total.max(transferred);
+			this_run += args.target.amount;
 		}
 	}
 	let seconds = started.elapsed().as_secs_f64();
 	latencies.sort_unstable();
-	let percentile = |p: usize| {
-		latencies
-			.get((latencies.len() * p / 100).min(latencies.len().saturating_sub(1)))
+	daemon_latencies.sort_unstable();
+	let at = |sorted: &[u64], p: usize| {
+		sorted
+			.get((sorted.len() * p / 100).min(sorted.len().saturating_sub(1)))
 			.copied()
 			.unwrap_or(0)
 	};
+	let percentile = |p: usize| at(&latencies, p);
 	let report = json!({
 		"channel_id": channel,
 		"acknowledged": acknowledged,
@@ -322,6 +353,10 @@ async fn pay(cli: &Cli, client: &WsClient, args: &PayArgs) -> Result<()> {
 		"payments_per_second": acknowledged as f64 / seconds.max(1e-9),
 		"latency_p50_us": percentile(50),
 		"latency_p99_us": percentile(99),
+		"daemon_latency_p50_us": at(&daemon_latencies, 50),
+		"daemon_latency_p99_us": at(&daemon_latencies, 99),
+		"batch": args.batch,
+		"window": window,
 		"error": error,
 		"through_daemon": true,
 	});
