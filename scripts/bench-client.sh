@@ -5,7 +5,8 @@
 #   2. without durability (`listen --durability none`), to show what fsync costs;
 #   3. the bare sr25519 sign and verify cost of one balance proof on one core.
 # Each stream is PAYMENTS payments (default 200 000) with WINDOW (default 1024) in flight; RUNS
-# streams per mode (default 3). Prints a markdown table for docs/benchmarks.md.
+# streams per mode (default 3). Prints a markdown table for docs/benchmarks.md, then runs
+# ./scripts/bench-daemon.sh (the same through `paychan daemon`; DAEMON=0 skips it).
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
 # Installs what is missing (protoc, clang, wasm targets); quick when all is there.
@@ -67,3 +68,9 @@ done
 echo
 echo "Bare sr25519 cost of one balance proof (one core):"
 "$CARGO_TARGET_DIR/release/examples/sign_verify" 50000
+
+# The daemon: the same payments through `paychan daemon` and its API (DAEMON=0 skips it).
+if [ "${DAEMON:-1}" != 0 ]; then
+	echo
+	"$PAYCHAN_ROOT/scripts/bench-daemon.sh"
+fi

@@ -10,7 +10,7 @@
 # Each payment is answered on its own, after the receiver's commit (fsync) and the payer's.
 # Latencies: `app` is what the application waited (the call's round trip), `daemon` the part
 # from the payment's arrival at the daemon to its acknowledgement.
-#   ./scripts/bench-daemon.sh                       # PAYMENTS=200000 WINDOW=8192 BATCH=512
+#   ./scripts/bench-daemon.sh                       # PAYMENTS=200000 WINDOW=1536 BATCH=96
 #   PAYMENTS=50000 HISTORY=100000 ./scripts/bench-daemon.sh
 # It is called by ./scripts/bench-client.sh after the standalone figures.
 set -euo pipefail
@@ -19,8 +19,8 @@ source "$(dirname "$0")/common.sh"
 cd "$PAYCHAN_ROOT"
 
 payments="${PAYMENTS:-200000}"
-window="${WINDOW:-8192}"
-batch="${BATCH:-512}"
+window="${WINDOW:-1536}"
+batch="${BATCH:-96}"
 history="${HISTORY:-1000000}"
 
 "$PAYCHAN_ROOT/scripts/build.sh"
@@ -77,7 +77,15 @@ stream() { # payer channel count -> a JSON report
 	pc "$1" pay --channel "$2" --amount 1000 --count "$3" --window "$window" --batch "$batch"
 }
 
-report() { # case label, then the JSON reports of the streams that ran at once, on stdin
+# Both cores' busy share while a case ran, from /proc/stat (user+nice+system+irq+softirq).
+cpu_ticks() { awk '/^cpu /{print $2+$3+$4+$7+$8, $2+$3+$4+$5+$6+$7+$8}' /proc/stat; }
+busy_since() { # the ticks cpu_ticks printed before
+	read -r busy0 total0 <<<"$1"
+	read -r busy1 total1 <<<"$(cpu_ticks)"
+	python3 -c "print(f'{100 * ($busy1 - $busy0) / max(1, $total1 - $total0):.0f}%')"
+}
+
+report() { # case label and CPU busy share, then the streams' JSON reports on stdin
 	python3 -c "
 import json, sys
 reports = [json.loads(line) for line in sys.stdin if line.startswith('{')]
@@ -86,7 +94,7 @@ for r in reports:
 paid = sum(r['acknowledged'] for r in reports)
 seconds = max(r['seconds'] for r in reports)
 p = lambda key: max(r[key] for r in reports) / 1000
-print(f\"| $1 | {len(reports)} | {paid:,} | {paid / seconds:,.0f} | {p('latency_p50_us'):.1f} / {p('latency_p99_us'):.1f} ms | {p('daemon_latency_p50_us'):.1f} / {p('daemon_latency_p99_us'):.1f} ms |\")"
+print(f\"| $1 | {len(reports)} | {paid:,} | {paid / seconds:,.0f} | {p('latency_p50_us'):.1f} / {p('latency_p99_us'):.1f} ms | {p('daemon_latency_p50_us'):.1f} / {p('daemon_latency_p99_us'):.1f} ms | $2 |\")"
 }
 
 for name in "${names[@]}"; do start_daemon "$name"; done
@@ -97,10 +105,14 @@ stream alice "$ab" 1000 >/dev/null
 
 echo "Window $window payments unanswered per stream, $batch per API call."
 echo
-echo "| case | streams | payments | payments/s | p50 / p99 app latency | p50 / p99 daemon latency |"
-echo "| --- | --- | --- | --- | --- | --- |"
-stream alice "$ab" "$payments" | report "one channel, one direction"
-{ stream alice "$ab" "$payments" & stream bob "$ab" "$payments"; wait; } | report "one channel, both directions"
+echo "| case | streams | payments | payments/s | p50 / p99 app latency | p50 / p99 daemon latency | CPU busy |"
+echo "| --- | --- | --- | --- | --- | --- | --- |"
+ticks=$(cpu_ticks)
+out=$(stream alice "$ab" "$payments")
+report "one channel, one direction" "$(busy_since "$ticks")" <<<"$out"
+ticks=$(cpu_ticks)
+out=$({ stream alice "$ab" "$payments" & stream bob "$ab" "$payments"; wait; })
+report "one channel, both directions" "$(busy_since "$ticks")" <<<"$out"
 
 channels=()
 openers=()
@@ -113,11 +125,14 @@ for i in 0 1 2 3; do
 	done
 done
 for j in "${!channels[@]}"; do stream "${openers[$j]}" "${channels[$j]}" 100 >/dev/null; done
-per_channel=$((payments / 16))
-{
+# Twice the one-channel count in all, so that the streams' start is a small part of the run.
+per_channel=$((payments / 8))
+ticks=$(cpu_ticks)
+out=$({
 	for j in "${!channels[@]}"; do stream "${openers[$j]}" "${channels[$j]}" "$per_channel" & done
 	wait
-} | report "16 channels, 4 daemons"
+})
+report "16 channels, 4 daemons" "$(busy_since "$ticks")" <<<"$out"
 
 echo
 echo "Bare sr25519 cost of one balance proof (one core), same run:"
