@@ -46,6 +46,14 @@ pub enum Event {
 		#[serde(serialize_with = "crate::amount::as_string")]
 		fee: u128,
 	},
+	/// A dispute was left out: it would recover `recovered` and cost about `fee` in fees.
+	DisputeSkipped {
+		channel_id: ChannelId,
+		#[serde(serialize_with = "crate::amount::as_string")]
+		recovered: u128,
+		#[serde(serialize_with = "crate::amount::as_string")]
+		fee: u128,
+	},
 	/// The channel is no longer on chain: settled, or closed cooperatively.
 	ChannelGone { channel_id: ChannelId },
 	/// This party signed a funding consent: `opener` may open a channel with it that locks

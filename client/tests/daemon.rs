@@ -146,7 +146,8 @@ fn three_daemons_pay_both_ways_survive_a_kill_and_dispute_a_stale_close() {
 	let ab = channels[0];
 
 	// Both directions of every channel at once; bob is killed in the middle and restarted.
-	let amount = 1_000u128;
+	// A thousandth of a UNIT: enough that the dispute below recovers more than its fee.
+	let amount = UNIT / 1_000;
 	let count = 4_000u64;
 	let mut streams = Vec::new();
 	for (k, &(opener, counterparty)) in ring.iter().enumerate() {

@@ -107,7 +107,17 @@ async fn check(
 				let (shared, done) = (shared.clone(), done.clone());
 				tokio::spawn(async move {
 					let key = (channel_id, proof.nonce);
-					match shared.party.chain.submit("dispute", &call, &shared.party.keys).await {
+					let party = &shared.party;
+					// As `paychan dispute` without --force: a dispute that costs more in fees
+					// than it recovers is left out, and said so (paychan_dispute with force
+					// submits it anyway).
+					let fee = party.chain.estimate_fee(&call, &party.keys).await.unwrap_or(0);
+					if recovered < fee {
+						shared.report(Event::DisputeSkipped { channel_id, recovered, fee });
+						let _ = done.send(Finished::Dispute(key, true));
+						return;
+					}
+					match party.chain.submit("dispute", &call, &party.keys).await {
 						Ok(receipt) => {
 							shared.report(Event::Disputed {
 								channel_id,
