@@ -306,6 +306,97 @@ fn dual_funding_locks_what_the_counterparty_consented_to_and_nothing_else() {
 	assert_eq!(number(&view(&alice, channel)["received"]), UNIT);
 }
 
+#[test]
+fn a_peer_with_bad_proofs_is_refused_with_its_reason_and_nothing_is_stored() {
+	use paychan_client::{
+		chain::{Chain, Progress},
+		keys::Keys,
+		session::proof_message,
+		wire::{Link, Message, ProofState},
+	};
+	let _serial = serial();
+	let node = Node::start("hostile-peer");
+	let (alice, bob, charlie) =
+		(Party::new(&node, "alice"), Party::new(&node, "bob"), Party::new(&node, "charlie"));
+	let (channel, _) = alice.open(&bob, 10 * UNIT, 10);
+	let (other_channel, _) = charlie.open(&bob, 10 * UNIT, 10);
+	let ports = Ports::new();
+	let _bob_daemon = bob.daemon(ports.peer, ports.api);
+	let address = ports.peer_address();
+
+	let runtime = tokio::runtime::Runtime::new().unwrap();
+	let answers = runtime.block_on(async {
+		let chain = Chain::connect(&node.url(), Progress::Silent).await.unwrap();
+		let genesis = chain.genesis_hash;
+		let alice_keys = Keys::from_uri("//Alice").unwrap();
+		let bob_key = Keys::from_uri("//Bob").unwrap().public();
+		let proof = |keys: &Keys, channel: u64, nonce: u64, transferred: u128| {
+			let mut proof = ProofState { nonce, transferred, signature: [0; 64] };
+			proof.signature = keys.sign(&proof_message(genesis, channel, &proof));
+			proof
+		};
+		// One session per attempt: each refusal ends the session.
+		let session = |first: Message, then: Vec<Message>| {
+			let alice_keys = alice_keys.clone();
+			let address = address.clone();
+			async move {
+				let mut link = Link::connect(&address, &alice_keys, Some(bob_key)).await.unwrap();
+				link.writer.send(first).await.unwrap();
+				let mut answers = vec![link.reader.receive_one().await.unwrap()];
+				for message in then {
+					link.writer.send(message).await.unwrap();
+					match link.reader.receive().await {
+						Ok(frame) => answers.extend(frame),
+						Err(_) => break,
+					}
+				}
+				answers
+			}
+		};
+		let hello = |channel| Message::Hello { genesis_hash: genesis, channel_id: channel };
+		let eve = Keys::from_uri("//Eve").unwrap();
+		vec![
+			// Signed by someone else.
+			session(hello(channel), vec![Message::Pay(proof(&eve, channel, 1, UNIT))]).await,
+			// Signed for another channel.
+			session(hello(channel), vec![Message::Pay(proof(&alice_keys, other_channel, 1, UNIT))])
+				.await,
+			// A good payment, then an older nonce over more.
+			session(
+				hello(channel),
+				vec![
+					Message::Pay(proof(&alice_keys, channel, 5, 1_000)),
+					Message::Pay(proof(&alice_keys, channel, 3, 2_000)),
+				],
+			)
+			.await,
+			// A session on a channel alice is not part of.
+			session(hello(other_channel), vec![]).await,
+		]
+	});
+	let refused = |answers: &[Message], says: &str| {
+		assert!(
+			answers
+				.iter()
+				.any(|m| matches!(m, Message::Refused { reason, .. } if reason.contains(says))),
+			"expected a refusal saying `{says}`: {answers:?}"
+		)
+	};
+	refused(&answers[0], "invalid signature");
+	refused(&answers[1], "invalid signature");
+	assert!(answers[2].contains(&Message::Ack { nonce: 5 }), "{:?}", answers[2]);
+	refused(&answers[2], "nonces must increase");
+	assert!(
+		matches!(&answers[3][0], Message::Error(reason) if reason == "not your channel"),
+		"{:?}",
+		answers[3]
+	);
+	// Only the good payment is stored.
+	let seen = view(&bob, channel);
+	assert_eq!((number(&seen["received"]), seen["received_nonce"].as_u64()), (1_000, Some(5)));
+	assert_eq!(number(&view(&bob, other_channel)["received"]), 0);
+}
+
 fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
 	std::fs::create_dir_all(to).unwrap();
 	for entry in std::fs::read_dir(from).unwrap() {
