@@ -174,7 +174,9 @@ pub async fn flood(
 		match (result, &tx.expect) {
 			(Err(error), Expect::PoolRejects(text)) => {
 				let message = error.to_string();
-				if message.contains(text) {
+				// Through the legacy RPC backend the pool's reason ("Transaction is outdated") is
+				// in the JSON-RPC error's data, which only the debug form shows.
+				if message.contains(text) || format!("{error:?}").contains(text) {
 					entry.1 += 1;
 				} else {
 					report.mismatches.push(format!("{:?}: refused with {message}", tx.kind));
