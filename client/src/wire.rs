@@ -323,6 +323,26 @@ impl LinkReader {
 		decode_frame(self.receive_bytes().await?)
 	}
 
+	/// Reads frames ahead on a task of their own, up to `capacity` unread, so a reader can work
+	/// (commit, sign) while the next frames arrive. The first error is the last item; the task
+	/// ends then, or when the receiver is dropped (abort the handle to stop it at once).
+	pub fn read_ahead(
+		mut self,
+		capacity: usize,
+	) -> (tokio::sync::mpsc::Receiver<Result<Vec<Message>>>, tokio::task::JoinHandle<()>) {
+		let (frames_tx, frames) = tokio::sync::mpsc::channel(capacity);
+		let task = tokio::spawn(async move {
+			loop {
+				let frame = self.receive().await;
+				let end = frame.is_err();
+				if frames_tx.send(frame).await.is_err() || end {
+					return;
+				}
+			}
+		});
+		(frames, task)
+	}
+
 	/// The next message, if it is the only one in its frame (request/answer exchanges).
 	pub async fn receive_one(&mut self) -> Result<Message> {
 		let mut messages = self.receive().await?;

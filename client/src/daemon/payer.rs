@@ -248,17 +248,8 @@ impl Payer {
 		match party.connect(self.channel_id, &address).await {
 			Ok((link, ledger)) => {
 				self.attempts = 0;
-				let crate::wire::Link { mut reader, writer, .. } = link;
-				let (tx, frames) = mpsc::channel(256);
-				let reader_task = tokio::spawn(async move {
-					loop {
-						let frame = reader.receive().await;
-						let end = frame.is_err();
-						if tx.send(frame).await.is_err() || end {
-							return;
-						}
-					}
-				});
+				let crate::wire::Link { reader, writer, .. } = link;
+				let (frames, reader_task) = reader.read_ahead(256);
 				report(
 					&self.shared.events,
 					Event::LinkUp { channel_id: self.channel_id, peer, dialed: true },

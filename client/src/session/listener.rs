@@ -99,7 +99,7 @@ impl Listener {
 		&self,
 		channel_id: ChannelId,
 		ledger: &mut Ledger,
-		mut reader: crate::wire::LinkReader,
+		reader: crate::wire::LinkReader,
 		writer: &mut LinkWriter,
 	) -> Result<()> {
 		writer
@@ -110,16 +110,7 @@ impl Listener {
 			.await?;
 
 		// Frames are read ahead while the previous group commits (group commit).
-		let (frames_tx, mut frames_rx) = mpsc::channel::<Result<Vec<Message>>>(1024);
-		let read_task = tokio::spawn(async move {
-			loop {
-				let frame = reader.receive().await;
-				let end = frame.is_err();
-				if frames_tx.send(frame).await.is_err() || end {
-					return;
-				}
-			}
-		});
+		let (mut frames_rx, read_task) = reader.read_ahead(1024);
 		let mut exposure = ExposureCache::default();
 		let result = async {
 			while let Some(first) = frames_rx.recv().await {
