@@ -64,6 +64,29 @@ pub enum Event {
 		amount: u128,
 		expires_at: u32,
 	},
+	/// This party declared a rebalance request (`automatic`: its policy did).
+	RebalanceRequested {
+		entries: Vec<crate::daemon::rebalance::EntryView>,
+		expires_at: u32,
+		automatic: bool,
+	},
+	/// This party, as a solver, submitted the plans of a round.
+	RebalanceSolved {
+		channels: u32,
+		plans: u32,
+		#[serde(serialize_with = "crate::amount::as_string")]
+		volume: u128,
+	},
+	/// A plan moved funds in a channel of this party's: `received` into its side, `sent` out.
+	ChannelRebalanced {
+		channel_id: ChannelId,
+		#[serde(serialize_with = "crate::amount::as_string")]
+		received: u128,
+		#[serde(serialize_with = "crate::amount::as_string")]
+		sent: u128,
+	},
+	/// An automatic request or solve failed; the policy tries again at a later block.
+	RebalanceFailed { action: String, reason: String },
 	/// Something this party tried on chain by itself (a dispute, a settle) failed.
 	ChainActionFailed { channel_id: ChannelId, action: String, reason: String },
 }

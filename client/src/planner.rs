@@ -55,14 +55,14 @@ pub fn check_entry(ledger: &Ledger, max_send: u128, max_receive: u128) -> Result
 	Ok(())
 }
 
-/// Declares (or replaces) the caller's rebalance request.
+/// Declares (or replaces) the caller's rebalance request; its receipt and expiry block.
 pub async fn request(
 	chain: &Chain,
 	keys: &Keys,
 	entries: &[Entry],
 	max_fee: u128,
 	expires_in: u32,
-) -> Result<Receipt> {
+) -> Result<(Receipt, u32)> {
 	ensure!(!entries.is_empty(), "a request needs at least one channel entry");
 	let expires_at = chain.block_number().await? + expires_in;
 	let entries = entries
@@ -78,7 +78,7 @@ pub async fn request(
 		max_fee,
 		expires_at,
 	);
-	chain.submit("request_rebalance", &call, keys).await
+	Ok((chain.submit("request_rebalance", &call, keys).await?, expires_at))
 }
 
 /// A round built from the chain's open requests.
@@ -187,7 +187,7 @@ pub async fn round(chain: &Chain) -> Result<Round> {
 }
 
 /// What a solve submitted.
-#[derive(Debug, Default, Serialize)]
+#[derive(Clone, Debug, Default, Serialize)]
 pub struct SolveReport {
 	pub channels: usize,
 	pub plans: usize,
@@ -203,13 +203,27 @@ pub struct SolveReport {
 /// Solves the round exactly and submits every plan (unless `dry_run`).
 pub async fn solve(chain: &Chain, keys: &Keys, dry_run: bool) -> Result<SolveReport> {
 	let round = round(chain).await?;
+	for skip in &round.skipped {
+		eprintln!("channel {} left out: {}", skip.channel_id, skip.reason);
+	}
+	let report = execute(chain, keys, &round, dry_run).await?;
+	if report.plans == 0 && !dry_run && report.channels > 0 {
+		bail!("the open requests allow no circulation: nothing to rebalance");
+	}
+	Ok(report)
+}
+
+/// Solves `round` exactly and submits every plan (unless `dry_run`).
+pub async fn execute(
+	chain: &Chain,
+	keys: &Keys,
+	round: &Round,
+	dry_run: bool,
+) -> Result<SolveReport> {
 	let outcome =
 		paychan_rebalancer::solve(&round.instance, Options { piecewise: false }, MAX_PLAN_EDGES)
 			.map_err(|error| anyhow::anyhow!("the round is not solvable: {error:?}"))?
 			.outcome;
-	for skip in &round.skipped {
-		eprintln!("channel {} left out: {}", skip.channel_id, skip.reason);
-	}
 	let mut report = SolveReport {
 		channels: round.instance.channels.len(),
 		skipped: round.skipped.clone(),
@@ -235,9 +249,6 @@ pub async fn solve(chain: &Chain, keys: &Keys, dry_run: bool) -> Result<SolveRep
 		);
 		let receipt = chain.submit("submit_plan", &call, keys).await?;
 		report.fees += receipt.fee;
-	}
-	if report.plans == 0 && !dry_run && report.channels > 0 {
-		bail!("the open requests allow no circulation: nothing to rebalance");
 	}
 	Ok(report)
 }

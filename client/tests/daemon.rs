@@ -406,3 +406,126 @@ fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
 		}
 	}
 }
+
+/// Polls `party`'s rebalancing status until `done` holds; the last status.
+fn wait_for_status(party: &Party, what: &str, done: impl Fn(&Value) -> bool) -> Value {
+	let started = Instant::now();
+	loop {
+		let status = party.rpc("paychan_rebalanceStatus", json!({}));
+		if done(&status) {
+			return status;
+		}
+		assert!(
+			started.elapsed() < Duration::from_secs(90),
+			"{} never saw {what}: {status}",
+			party.name
+		);
+		thread::sleep(Duration::from_millis(250));
+	}
+}
+
+#[test]
+fn daemons_outside_their_band_request_rebalancing_and_a_solver_daemon_restores_the_ring() {
+	let _serial = serial();
+	let node = Node::start("rebalance-policy");
+	let names = ["alice", "bob", "charlie"];
+	let parties: Vec<Party> = names.iter().map(|name| Party::new(&node, name)).collect();
+	let accounts: Vec<String> = parties.iter().map(Party::address).collect();
+	let ports: Vec<Ports> = names.iter().map(|_| Ports::new()).collect();
+	// Every daemon keeps its channels within 20%..80%; alice solves every block as well.
+	let _daemons: Vec<Listener> = parties
+		.iter()
+		.zip(&ports)
+		.enumerate()
+		.map(|(i, (party, p))| {
+			let mut extra = vec!["--rebalance-band", "20:80", "--rebalance-expiry", "200"];
+			if i == 0 {
+				extra.extend(["--solve-every", "1"]);
+			}
+			party.daemon_with(p.peer, p.api, &extra)
+		})
+		.collect();
+	for (i, party) in parties.iter().enumerate() {
+		for (j, p) in ports.iter().enumerate() {
+			if i != j {
+				party.rpc(
+					"paychan_addPeer",
+					json!({ "account": accounts[j], "address": p.peer_address() }),
+				);
+			}
+		}
+	}
+
+	// A ring funded by its openers only: each party holds all of one channel and none of the
+	// next, as after payments that all flowed one way.
+	let ring = [(0usize, 1usize), (1, 2), (2, 0)];
+	let mut channels = Vec::new();
+	for &(opener, counterparty) in &ring {
+		let opened = parties[opener].rpc(
+			"paychan_open",
+			json!({ "counterparty": accounts[counterparty], "deposit": "40UNIT", "challenge_period": 8 }),
+		);
+		channels.push(opened["channel_id"].as_u64().unwrap());
+	}
+	let ab = channels[0];
+	let error = parties[1].fail(&["pay", "--channel", &ab.to_string(), "--amount", "1UNIT"]);
+	assert!(error.contains("exceeds what this party may still spend"), "{error}");
+
+	// Each daemon declares its request by itself; alice's solver submits the cycle.
+	for (k, party) in parties.iter().enumerate() {
+		let status = wait_for_status(party, "both its channels rebalanced", |status| {
+			status["executed"].as_array().is_some_and(|executed| executed.len() == 2)
+		});
+		let requested = &status["requested"][0];
+		assert_eq!(requested["automatic"], true, "{status}");
+		// It pledged half of the channel it held and asked for half of the one it did not.
+		let held = channels[k];
+		let empty = channels[(k + 2) % 3];
+		let entry = |channel: u64| {
+			requested["entries"]
+				.as_array()
+				.unwrap()
+				.iter()
+				.find(|entry| entry["channel_id"] == channel)
+				.cloned()
+				.unwrap_or_else(|| panic!("no entry for channel {channel}: {status}"))
+		};
+		assert_eq!(
+			(number(&entry(held)["max_send"]), number(&entry(held)["max_receive"])),
+			(20 * UNIT, 0)
+		);
+		assert_eq!(
+			(number(&entry(empty)["max_send"]), number(&entry(empty)["max_receive"])),
+			(0, 20 * UNIT)
+		);
+		for executed in status["executed"].as_array().unwrap() {
+			let moved = if executed["channel_id"] == held { "sent" } else { "received" };
+			assert_eq!(number(&executed[moved]), 20 * UNIT, "{status}");
+		}
+	}
+	let status = parties[0].rpc("paychan_rebalanceStatus", json!({}));
+	// docs/api.md shows this answer.
+	println!("alice's paychan_rebalanceStatus: {status}");
+	let solved = &status["solved"];
+	assert_eq!(solved.as_array().map(Vec::len), Some(1), "one round solved: {solved}");
+	assert_eq!(number(&solved[0]["volume"]), 60 * UNIT, "{solved}");
+	let quiet = parties[1].rpc("paychan_rebalanceStatus", json!({}));
+	assert_eq!(
+		quiet["requested"].as_array().map(Vec::len),
+		Some(1),
+		"inside the band now: {quiet}"
+	);
+
+	// Every channel is even now, by both parties' books and by the chain's settlement preview.
+	for (k, &(opener, counterparty)) in ring.iter().enumerate() {
+		let (va, _) =
+			assert_views_match_the_chain(&parties[opener], &parties[counterparty], channels[k]);
+		assert_eq!((amounts(&va, "mine"), amounts(&va, "theirs")), (20 * UNIT, 20 * UNIT));
+		let settlement: Vec<u128> =
+			va["settlement"].as_array().unwrap().iter().map(number).collect();
+		assert_eq!(settlement, vec![20 * UNIT, 20 * UNIT], "{va}");
+	}
+	// And the channel bob could not pay in carries his payment now.
+	let paid = parties[1].run(&["pay", "--channel", &ab.to_string(), "--amount", "1UNIT"]);
+	assert_eq!(paid["acknowledged"], 1, "{paid}");
+}

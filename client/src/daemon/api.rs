@@ -220,6 +220,7 @@ pub const METHODS: &[&str] = &[
 	"paychan_rebalanceRequest",
 	"paychan_rebalanceCancel",
 	"paychan_rebalanceSolve",
+	"paychan_rebalanceStatus",
 ];
 
 /// Decodes `params` of `method` into the type its handler reads, and nothing more: the API's
@@ -228,7 +229,11 @@ pub const METHODS: &[&str] = &[
 pub fn decode_params(method: &str, params: Option<&str>) -> Result<(), ErrorObjectOwned> {
 	let params = Params::new(params);
 	match method {
-		"paychan_info" | "paychan_channels" | "paychan_peers" | "paychan_rebalanceCancel" => Ok(()),
+		"paychan_info"
+		| "paychan_channels"
+		| "paychan_peers"
+		| "paychan_rebalanceCancel"
+		| "paychan_rebalanceStatus" => Ok(()),
 		"paychan_balance" => parse::<BalanceParams>(&params).map(drop),
 		"paychan_open" => parse_required::<OpenParams>(&params).map(drop),
 		"paychan_deposit" | "paychan_withdraw" | "paychan_pay" => {
@@ -410,29 +415,21 @@ pub fn module(shared: Shared) -> Result<RpcModule<Shared>> {
 	})?;
 	module.register_async_method("paychan_rebalanceRequest", |params, shared, _| async move {
 		let params: RebalanceParams = parse_required(&params)?;
-		let party = &shared.party;
 		let entries: Vec<planner::Entry> = params
 			.entries
 			.iter()
 			.map(|entry| (entry.channel_id, entry.max_send.0, entry.max_receive.0))
 			.collect();
-		for &(channel_id, max_send, max_receive) in &entries {
-			let ledger = party.ledger(channel_id).await.map_err(api_error)?;
-			planner::check_entry(&ledger, max_send, max_receive)
-				.map_err(|e| error(REFUSED_LOCALLY, format!("{e:#}")))?;
-		}
-		let receipt = planner::request(
-			&party.chain,
-			&party.keys,
-			&entries,
-			params.max_fee.0,
-			params.expires_in,
-		)
-		.await
-		.map_err(api_error)?;
-		Ok::<_, ErrorObjectOwned>(
-			json!({ "done": "rebalance request declared", "fee": receipt.fee.to_string() }),
-		)
+		let requested = shared
+			.request_rebalance(&entries, params.max_fee.0, params.expires_in, false)
+			.await
+			.map_err(api_error)?;
+		let mut answer = to_value(&requested)?;
+		answer["done"] = json!("rebalance request declared");
+		Ok::<_, ErrorObjectOwned>(answer)
+	})?;
+	module.register_async_method("paychan_rebalanceStatus", |_, shared, _| async move {
+		shared.rebalance_status().await.map_err(api_error)
 	})?;
 	module.register_async_method("paychan_rebalanceCancel", |_, shared, _| async move {
 		let party = &shared.party;

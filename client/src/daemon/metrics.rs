@@ -53,7 +53,12 @@ impl Metrics {
 			LinkUp { .. } => &self.links_up,
 			LinkDown { .. } => &self.links_down,
 			Disputed { .. } => &self.disputes,
-			ChannelOpened { .. } | CloseStarted { .. } | ChannelGone { .. } => &self.chain_events,
+			ChannelOpened { .. }
+			| CloseStarted { .. }
+			| ChannelGone { .. }
+			| RebalanceRequested { .. }
+			| RebalanceSolved { .. }
+			| ChannelRebalanced { .. } => &self.chain_events,
 			_ => return,
 		};
 		counter.fetch_add(1, Ordering::Relaxed);

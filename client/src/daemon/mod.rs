@@ -13,6 +13,7 @@ pub mod api;
 pub mod auth;
 pub mod metrics;
 pub mod payer;
+pub mod rebalance;
 pub mod watch;
 
 use anyhow::{anyhow, Context, Result};
@@ -53,6 +54,8 @@ pub struct Config {
 	pub history_keep: u64,
 	/// The most it locks in a channel a counterparty opens (dual funding); 0 refuses all.
 	pub max_funding: u128,
+	/// Automatic rebalancing (off unless a band or a solve period is set).
+	pub rebalance: rebalance::Policy,
 }
 
 /// The file in the data directory that holds the API token.
@@ -68,6 +71,8 @@ pub struct Inner {
 	pub config: Config,
 	pub events: Option<Events>,
 	pub metrics: metrics::Metrics,
+	/// What was requested, solved and executed in rebalancing.
+	pub rebalancing: Mutex<rebalance::Log>,
 	peers: Mutex<BTreeMap<[u8; 32], String>>,
 	payers: Mutex<HashMap<ChannelId, mpsc::Sender<Order>>>,
 }
@@ -160,6 +165,22 @@ impl Shared {
 			.map_err(|reason| anyhow!(reason))
 	}
 
+	/// Keeps `amount` of `channel_id` unspent by its payer until [`Shared::release_pledge`].
+	pub async fn reserve_pledge(&self, channel_id: ChannelId, amount: u128) -> Result<()> {
+		let (reply, answer) = oneshot::channel();
+		let stopped = || anyhow!("channel {channel_id}: the payer stopped");
+		self.payer(channel_id)
+			.send(Order::Reserve { amount, reply })
+			.await
+			.map_err(|_| stopped())?;
+		answer.await.map_err(|_| stopped())?.map_err(crate::calls::refuse)
+	}
+
+	/// Ends a reservation: the payer reads the chain's pledges again.
+	pub async fn release_pledge(&self, channel_id: ChannelId) {
+		let _ = self.payer(channel_id).send(Order::Release).await;
+	}
+
 	/// Reports `event` to subscribers (and the metrics, which subscribe too).
 	pub fn report(&self, event: Event) {
 		crate::events::report(&self.events, event);
@@ -211,6 +232,7 @@ pub async fn start(party: Party, config: Config) -> Result<Running> {
 		config: config.clone(),
 		events: Some(events.clone()),
 		metrics: metrics::Metrics::default(),
+		rebalancing: Mutex::new(rebalance::Log::default()),
 		peers: Mutex::new(peers),
 		payers: Mutex::new(HashMap::new()),
 	}));
@@ -281,9 +303,18 @@ pub async fn start(party: Party, config: Config) -> Result<Running> {
 				});
 			}
 		};
+		let policy = watcher.config.rebalance.clone();
+		let rebalancer = watcher.clone();
+		let rebalancing = async move {
+			match policy.is_active() {
+				true => rebalance::run(rebalancer, policy).await,
+				false => std::future::pending().await,
+			}
+		};
 		let result: Result<()> = tokio::select! {
 			result = accept => result,
 			result = watch::run(watcher) => result,
+			result = rebalancing => result,
 		};
 		if let Some(pusher) = pusher {
 			pusher.abort();

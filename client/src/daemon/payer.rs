@@ -65,8 +65,23 @@ pub type Exclusive = Box<
 
 /// What an application asks of a channel's payer.
 pub enum Order {
-	Pay { amount: u128, submitted: Instant, reply: PayReply },
-	Exclusive { job: Exclusive, reply: oneshot::Sender<Result<serde_json::Value, String>> },
+	Pay {
+		amount: u128,
+		submitted: Instant,
+		reply: PayReply,
+	},
+	Exclusive {
+		job: Exclusive,
+		reply: oneshot::Sender<Result<serde_json::Value, String>>,
+	},
+	/// Keep `amount` unspent from now on (a rebalance request pledging it is on its way), if
+	/// this party still holds that much after the proofs in flight.
+	Reserve {
+		amount: u128,
+		reply: oneshot::Sender<Result<(), String>>,
+	},
+	/// The request is on chain or failed: the chain's pledges count again.
+	Release,
 }
 
 /// Where a payment's outcome goes.
@@ -111,6 +126,7 @@ pub async fn run(shared: Shared, channel_id: ChannelId, mut orders: mpsc::Receiv
 		link: None,
 		limits: None,
 		attempts: 0,
+		reserved: 0,
 	};
 	let reason = match payer.serve(&mut orders).await {
 		Ok(()) => format!("channel {channel_id} is no longer open"),
@@ -134,6 +150,8 @@ struct Payer {
 	link: Option<Connected>,
 	limits: Option<Limits>,
 	attempts: u32,
+	/// What a rebalance request on its way pledges ([`Order::Reserve`]).
+	reserved: u128,
 }
 
 impl Payer {
@@ -165,9 +183,9 @@ impl Payer {
 			tokio::select! {
 				order = orders.recv(), if room => match order {
 					Some(order) => {
-						self.queue(order);
+						self.take(order).await;
 						while let Ok(more) = orders.try_recv() {
-							self.queue(more);
+							self.take(more).await;
 							if self.queued.len() >= MAX_COALESCED { break }
 						}
 					}
@@ -186,12 +204,50 @@ impl Payer {
 		self.queued.push_back(order);
 	}
 
+	/// Queues a payment or an exclusive job; takes a reservation at once.
+	async fn take(&mut self, order: Order) {
+		match order {
+			Order::Reserve { amount, reply } => {
+				let _ = reply.send(self.reserve(amount).await);
+			}
+			Order::Release => {
+				self.reserved = 0;
+				self.limits = None;
+			}
+			order => self.queue(order),
+		}
+	}
+
+	/// Reserves `amount` if this party holds it after the proofs in flight (the request it is
+	/// for replaces any earlier one, so the earlier pledges do not count against it).
+	async fn reserve(&mut self, amount: u128) -> Result<(), String> {
+		self.limits = None;
+		self.refresh_limits()
+			.await
+			.map_err(|error| format!("cannot read channel {}: {error:#}", self.channel_id))?;
+		let limits = self.limits.as_ref().expect("refreshed above");
+		let in_flight: u128 = self.in_flight.iter().map(|flight| flight.amount).sum();
+		let holds = limits.ledger.spendable(0) - in_flight as i128;
+		if amount as i128 > holds {
+			return Err(format!(
+				"channel {}: cannot pledge to send {amount}: this party holds {} on its side after \
+				 the {in_flight} in flight",
+				self.channel_id,
+				holds.max(0)
+			));
+		}
+		self.reserved = amount;
+		Ok(())
+	}
+
 	/// Fails every order: queued ones were never signed; in-flight ones could not be resolved.
 	fn fail_all(&mut self, reason: &str) {
 		for order in self.queued.drain(..) {
 			match order {
 				Order::Pay { reply, .. } => drop(reply.send(Err(reason.to_owned()))),
 				Order::Exclusive { reply, .. } => drop(reply.send(Err(reason.to_owned()))),
+				Order::Reserve { reply, .. } => drop(reply.send(Err(reason.to_owned()))),
+				Order::Release => {}
 			}
 		}
 		for flight in self.in_flight.drain(..) {
@@ -314,6 +370,25 @@ impl Payer {
 		self.limits = None;
 	}
 
+	/// Whether the first queued payment exceeds what limits read more than a moment ago allow.
+	fn refused_by_cached_limits(&self) -> bool {
+		let (Some(limits), Some(Order::Pay { amount, .. })) = (&self.limits, self.queued.front())
+		else {
+			return false;
+		};
+		*amount as i128 > self.spendable(limits).0
+			&& limits.read_at.elapsed() > Duration::from_millis(5)
+	}
+
+	/// What the payer may still sign for by `limits`, and the pledge that keeps it lower: the
+	/// larger of the chain's pledges and a request's on its way (that replaces the other), and
+	/// what is in flight.
+	fn spendable(&self, limits: &Limits) -> (i128, u128) {
+		let in_flight: u128 = self.in_flight.iter().map(|flight| flight.amount).sum();
+		let pledged = limits.pledged.max(self.reserved);
+		(limits.ledger.spendable(pledged) - in_flight as i128, pledged)
+	}
+
 	/// Signs one proof for as many queued payments as the channel allows and sends it.
 	async fn send_queued(&mut self) {
 		if matches!(self.queued.front(), Some(Order::Exclusive { .. })) {
@@ -330,6 +405,15 @@ impl Payer {
 			self.fail_queued_payments(&format!("cannot read the channel: {error:#}"));
 			return;
 		}
+		// The limits may be up to REFRESH old; a payment they would refuse is checked against
+		// the chain as it is now (a deposit or a rebalancing may have just raised them).
+		if self.refused_by_cached_limits() {
+			self.limits = None;
+			if let Err(error) = self.refresh_limits().await {
+				self.fail_queued_payments(&format!("cannot read the channel: {error:#}"));
+				return;
+			}
+		}
 		let limits = self.limits.as_ref().expect("refreshed above");
 		if limits.block <= limits.ledger.record.close_signed_until {
 			let reason = format!(
@@ -340,8 +424,7 @@ impl Payer {
 			self.fail_queued_payments(&reason);
 			return;
 		}
-		let in_flight: u128 = self.in_flight.iter().map(|flight| flight.amount).sum();
-		let mut spendable = limits.ledger.spendable(limits.pledged) - in_flight as i128;
+		let (mut spendable, pledged) = self.spendable(limits);
 		let (mut nonce, mut transferred) = match self.in_flight.back() {
 			Some(flight) => (flight.proof.nonce, flight.proof.transferred),
 			None => (
@@ -361,8 +444,8 @@ impl Payer {
 					"channel {}: a payment of {each} exceeds what this party may still spend ({}{})",
 					self.channel_id,
 					spendable.max(0),
-					if limits.pledged > 0 {
-						format!("; {} is pledged to rebalancing", limits.pledged)
+					if pledged > 0 {
+						format!("; {pledged} is pledged to rebalancing")
 					} else {
 						String::new()
 					}

@@ -19,6 +19,8 @@ use crate::{
 struct Seen {
 	/// The deadline, once a unilateral close started.
 	deadline: Option<u32>,
+	/// This party's side's `rebalanced_in` and `rebalanced_out`.
+	rebalanced: [u128; 2],
 }
 
 /// Watches until the node stops sending blocks.
@@ -76,16 +78,29 @@ async fn check(
 	}
 	for channel_id in ids {
 		let Some(view) = Chain::channel_at(at, channel_id).await? else { continue };
-		let now_seen = Seen { deadline: view.closing.map(|(_, deadline)| deadline) };
+		let Some(side) = view.side_of(&me) else { continue };
+		let books = &view.sides[side];
+		let now_seen = Seen {
+			deadline: view.closing.map(|(_, deadline)| deadline),
+			rebalanced: [books.rebalanced_in, books.rebalanced_out],
+		};
 		let before = seen.insert(channel_id, now_seen);
-		if before.is_none() {
-			shared.report(Event::ChannelOpened { channel_id });
+		match before {
+			None => shared.report(Event::ChannelOpened { channel_id }),
+			Some(before) if before.rebalanced != now_seen.rebalanced => {
+				let received = now_seen.rebalanced[0].saturating_sub(before.rebalanced[0]);
+				let sent = now_seen.rebalanced[1].saturating_sub(before.rebalanced[1]);
+				shared.report(Event::ChannelRebalanced { channel_id, received, sent });
+				let executed =
+					super::rebalance::Executed { block: now, channel_id, received, sent };
+				shared.rebalancing.lock().expect("not poisoned").executed(executed);
+			}
+			Some(_) => {}
 		}
 		let Some((closer, deadline)) = view.closing else { continue };
 		if before.is_none_or(|before| before.deadline != Some(deadline)) {
 			shared.report(Event::CloseStarted { channel_id, by_me: closer == me, deadline });
 		}
-		let Some(side) = view.side_of(&me) else { continue };
 		let other = 1 - side;
 		let received = party.store.channel(channel_id)?.received;
 		match action(&view, &me, received.as_ref(), now) {

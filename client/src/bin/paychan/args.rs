@@ -188,6 +188,21 @@ pub(crate) struct DaemonArgs {
 	/// peer book, `peers.json`, with those added through the API).
 	#[arg(long = "peer", value_parser = parse_peer)]
 	pub(crate) peers: Vec<(String, String)>,
+	/// Automatic rebalancing: when this party's share of a channel leaves `LOW:HIGH` (percent,
+	/// e.g. `20:80`), declare a request that moves each channel toward the middle, pledging
+	/// what it may send.
+	#[arg(long)]
+	pub(crate) rebalance_band: Option<paychan_client::daemon::rebalance::Band>,
+	/// The most an automatic request pays solvers.
+	#[arg(long, value_parser = parse_amount, default_value = "0")]
+	pub(crate) rebalance_max_fee: u128,
+	/// How long an automatic request stays open, in blocks.
+	#[arg(long, default_value_t = 100)]
+	pub(crate) rebalance_expiry: u32,
+	/// Act as a solver: solve the chain's open rebalance requests every this many blocks and
+	/// submit the plans.
+	#[arg(long)]
+	pub(crate) solve_every: Option<u32>,
 }
 
 #[derive(Subcommand)]
@@ -241,6 +256,9 @@ pub(crate) enum RebalanceCommand {
 		#[arg(long)]
 		dry_run: bool,
 	},
+	/// The running daemon's rebalancing: its policy, its open request, and what it requested,
+	/// solved and saw executed.
+	Status,
 }
 
 /// A channel, where the counterparty listens, and an amount (planck).

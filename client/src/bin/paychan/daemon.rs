@@ -22,6 +22,12 @@ pub async fn run(cli: &Cli, args: &DaemonArgs, party: Party, data: &Path) -> Res
 		metrics: args.metrics.clone(),
 		history_keep: args.history_keep,
 		max_funding: args.fund_up_to,
+		rebalance: paychand::rebalance::Policy {
+			band: args.rebalance_band,
+			max_fee: args.rebalance_max_fee,
+			expires_in: args.rebalance_expiry,
+			solve_every: args.solve_every.filter(|&every| every > 0),
+		},
 	};
 	let account = party.keys.account().to_string();
 	let mut running = paychand::start(party, config).await?;
@@ -114,8 +120,14 @@ async fn client(data: &Path) -> Option<Result<WsClient>> {
 /// Serves `cli.command` through the daemon running for `data`, if the daemon serves it and one
 /// runs; `None` leaves the command to run on its own.
 pub async fn serve_through(cli: &Cli, data: &Path) -> Option<Result<()>> {
-	let needs_daemon =
-		matches!(cli.command, Command::Peer(_) | Command::Payments { .. } | Command::Rpc { .. });
+	let needs_daemon = matches!(
+		cli.command,
+		Command::Peer(_)
+			| Command::Payments { .. }
+			| Command::Rpc { .. }
+			| Command::Rebalance(RebalanceCommand::Status)
+	);
+	// A request goes through the daemon so that its payers keep the pledge unspent.
 	let served = needs_daemon
 		|| matches!(
 			cli.command,
@@ -123,6 +135,7 @@ pub async fn serve_through(cli: &Cli, data: &Path) -> Option<Result<()>> {
 				| Command::Withdraw(_)
 				| Command::Balance { .. }
 				| Command::Close { force: false, .. }
+				| Command::Rebalance(RebalanceCommand::Request { .. })
 		);
 	if !served {
 		return None;
@@ -255,6 +268,37 @@ async fn through(cli: &Cli, client: &WsClient) -> Result<()> {
 				})
 				.collect();
 			output(cli, value, lines.join("\n"));
+			Ok(())
+		}
+		Command::Rebalance(RebalanceCommand::Request { entries, max_fee, expires_in }) => {
+			let entries: Vec<Value> = entries
+				.iter()
+				.map(|(channel_id, max_send, max_receive)| {
+					json!({
+						"channel_id": channel_id,
+						"max_send": max_send.to_string(),
+						"max_receive": max_receive.to_string(),
+					})
+				})
+				.collect();
+			let params = json!({
+				"entries": entries,
+				"max_fee": max_fee.to_string(),
+				"expires_in": expires_in,
+			});
+			let value = call(client, "paychan_rebalanceRequest", params).await?;
+			let line = format!(
+				"rebalance request declared, open until block {} (fee {})",
+				value["expires_at"],
+				value["fee"].as_str().unwrap_or("?")
+			);
+			output(cli, value, line);
+			Ok(())
+		}
+		Command::Rebalance(RebalanceCommand::Status) => {
+			let value = call(client, "paychan_rebalanceStatus", json!({})).await?;
+			let line = serde_json::to_string_pretty(&value)?;
+			output(cli, value, line);
 			Ok(())
 		}
 		Command::Rpc { method, params } => {

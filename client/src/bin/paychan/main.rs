@@ -154,15 +154,18 @@ async fn run(cli: Cli) -> Result<()> {
 		| Command::Listen { .. }
 		| Command::Balance { .. }
 		| Command::Watch { .. } => payments::run(&cli, &keys, party).await,
-		Command::Rebalance(_) => rebalance::run(&cli, &keys, &chain, party).await,
-		Command::Daemon(args) => daemon::run(&cli, args, party, &data).await,
-		Command::Peer(_) | Command::Payments { .. } | Command::Rpc { .. } => {
+		Command::Rebalance(RebalanceCommand::Status)
+		| Command::Peer(_)
+		| Command::Payments { .. }
+		| Command::Rpc { .. } => {
 			bail!(
 				"no daemon runs for this key and data directory ({}): start `paychan daemon` \
 				 first",
 				data.display()
 			)
 		}
+		Command::Rebalance(_) => rebalance::run(&cli, &keys, &chain, party).await,
+		Command::Daemon(args) => daemon::run(&cli, args, party, &data).await,
 		_ => channels::run(&cli, party).await,
 	}
 }

@@ -10,7 +10,8 @@ pub async fn run(cli: &Cli, keys: &Keys, chain: &Chain, party: Party) -> Result<
 				let ledger = party.ledger(channel_id).await?;
 				planner::check_entry(&ledger, max_send, max_receive)?;
 			}
-			let receipt = planner::request(chain, keys, entries, *max_fee, *expires_in).await?;
+			let (receipt, _) =
+				planner::request(chain, keys, entries, *max_fee, *expires_in).await?;
 			report_fee(cli, "rebalance request declared", &receipt);
 		}
 		Command::Rebalance(RebalanceCommand::Cancel) => {
