@@ -328,6 +328,21 @@ pub fn runtime_twin<P: RuntimeTwin>(payload: &P) -> P::Twin {
 	payload.runtime_twin()
 }
 
+/// The transaction pool's reason for refusing a transaction ("Transaction is outdated", "Priority
+/// is too low", …), which the legacy RPC backend returns in the JSON-RPC error's `data` and
+/// subxt's message of the error leaves out (it shows only "Invalid Transaction (1010)").
+fn pool_reason(error: &anyhow::Error) -> Option<String> {
+	use subxt::error::{BackendError, ExtrinsicError, RpcError};
+	let ExtrinsicError::ErrorSubmittingTransaction(BackendError::Rpc(RpcError::ClientError(
+		subxt::rpcs::Error::User(user),
+	))) = error.downcast_ref::<ExtrinsicError>()?
+	else {
+		return None;
+	};
+	let data = user.data.as_ref()?.get();
+	Some(serde_json::from_str::<String>(data).unwrap_or_else(|_| data.to_owned()))
+}
+
 impl Chain {
 	/// Connects to the node at `url` (`ws://…`).
 	pub async fn connect(url: &str, progress: Progress) -> Result<Chain> {
@@ -375,8 +390,11 @@ impl Chain {
 		}
 		.await;
 		bar.finish_and_clear();
-		let events = result
-			.map_err(|error| anyhow::Error::new(ChainRefused(format!("{what} failed: {error}"))))?;
+		let events = result.map_err(|error| {
+			let reason =
+				pool_reason(&error).map(|reason| format!(": {reason}")).unwrap_or_default();
+			anyhow::Error::new(ChainRefused(format!("{what} failed: {error}{reason}")))
+		})?;
 		let who = keys.account();
 		let fee = events
 			.find::<runtime::transaction_payment::events::TransactionFeePaid>()

@@ -13,7 +13,7 @@ use subxt::utils::AccountId32;
 use tokio::{net::TcpListener, sync::mpsc};
 
 use crate::{
-	chain::{runtime, signed_balance_proof, AtBlock, Chain},
+	chain::{runtime, signed_balance_proof, AtBlock, Chain, ChannelView},
 	keys::{self, Keys},
 	session::{proof_message, Party},
 	wire::{Link, Message, ProofState},
@@ -52,7 +52,8 @@ pub async fn run(party: Party, address: &str, on_dispute: impl Fn(&Dispute)) -> 
 	while let Some(block) = futures::StreamExt::next(&mut blocks).await {
 		let block = block?;
 		let at = block.at().await?;
-		match enforce(&party, &at, block.number() as u32).await {
+		let chain = OnChain { party: &party, at: &at };
+		match enforce(&chain, party.store.as_ref(), block.number() as u32).await {
 			Ok(disputes) => disputes.iter().for_each(&on_dispute),
 			// A node hiccup or a dispute someone else made first; the next block retries.
 			Err(error) => eprintln!("watchtower: block {}: {error:#}", block.number()),
@@ -87,20 +88,88 @@ async fn serve_user(party: &Party, stream: tokio::net::TcpStream) -> Result<()> 
 	}
 }
 
-/// Disputes every close that counts less than a watched proof, as of block `at` (number
-/// `now`); forgets settled channels.
-pub async fn enforce(party: &Party, at: &AtBlock, now: u32) -> Result<Vec<Dispute>> {
+/// What the watchtower reads and submits on chain: the seam its enforcement is tested through
+/// without a node ([`OnChain`] is the real one).
+// Generic use only (never `dyn`), so the futures' auto traits follow the implementation.
+#[allow(async_fn_in_trait)]
+pub trait TowerChain {
+	/// The channel as of the block being checked (a best block, perhaps not final).
+	async fn channel(&self, channel_id: ChannelId) -> Result<Option<ChannelView>>;
+	/// The channel as of the newest finalized block.
+	async fn final_channel(&self, channel_id: ChannelId) -> Result<Option<ChannelView>>;
+	/// Submits `signer`'s `proof` against the close of `channel_id`; the fee paid.
+	async fn dispute(
+		&self,
+		channel_id: ChannelId,
+		signer: [u8; 32],
+		proof: &ProofState,
+	) -> Result<u128>;
+}
+
+/// What the watchtower keeps: the newest proof per channel and signer.
+pub trait TowerStore {
+	fn watched(&self) -> Result<Vec<(ChannelId, [u8; 32], ProofState)>>;
+	fn unwatch(&self, channel_id: ChannelId) -> Result<()>;
+}
+
+impl TowerStore for crate::store::Store {
+	fn watched(&self) -> Result<Vec<(ChannelId, [u8; 32], ProofState)>> {
+		crate::store::Store::watched(self)
+	}
+
+	fn unwatch(&self, channel_id: ChannelId) -> Result<()> {
+		crate::store::Store::unwatch(self, channel_id)
+	}
+}
+
+/// The chain seam over a node, as of block `at`.
+pub struct OnChain<'a> {
+	pub party: &'a Party,
+	pub at: &'a AtBlock,
+}
+
+impl TowerChain for OnChain<'_> {
+	async fn channel(&self, channel_id: ChannelId) -> Result<Option<ChannelView>> {
+		Chain::channel_at(self.at, channel_id).await
+	}
+
+	async fn final_channel(&self, channel_id: ChannelId) -> Result<Option<ChannelView>> {
+		self.party.chain.channel(channel_id).await
+	}
+
+	async fn dispute(
+		&self,
+		channel_id: ChannelId,
+		signer: [u8; 32],
+		proof: &ProofState,
+	) -> Result<u128> {
+		let party = self.party;
+		let call = runtime::tx().payment_channels().update_balance_proof(
+			channel_id,
+			signed_balance_proof(party.chain.genesis_hash, channel_id, signer, proof),
+		);
+		Ok(party.chain.submit("dispute", &call, &party.keys).await?.fee)
+	}
+}
+
+/// Disputes every close that counts less than a watched proof, as of block `now`; forgets
+/// settled channels.
+pub async fn enforce(
+	chain: &impl TowerChain,
+	store: &impl TowerStore,
+	now: u32,
+) -> Result<Vec<Dispute>> {
 	let mut by_channel: BTreeMap<ChannelId, Vec<([u8; 32], ProofState)>> = BTreeMap::new();
-	for (channel_id, signer, proof) in party.store.watched()? {
+	for (channel_id, signer, proof) in store.watched()? {
 		by_channel.entry(channel_id).or_default().push((signer, proof));
 	}
 	let mut disputes = Vec::new();
 	for (channel_id, proofs) in by_channel {
-		let Some(view) = Chain::channel_at(at, channel_id).await? else {
+		let Some(view) = chain.channel(channel_id).await? else {
 			// Settled (ids are never reused); a best block could still be retracted, so only
 			// a finalized absence removes the proofs.
-			if party.chain.channel(channel_id).await?.is_none() {
-				party.store.unwatch(channel_id)?;
+			if chain.final_channel(channel_id).await?.is_none() {
+				store.unwatch(channel_id)?;
 			}
 			continue;
 		};
@@ -115,13 +184,9 @@ pub async fn enforce(party: &Party, at: &AtBlock, now: u32) -> Result<Vec<Disput
 			if view.sides[side].transferred >= proof.transferred {
 				continue;
 			}
-			let call = runtime::tx().payment_channels().update_balance_proof(
-				channel_id,
-				signed_balance_proof(party.chain.genesis_hash, channel_id, signer, &proof),
-			);
 			// One failed dispute (say, a newer proof got there first) must not stop the others.
-			let receipt = match party.chain.submit("dispute", &call, &party.keys).await {
-				Ok(receipt) => receipt,
+			let fee = match chain.dispute(channel_id, signer, &proof).await {
+				Ok(fee) => fee,
 				Err(error) => {
 					eprintln!("watchtower: channel {channel_id}: {error:#}");
 					continue;
@@ -132,7 +197,7 @@ pub async fn enforce(party: &Party, at: &AtBlock, now: u32) -> Result<Vec<Disput
 				signer: AccountId32(signer).to_string(),
 				nonce: proof.nonce,
 				transferred: proof.transferred,
-				fee: receipt.fee,
+				fee,
 			});
 		}
 	}
@@ -217,5 +282,144 @@ pub async fn push(
 				tokio::time::sleep(Duration::from_millis(500)).await;
 			}
 		}
+	}
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+	use std::{cell::RefCell, collections::BTreeSet};
+
+	/// A chain in memory: channels at the checked block and at the finalized one, and the
+	/// disputes submitted (`refuse` makes the dispute of that signer fail).
+	#[derive(Default)]
+	struct FakeChain {
+		best: BTreeMap<ChannelId, ChannelView>,
+		finalized: BTreeMap<ChannelId, ChannelView>,
+		refuse: BTreeSet<[u8; 32]>,
+		submitted: RefCell<Vec<(ChannelId, [u8; 32], ProofState)>>,
+	}
+
+	impl TowerChain for FakeChain {
+		async fn channel(&self, channel_id: ChannelId) -> Result<Option<ChannelView>> {
+			Ok(self.best.get(&channel_id).cloned())
+		}
+
+		async fn final_channel(&self, channel_id: ChannelId) -> Result<Option<ChannelView>> {
+			Ok(self.finalized.get(&channel_id).cloned())
+		}
+
+		async fn dispute(
+			&self,
+			channel_id: ChannelId,
+			signer: [u8; 32],
+			proof: &ProofState,
+		) -> Result<u128> {
+			anyhow::ensure!(!self.refuse.contains(&signer), "NewerProofKnown");
+			self.submitted.borrow_mut().push((channel_id, signer, proof.clone()));
+			Ok(7)
+		}
+	}
+
+	#[derive(Default)]
+	struct FakeStore {
+		proofs: RefCell<Vec<(ChannelId, [u8; 32], ProofState)>>,
+	}
+
+	impl TowerStore for FakeStore {
+		fn watched(&self) -> Result<Vec<(ChannelId, [u8; 32], ProofState)>> {
+			Ok(self.proofs.borrow().clone())
+		}
+
+		fn unwatch(&self, channel_id: ChannelId) -> Result<()> {
+			self.proofs.borrow_mut().retain(|(id, _, _)| *id != channel_id);
+			Ok(())
+		}
+	}
+
+	const OPENER: [u8; 32] = [1; 32];
+	const COUNTERPARTY: [u8; 32] = [2; 32];
+
+	fn proof(nonce: Nonce, transferred: u128) -> ProofState {
+		ProofState { nonce, transferred, signature: [0; 64] }
+	}
+
+	/// Channel `id` closing with deadline 20, the chain holding `recorded` as each side's total.
+	fn closing(id: ChannelId, recorded: [u128; 2]) -> ChannelView {
+		let mut view = ChannelView::funded(id, [100, 100]);
+		view.closing = Some((OPENER, 20));
+		view.sides[0].transferred = recorded[0];
+		view.sides[1].transferred = recorded[1];
+		view
+	}
+
+	fn run(chain: &FakeChain, store: &FakeStore, now: u32) -> Vec<Dispute> {
+		futures::executor::block_on(enforce(chain, store, now)).unwrap()
+	}
+
+	#[test]
+	fn a_close_below_a_watched_proof_is_disputed_with_that_proof() {
+		let mut chain = FakeChain::default();
+		chain.best.insert(1, closing(1, [10, 0]));
+		let store = FakeStore::default();
+		store.proofs.borrow_mut().push((1, OPENER, proof(9, 60)));
+		let disputes = run(&chain, &store, 12);
+		assert_eq!(disputes.len(), 1);
+		assert_eq!((disputes[0].nonce, disputes[0].transferred, disputes[0].fee), (9, 60, 7));
+		assert_eq!(*chain.submitted.borrow(), vec![(1, OPENER, proof(9, 60))]);
+	}
+
+	#[test]
+	fn nothing_is_submitted_that_would_not_raise_the_signers_total_or_comes_too_late() {
+		let mut chain = FakeChain::default();
+		chain.best.insert(1, closing(1, [60, 0]));
+		chain.best.insert(2, closing(2, [0, 0]));
+		chain.best.insert(3, ChannelView::funded(3, [100, 100]));
+		let store = FakeStore::default();
+		store.proofs.borrow_mut().extend([
+			// The chain already has this total (a higher nonce changes nothing).
+			(1, OPENER, proof(50, 60)),
+			// Signed by neither participant of channel 2.
+			(2, [9; 32], proof(1, 5)),
+			// Channel 3 is open: nothing to dispute.
+			(3, COUNTERPARTY, proof(1, 5)),
+		]);
+		assert!(run(&chain, &store, 12).is_empty());
+		// Past the deadline the dispute is too late: the settle is what follows.
+		chain.best.insert(4, closing(4, [0, 0]));
+		store.proofs.borrow_mut().push((4, COUNTERPARTY, proof(1, 5)));
+		assert!(run(&chain, &store, 21).is_empty());
+		assert!(chain.submitted.borrow().is_empty());
+		assert_eq!(store.proofs.borrow().len(), 4, "nothing forgotten");
+	}
+
+	#[test]
+	fn a_failed_dispute_does_not_stop_the_others() {
+		let mut chain = FakeChain::default();
+		chain.best.insert(1, closing(1, [0, 0]));
+		chain.refuse.insert(OPENER);
+		let store = FakeStore::default();
+		store
+			.proofs
+			.borrow_mut()
+			.extend([(1, OPENER, proof(2, 30)), (1, COUNTERPARTY, proof(3, 40))]);
+		let disputes = run(&chain, &store, 12);
+		assert_eq!(disputes.len(), 1);
+		assert_eq!(*chain.submitted.borrow(), vec![(1, COUNTERPARTY, proof(3, 40))]);
+	}
+
+	#[test]
+	fn proofs_are_forgotten_only_once_the_finalized_chain_no_longer_has_the_channel() {
+		let mut chain = FakeChain::default();
+		let store = FakeStore::default();
+		store.proofs.borrow_mut().push((5, OPENER, proof(1, 5)));
+		// Gone at the best block but still there at the finalized one: kept (a reorg could
+		// bring the close back).
+		chain.finalized.insert(5, closing(5, [0, 0]));
+		run(&chain, &store, 12);
+		assert_eq!(store.proofs.borrow().len(), 1);
+		chain.finalized.clear();
+		run(&chain, &store, 13);
+		assert!(store.proofs.borrow().is_empty());
 	}
 }

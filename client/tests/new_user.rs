@@ -330,3 +330,31 @@ fn a_dispute_below_its_fee_needs_force_and_settle_says_what_it_waits_for() {
 	let settled = last_json(&output);
 	assert_eq!(settled["channel_id"], channel);
 }
+
+/// A transaction the node's pool refuses says why: the legacy RPC backend puts the pool's reason
+/// in the JSON-RPC error's data, which subxt's own message of the error leaves out.
+#[test]
+fn a_transaction_the_pool_refuses_says_why() {
+	use paychan_client::{
+		calls,
+		chain::{runtime, Chain, Progress},
+		keys::Keys,
+	};
+	let _serial = serial();
+	let node = Node::start("pool-reason");
+	let tokio = tokio::runtime::Runtime::new().unwrap();
+	let error = tokio.block_on(async {
+		let chain = Chain::connect(&node.url(), Progress::Silent).await.unwrap();
+		// An account nobody funded cannot pay the fee: the pool refuses before any block.
+		let keys = Keys::from_uri("//NobodyFundedThis").unwrap();
+		let call = runtime::tx().system().remark(b"hello".to_vec());
+		match chain.submit("remark", &call, &keys).await {
+			Ok(_) => panic!("an unfunded account's transaction was included"),
+			Err(error) => error,
+		}
+	});
+	let message = format!("{error:#}");
+	assert!(message.contains("Invalid Transaction (1010)"), "{message}");
+	assert!(message.contains("Inability to pay some fees"), "{message}");
+	assert_eq!(calls::error_code(&error), "chain_refused");
+}

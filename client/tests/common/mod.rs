@@ -22,9 +22,20 @@ pub fn serial() -> MutexGuard<'static, ()> {
 
 pub use paychan_client::UNIT;
 
-/// A port nothing listens on now.
+/// A port nothing listens on now, below the kernel's ephemeral range (32768 and up): a port the
+/// kernel handed out there could be taken as the local port of an outgoing connection (a
+/// command dialing the node, a daemon dialing a peer) before the server meant to bind it starts.
 pub fn free_port() -> u16 {
-	TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+	static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+	// Each test process starts elsewhere in 20000..32000, so runs side by side rarely meet.
+	let start = std::process::id().wrapping_mul(7919);
+	loop {
+		let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+		let port = 20_000 + (start.wrapping_add(n) % 12_000) as u16;
+		if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+			return port;
+		}
+	}
 }
 
 fn paychan_binary() -> PathBuf {
@@ -266,8 +277,8 @@ impl Party {
 		let api = format!("127.0.0.1:{api_port}");
 		let mut args = vec!["daemon", "--listen", &peer, "--api", &api];
 		args.extend_from_slice(extra);
-		let listener = self.spawn_server(&args, peer_port, peer.clone());
-		wait_for_port(api_port);
+		let mut listener = self.spawn_server(&args, peer_port, peer.clone());
+		listener.wait_for(api_port);
 		listener
 	}
 
@@ -289,8 +300,9 @@ impl Party {
 			.stderr(std::fs::File::create(&err).unwrap())
 			.spawn()
 			.unwrap();
-		wait_for_port(port);
-		Listener { child, address, out, err }
+		let mut listener = Listener { child, address, out, err };
+		listener.wait_for(port);
+		listener
 	}
 
 	pub fn pay(&self, channel: u64, peer: &str, amount: u128, count: u64) -> Value {
@@ -330,6 +342,23 @@ pub struct Listener {
 }
 
 impl Listener {
+	/// Waits until it accepts connections on `port`; if it exits first, fails with what it
+	/// printed on standard error.
+	pub fn wait_for(&mut self, port: u16) {
+		let started = Instant::now();
+		while TcpStream::connect(("127.0.0.1", port)).is_err() {
+			if let Some(status) = self.child.try_wait().unwrap() {
+				panic!(
+					"{} exited with {status} before listening on {port}: {}",
+					self.address,
+					self.errors()
+				);
+			}
+			assert!(started.elapsed() < Duration::from_secs(30), "nothing listens on {port}");
+			std::thread::sleep(Duration::from_millis(50));
+		}
+	}
+
 	/// Stops it with SIGTERM, as a user's Ctrl-C would, and waits for it to exit cleanly.
 	pub fn stop(mut self) {
 		sigterm(self.child.id());
