@@ -68,21 +68,28 @@ fn amounts(channel: &Value, field: &str) -> u128 {
 	number(&channel[field])
 }
 
-/// Waits until `party`'s view of `channel` satisfies `done`; the last view.
-fn wait_for_view(party: &Party, channel: u64, what: &str, done: impl Fn(&Value) -> bool) -> Value {
+/// Reads with `read` every 250 ms until `done` holds, at most `within`; the last value read.
+fn wait_until(
+	what: &str,
+	within: Duration,
+	read: impl Fn() -> Value,
+	done: impl Fn(&Value) -> bool,
+) -> Value {
 	let started = Instant::now();
 	loop {
-		let seen = view(party, channel);
+		let seen = read();
 		if done(&seen) {
 			return seen;
 		}
-		assert!(
-			started.elapsed() < Duration::from_secs(60),
-			"{} never saw {what} on channel {channel}: {seen}",
-			party.name
-		);
+		assert!(started.elapsed() < within, "never saw {what}: {seen}");
 		thread::sleep(Duration::from_millis(250));
 	}
+}
+
+/// Waits until `party`'s view of `channel` satisfies `done`; the last view.
+fn wait_for_view(party: &Party, channel: u64, what: &str, done: impl Fn(&Value) -> bool) -> Value {
+	let what = format!("{}: {what} on channel {channel}", party.name);
+	wait_until(&what, Duration::from_secs(60), || view(party, channel), done)
 }
 
 /// The two sides of `channel` agree, and equal what the chain would pay out now.
@@ -409,19 +416,9 @@ fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
 
 /// Polls `party`'s rebalancing status until `done` holds; the last status.
 fn wait_for_status(party: &Party, what: &str, done: impl Fn(&Value) -> bool) -> Value {
-	let started = Instant::now();
-	loop {
-		let status = party.rpc("paychan_rebalanceStatus", json!({}));
-		if done(&status) {
-			return status;
-		}
-		assert!(
-			started.elapsed() < Duration::from_secs(90),
-			"{} never saw {what}: {status}",
-			party.name
-		);
-		thread::sleep(Duration::from_millis(250));
-	}
+	let what = format!("{}: {what}", party.name);
+	let read = || party.rpc("paychan_rebalanceStatus", json!({}));
+	wait_until(&what, Duration::from_secs(90), read, done)
 }
 
 #[test]

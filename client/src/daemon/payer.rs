@@ -226,7 +226,7 @@ impl Payer {
 			.await
 			.map_err(|error| format!("cannot read channel {}: {error:#}", self.channel_id))?;
 		let limits = self.limits.as_ref().expect("refreshed above");
-		let in_flight: u128 = self.in_flight.iter().map(|flight| flight.amount).sum();
+		let in_flight = self.in_flight_amount();
 		let holds = limits.ledger.spendable(0) - in_flight as i128;
 		if amount as i128 > holds {
 			return Err(format!(
@@ -380,11 +380,16 @@ impl Payer {
 			&& limits.read_at.elapsed() > Duration::from_millis(5)
 	}
 
+	/// What the proofs in flight pay, together.
+	fn in_flight_amount(&self) -> u128 {
+		self.in_flight.iter().map(|flight| flight.amount).sum()
+	}
+
 	/// What the payer may still sign for by `limits`, and the pledge that keeps it lower: the
 	/// larger of the chain's pledges and a request's on its way (that replaces the other), and
 	/// what is in flight.
 	fn spendable(&self, limits: &Limits) -> (i128, u128) {
-		let in_flight: u128 = self.in_flight.iter().map(|flight| flight.amount).sum();
+		let in_flight = self.in_flight_amount();
 		let pledged = limits.pledged.max(self.reserved);
 		(limits.ledger.spendable(pledged) - in_flight as i128, pledged)
 	}
