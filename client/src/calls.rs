@@ -12,6 +12,7 @@ use crate::{
 	amount::{self, as_string},
 	chain::{self, runtime, runtime_twin, signed_balance_proof, sr25519, Limits, NotSubmitted},
 	session::{self, Party},
+	wire::ProofState,
 };
 
 /// A refusal before anything is submitted: no fee is paid.
@@ -393,31 +394,52 @@ impl Party {
 				fee: 0,
 			});
 		}
-		let call = runtime::tx().payment_channels().update_balance_proof(
-			channel_id,
-			signed_balance_proof(
-				self.chain.genesis_hash,
-				channel_id,
-				ledger.counterparty(),
-				&proof,
-			),
-		);
+		let counterparty = ledger.counterparty();
 		let gain = proof.transferred - recorded.transferred;
-		let fee = self.chain.estimate_fee(&call, &self.keys).await?;
+		let fee = self.dispute_fee(channel_id, counterparty, &proof).await?;
 		if gain < fee && !force {
 			return Err(refuse(format!(
 				"the dispute would recover {gain} planck and cost about {fee} in fees; run it \
 				 again with --force to dispute anyway"
 			)));
 		}
-		let receipt = self.chain.submit("dispute", &call, &self.keys).await?;
-		Ok(Disputed {
+		let fee = self.submit_proof(channel_id, counterparty, &proof).await?;
+		Ok(Disputed { channel_id, disputed: true, nonce: proof.nonce, recovered: gain, fee })
+	}
+
+	/// The dispute extrinsic, `update_balance_proof`, with `proof` signed by `signer` (the
+	/// closing channel's participant whose payments it raises): submitted as is, for the
+	/// `dispute` command, the daemon's watch and the watchtower alike. Returns the fee paid.
+	pub async fn submit_proof(
+		&self,
+		channel_id: ChannelId,
+		signer: [u8; 32],
+		proof: &ProofState,
+	) -> Result<u128> {
+		let call = self.dispute_call(channel_id, signer, proof);
+		Ok(self.chain.submit("dispute", &call, &self.keys).await?.fee)
+	}
+
+	/// What [`Party::submit_proof`] would cost in fees.
+	pub async fn dispute_fee(
+		&self,
+		channel_id: ChannelId,
+		signer: [u8; 32],
+		proof: &ProofState,
+	) -> Result<u128> {
+		self.chain.estimate_fee(&self.dispute_call(channel_id, signer, proof), &self.keys).await
+	}
+
+	fn dispute_call(
+		&self,
+		channel_id: ChannelId,
+		signer: [u8; 32],
+		proof: &ProofState,
+	) -> impl subxt::tx::Payload {
+		runtime::tx().payment_channels().update_balance_proof(
 			channel_id,
-			disputed: true,
-			nonce: proof.nonce,
-			recovered: gain,
-			fee: receipt.fee,
-		})
+			signed_balance_proof(self.chain.genesis_hash, channel_id, signer, proof),
+		)
 	}
 
 	/// Waits for a closing channel's challenge period to end and pays it out (or reports that

@@ -13,7 +13,7 @@ use subxt::utils::AccountId32;
 use tokio::{net::TcpListener, sync::mpsc};
 
 use crate::{
-	chain::{runtime, signed_balance_proof, AtBlock, Chain, ChannelView},
+	chain::{AtBlock, Chain, ChannelView},
 	keys::{self, Keys},
 	session::{proof_message, Party},
 	wire::{Link, Message, ProofState},
@@ -143,12 +143,7 @@ impl TowerChain for OnChain<'_> {
 		signer: [u8; 32],
 		proof: &ProofState,
 	) -> Result<u128> {
-		let party = self.party;
-		let call = runtime::tx().payment_channels().update_balance_proof(
-			channel_id,
-			signed_balance_proof(party.chain.genesis_hash, channel_id, signer, proof),
-		);
-		Ok(party.chain.submit("dispute", &call, &party.keys).await?.fee)
+		self.party.submit_proof(channel_id, signer, proof).await
 	}
 }
 

@@ -142,6 +142,43 @@ pub async fn run(shared: Shared, channel_id: ChannelId, mut orders: mpsc::Receiv
 	payer.fail_all(&reason);
 }
 
+/// The payments at the front of `queued` that one proof covers, and their sum: each that fits in
+/// `spendable` (what this party may still sign for, `pledged` being kept back) in turn, up to
+/// [`MAX_COALESCED`]. A payment that does not fit is answered with the reason and dropped, and
+/// the next one is tried; the first order that is not a payment ends the proof (a close or
+/// withdrawal waits for the proofs before it). Pure, so the rule is unit-tested.
+fn coalesce(
+	queued: &mut VecDeque<Order>,
+	mut spendable: i128,
+	pledged: u128,
+	channel_id: ChannelId,
+) -> (Vec<(u128, Instant, PayReply)>, u128) {
+	let mut payments = Vec::new();
+	let mut amount = 0u128;
+	while payments.len() < MAX_COALESCED && matches!(queued.front(), Some(Order::Pay { .. })) {
+		let Some(Order::Pay { amount: each, submitted, reply }) = queued.pop_front() else {
+			unreachable!("matched above")
+		};
+		if each == 0 || each as i128 > spendable {
+			let kept = if pledged > 0 {
+				format!("; {pledged} is pledged to rebalancing")
+			} else {
+				String::new()
+			};
+			let _ = reply.send(Err(format!(
+				"channel {channel_id}: a payment of {each} exceeds what this party may still \
+				 spend ({}{kept})",
+				spendable.max(0)
+			)));
+			continue;
+		}
+		spendable -= each as i128;
+		amount += each;
+		payments.push((each, submitted, reply));
+	}
+	(payments, amount)
+}
+
 struct Payer {
 	shared: Shared,
 	channel_id: ChannelId,
@@ -429,7 +466,7 @@ impl Payer {
 			self.fail_queued_payments(&reason);
 			return;
 		}
-		let (mut spendable, pledged) = self.spendable(limits);
+		let (spendable, pledged) = self.spendable(limits);
 		let (mut nonce, mut transferred) = match self.in_flight.back() {
 			Some(flight) => (flight.proof.nonce, flight.proof.transferred),
 			None => (
@@ -437,33 +474,7 @@ impl Payer {
 				limits.ledger.paid(),
 			),
 		};
-		let mut payments = Vec::new();
-		let mut amount = 0u128;
-		while let Some(Order::Pay { .. }) = self.queued.front() {
-			let Some(Order::Pay { amount: each, submitted, reply }) = self.queued.pop_front()
-			else {
-				unreachable!("matched above")
-			};
-			if each == 0 || each as i128 > spendable {
-				let _ = reply.send(Err(format!(
-					"channel {}: a payment of {each} exceeds what this party may still spend ({}{})",
-					self.channel_id,
-					spendable.max(0),
-					if pledged > 0 {
-						format!("; {pledged} is pledged to rebalancing")
-					} else {
-						String::new()
-					}
-				)));
-				continue;
-			}
-			spendable -= each as i128;
-			amount += each;
-			payments.push((each, submitted, reply));
-			if payments.len() >= MAX_COALESCED {
-				break;
-			}
-		}
+		let (payments, amount) = coalesce(&mut self.queued, spendable, pledged, self.channel_id);
 		if payments.is_empty() {
 			return;
 		}
@@ -645,5 +656,71 @@ impl Payer {
 			}
 		}
 		Ok(())
+	}
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	fn pay(amount: u128) -> (Order, oneshot::Receiver<Result<Paid, String>>) {
+		let (reply, answer) = oneshot::channel();
+		(Order::Pay { amount, submitted: Instant::now(), reply }, answer)
+	}
+
+	fn queue_of(
+		amounts: &[u128],
+	) -> (VecDeque<Order>, Vec<oneshot::Receiver<Result<Paid, String>>>) {
+		amounts.iter().map(|&amount| pay(amount)).unzip()
+	}
+
+	#[test]
+	fn one_proof_covers_every_queued_payment_that_fits_and_the_rest_are_refused_alone() {
+		let (mut queued, mut answers) = queue_of(&[10, 30, 0, 20, 6]);
+		let (payments, amount) = coalesce(&mut queued, 35, 0, 9);
+		assert_eq!(payments.iter().map(|(each, ..)| *each).collect::<Vec<_>>(), vec![10, 20]);
+		assert_eq!(amount, 30);
+		assert!(queued.is_empty());
+		assert_eq!(
+			answers[1].try_recv().unwrap().unwrap_err(),
+			"channel 9: a payment of 30 exceeds what this party may still spend (25)"
+		);
+		assert!(answers[2].try_recv().unwrap().is_err(), "a payment of 0 is refused");
+		assert_eq!(
+			answers[4].try_recv().unwrap().unwrap_err(),
+			"channel 9: a payment of 6 exceeds what this party may still spend (5)"
+		);
+		assert!(answers[0].try_recv().is_err(), "a covered payment waits for its acknowledgement");
+	}
+
+	#[test]
+	fn a_refusal_names_the_pledge_that_keeps_funds_back() {
+		let (mut queued, mut answers) = queue_of(&[50]);
+		let (payments, _) = coalesce(&mut queued, 40, 60, 2);
+		assert!(payments.is_empty());
+		assert_eq!(
+			answers[0].try_recv().unwrap().unwrap_err(),
+			"channel 2: a payment of 50 exceeds what this party may still spend (40; 60 is pledged \
+			 to rebalancing)"
+		);
+	}
+
+	#[test]
+	fn a_proof_stops_at_a_close_or_withdrawal_and_at_the_coalescing_limit() {
+		let (mut queued, _answers) = queue_of(&[1, 2]);
+		let (reply, _) = oneshot::channel();
+		let job: Exclusive = Box::new(|_, _| Box::pin(async { Ok(serde_json::Value::Null) }));
+		queued.push_back(Order::Exclusive { job, reply });
+		let (after, _after_answer) = pay(3);
+		queued.push_back(after);
+		let (payments, amount) = coalesce(&mut queued, 100, 0, 1);
+		assert_eq!((payments.len(), amount), (2, 3));
+		assert!(matches!(queued.front(), Some(Order::Exclusive { .. })), "the close waits");
+		assert_eq!(queued.len(), 2, "and the payment behind it too");
+
+		let (mut queued, _answers) = queue_of(&vec![1; MAX_COALESCED + 2]);
+		let (payments, amount) = coalesce(&mut queued, i128::MAX, 0, 1);
+		assert_eq!((payments.len(), amount), (MAX_COALESCED, MAX_COALESCED as u128));
+		assert_eq!(queued.len(), 2, "the rest go in the next proof");
 	}
 }

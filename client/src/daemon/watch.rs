@@ -1,7 +1,8 @@
 //! The daemon's watch over its own channels: at every new best block it looks at each channel
 //! it participates in, reports what changed, disputes a close that counts less than the
 //! counterparty's newest proof it holds (while the daemon is online; a watchtower covers it
-//! while it is not), and settles a channel whose challenge period has passed.
+//! while it is not), and settles a channel whose challenge period has passed. The decisions are
+//! [`Watch`]'s, free of I/O; [`run`] only reads the chain and the store and submits.
 
 use anyhow::Result;
 use paychan_primitives::{ChannelId, Nonce};
@@ -9,7 +10,7 @@ use std::collections::{BTreeMap, HashSet};
 
 use super::Shared;
 use crate::{
-	chain::{runtime, signed_balance_proof, AtBlock, Chain, ChannelView},
+	chain::{runtime, AtBlock, Chain, ChannelView},
 	events::Event,
 	wire::ProofState,
 };
@@ -23,11 +24,142 @@ struct Seen {
 	rebalanced: [u128; 2],
 }
 
+/// Something the watch submits by itself.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Submit {
+	/// The counterparty's newest proof held, against its close; it raises the chain's record of
+	/// the counterparty's payments by `recovered`.
+	Dispute { channel_id: ChannelId, counterparty: [u8; 32], proof: ProofState, recovered: u128 },
+	/// The channel's challenge period has passed.
+	Settle { channel_id: ChannelId },
+}
+
+/// How a submission ended; a failed one is submitted again at the next block.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Finished {
+	Dispute { channel_id: ChannelId, nonce: Nonce, ok: bool },
+	Settle { channel_id: ChannelId, ok: bool },
+}
+
+/// What the watch makes of one block: the events to report and what to submit.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Step {
+	pub events: Vec<Event>,
+	pub submit: Vec<Submit>,
+	/// Channels whose held proof could not be read: they are looked at again at the next
+	/// block, and the rest of this one's step stands.
+	pub errors: Vec<String>,
+}
+
+/// The watch's state machine, free of I/O so that every case runs in a unit test: what it saw
+/// of each channel at the previous block, and the submissions in progress, so that each
+/// dispute and each settlement is submitted once unless it fails.
+#[derive(Default)]
+pub struct Watch {
+	seen: BTreeMap<ChannelId, Seen>,
+	disputes_sent: HashSet<(ChannelId, Nonce)>,
+	settling: HashSet<ChannelId>,
+}
+
+impl Watch {
+	/// Takes the outcome of a submission.
+	pub fn finished(&mut self, finished: Finished) {
+		match finished {
+			Finished::Dispute { channel_id, nonce, ok: false } => {
+				self.disputes_sent.remove(&(channel_id, nonce));
+			}
+			Finished::Settle { channel_id, ok: false } => {
+				self.settling.remove(&channel_id);
+			}
+			_ => {}
+		}
+	}
+
+	/// The step for block `now`, at which the chain holds `channels` of `me`'s (every channel
+	/// `me` is part of); `held` reads the counterparty's newest proof this party holds for a
+	/// channel (only those closing are read).
+	pub fn block(
+		&mut self,
+		now: u32,
+		me: &[u8; 32],
+		channels: &[ChannelView],
+		held: impl Fn(ChannelId) -> Result<Option<ProofState>>,
+	) -> Step {
+		let mut step = Step::default();
+		let gone: Vec<ChannelId> = self
+			.seen
+			.keys()
+			.filter(|id| !channels.iter().any(|view| view.id == **id))
+			.copied()
+			.collect();
+		for channel_id in gone {
+			self.seen.remove(&channel_id);
+			self.settling.remove(&channel_id);
+			step.events.push(Event::ChannelGone { channel_id });
+		}
+		for view in channels {
+			let channel_id = view.id;
+			let Some(side) = view.side_of(me) else { continue };
+			let books = &view.sides[side];
+			let now_seen = Seen {
+				deadline: view.closing.map(|(_, deadline)| deadline),
+				rebalanced: [books.rebalanced_in, books.rebalanced_out],
+			};
+			let before = self.seen.insert(channel_id, now_seen);
+			match before {
+				None => step.events.push(Event::ChannelOpened { channel_id }),
+				Some(before) if before.rebalanced != now_seen.rebalanced => {
+					step.events.push(Event::ChannelRebalanced {
+						channel_id,
+						received: now_seen.rebalanced[0].saturating_sub(before.rebalanced[0]),
+						sent: now_seen.rebalanced[1].saturating_sub(before.rebalanced[1]),
+					});
+				}
+				Some(_) => {}
+			}
+			let Some((closer, deadline)) = view.closing else { continue };
+			if before.is_none_or(|before| before.deadline != Some(deadline)) {
+				step.events.push(Event::CloseStarted {
+					channel_id,
+					by_me: closer == *me,
+					deadline,
+				});
+			}
+			let received = match held(channel_id) {
+				Ok(received) => received,
+				Err(error) => {
+					step.errors.push(format!("channel {channel_id}: {error:#}"));
+					continue;
+				}
+			};
+			match action(view, me, received.as_ref(), now) {
+				Action::Nothing => {}
+				Action::Dispute { recovered } => {
+					let proof = received.expect("a dispute submits the proof held");
+					if self.disputes_sent.insert((channel_id, proof.nonce)) {
+						let counterparty = view.participants[1 - side];
+						step.submit.push(Submit::Dispute {
+							channel_id,
+							counterparty,
+							proof,
+							recovered,
+						});
+					}
+				}
+				Action::Settle => {
+					if self.settling.insert(channel_id) {
+						step.submit.push(Submit::Settle { channel_id });
+					}
+				}
+			}
+		}
+		step
+	}
+}
+
 /// Watches until the node stops sending blocks.
 pub async fn run(shared: Shared) -> Result<()> {
-	let mut seen: BTreeMap<ChannelId, Seen> = BTreeMap::new();
-	let mut disputes_sent: HashSet<(ChannelId, Nonce)> = HashSet::new();
-	let mut settling: HashSet<ChannelId> = HashSet::new();
+	let mut watch = Watch::default();
 	let (done_tx, mut done_rx) = tokio::sync::mpsc::unbounded_channel::<Finished>();
 	let mut blocks = shared.party.chain.api.stream_best_blocks().await?;
 	while let Some(block) = futures::StreamExt::next(&mut blocks).await {
@@ -35,16 +167,9 @@ pub async fn run(shared: Shared) -> Result<()> {
 		let at = block.at().await?;
 		let now = block.number() as u32;
 		while let Ok(finished) = done_rx.try_recv() {
-			match finished {
-				// A failed dispute is tried again at the next block.
-				Finished::Dispute(key, false) => drop(disputes_sent.remove(&key)),
-				Finished::Settle(channel_id, false) => drop(settling.remove(&channel_id)),
-				_ => {}
-			}
+			watch.finished(finished);
 		}
-		if let Err(error) =
-			check(&shared, &at, now, &mut seen, &mut disputes_sent, &mut settling, &done_tx).await
-		{
+		if let Err(error) = check(&shared, &at, now, &mut watch, &done_tx).await {
 			// A node hiccup; the next block looks again.
 			eprintln!("watch: block {now}: {error:#}");
 		}
@@ -52,128 +177,96 @@ pub async fn run(shared: Shared) -> Result<()> {
 	anyhow::bail!("the node stopped sending blocks")
 }
 
-enum Finished {
-	Dispute((ChannelId, Nonce), bool),
-	Settle(ChannelId, bool),
-}
-
+/// Reads the chain and the store for block `now`, reports the watch's events and starts its
+/// submissions.
 async fn check(
 	shared: &Shared,
 	at: &AtBlock,
 	now: u32,
-	seen: &mut BTreeMap<ChannelId, Seen>,
-	disputes_sent: &mut HashSet<(ChannelId, Nonce)>,
-	settling: &mut HashSet<ChannelId>,
+	watch: &mut Watch,
 	done: &tokio::sync::mpsc::UnboundedSender<Finished>,
 ) -> Result<()> {
 	let party = &shared.party;
-	let me = party.keys.public();
 	let call = runtime::runtime_apis().payment_channels_api().channels_of(party.keys.account());
 	let ids: Vec<ChannelId> = at.runtime_apis().call(call).await?;
-	let gone: Vec<ChannelId> = seen.keys().filter(|id| !ids.contains(id)).copied().collect();
-	for channel_id in gone {
-		seen.remove(&channel_id);
-		settling.remove(&channel_id);
-		shared.report(Event::ChannelGone { channel_id });
-	}
+	let mut channels = Vec::with_capacity(ids.len());
 	for channel_id in ids {
-		let Some(view) = Chain::channel_at(at, channel_id).await? else { continue };
-		let Some(side) = view.side_of(&me) else { continue };
-		let books = &view.sides[side];
-		let now_seen = Seen {
-			deadline: view.closing.map(|(_, deadline)| deadline),
-			rebalanced: [books.rebalanced_in, books.rebalanced_out],
-		};
-		let before = seen.insert(channel_id, now_seen);
-		match before {
-			None => shared.report(Event::ChannelOpened { channel_id }),
-			Some(before) if before.rebalanced != now_seen.rebalanced => {
-				let received = now_seen.rebalanced[0].saturating_sub(before.rebalanced[0]);
-				let sent = now_seen.rebalanced[1].saturating_sub(before.rebalanced[1]);
-				shared.report(Event::ChannelRebalanced { channel_id, received, sent });
-				let executed =
-					super::rebalance::Executed { block: now, channel_id, received, sent };
-				shared.rebalancing.lock().expect("not poisoned").executed(executed);
-			}
-			Some(_) => {}
+		channels.extend(Chain::channel_at(at, channel_id).await?);
+	}
+	let step = watch.block(now, &party.keys.public(), &channels, |channel_id| {
+		Ok(party.store.channel(channel_id)?.received)
+	});
+	for error in step.errors {
+		eprintln!("watch: block {now}: {error}");
+	}
+	for event in step.events {
+		if let Event::ChannelRebalanced { channel_id, received, sent } = event {
+			let executed = super::rebalance::Executed { block: now, channel_id, received, sent };
+			shared.rebalancing.lock().expect("not poisoned").executed(executed);
 		}
-		let Some((closer, deadline)) = view.closing else { continue };
-		if before.is_none_or(|before| before.deadline != Some(deadline)) {
-			shared.report(Event::CloseStarted { channel_id, by_me: closer == me, deadline });
-		}
-		let other = 1 - side;
-		let received = party.store.channel(channel_id)?.received;
-		match action(&view, &me, received.as_ref(), now) {
-			Action::Nothing => {}
-			Action::Dispute { recovered } => {
-				let proof = received.expect("a dispute submits the proof held");
-				if !disputes_sent.insert((channel_id, proof.nonce)) {
-					continue;
+		shared.report(event);
+	}
+	for submit in step.submit {
+		let (shared, done) = (shared.clone(), done.clone());
+		tokio::spawn(async move {
+			let finished = match submit {
+				Submit::Dispute { channel_id, counterparty, proof, recovered } => {
+					let ok = dispute(&shared, channel_id, counterparty, &proof, recovered).await;
+					Finished::Dispute { channel_id, nonce: proof.nonce, ok }
 				}
-				let call = runtime::tx().payment_channels().update_balance_proof(
-					channel_id,
-					signed_balance_proof(
-						party.chain.genesis_hash,
-						channel_id,
-						view.participants[other],
-						&proof,
-					),
-				);
-				let (shared, done) = (shared.clone(), done.clone());
-				tokio::spawn(async move {
-					let key = (channel_id, proof.nonce);
-					let party = &shared.party;
-					// As `paychan dispute` without --force: a dispute that costs more in fees
-					// than it recovers is left out, and said so (paychan_dispute with force
-					// submits it anyway).
-					let fee = party.chain.estimate_fee(&call, &party.keys).await.unwrap_or(0);
-					if recovered < fee {
-						shared.report(Event::DisputeSkipped { channel_id, recovered, fee });
-						let _ = done.send(Finished::Dispute(key, true));
-						return;
-					}
-					match party.chain.submit("dispute", &call, &party.keys).await {
-						Ok(receipt) => {
-							shared.report(Event::Disputed {
-								channel_id,
-								nonce: proof.nonce,
-								recovered,
-								fee: receipt.fee,
-							});
-							let _ = done.send(Finished::Dispute(key, true));
-						}
-						Err(error) => {
-							shared.report(Event::ChainActionFailed {
-								channel_id,
-								action: "dispute".into(),
-								reason: format!("{error:#}"),
-							});
-							let _ = done.send(Finished::Dispute(key, false));
-						}
-					}
-				});
-			}
-			Action::Settle if settling.insert(channel_id) => {
-				// The runtime settles expired channels by itself; this only makes sure it happens.
-				let (shared, done) = (shared.clone(), done.clone());
-				tokio::spawn(async move {
-					match shared.party.settle(channel_id).await {
-						Ok(_) => drop(done.send(Finished::Settle(channel_id, true))),
+				Submit::Settle { channel_id } => {
+					// The runtime settles expired channels by itself; this only makes sure.
+					let ok = match shared.party.settle(channel_id).await {
+						Ok(_) => true,
 						Err(error) => {
 							shared.report(Event::ChainActionFailed {
 								channel_id,
 								action: "settle".into(),
 								reason: format!("{error:#}"),
 							});
-							let _ = done.send(Finished::Settle(channel_id, false));
+							false
 						}
-					}
-				});
-			}
-			Action::Settle => {}
-		}
+					};
+					Finished::Settle { channel_id, ok }
+				}
+			};
+			let _ = done.send(finished);
+		});
 	}
 	Ok(())
+}
+
+/// Submits `proof` against the counterparty's close, unless its fee exceeds what it recovers
+/// (as `paychan dispute` without --force; paychan_dispute with force submits it anyway), and
+/// reports which. Whether it is done (submitted or left out on purpose).
+async fn dispute(
+	shared: &Shared,
+	channel_id: ChannelId,
+	counterparty: [u8; 32],
+	proof: &ProofState,
+	recovered: u128,
+) -> bool {
+	let party = &shared.party;
+	let fee = party.dispute_fee(channel_id, counterparty, proof).await.unwrap_or(0);
+	if recovered < fee {
+		shared.report(Event::DisputeSkipped { channel_id, recovered, fee });
+		return true;
+	}
+	match party.submit_proof(channel_id, counterparty, proof).await {
+		Ok(fee) => {
+			let nonce = proof.nonce;
+			shared.report(Event::Disputed { channel_id, nonce, recovered, fee });
+			true
+		}
+		Err(error) => {
+			shared.report(Event::ChainActionFailed {
+				channel_id,
+				action: "dispute".into(),
+				reason: format!("{error:#}"),
+			});
+			false
+		}
+	}
 }
 
 /// What the watch does about a channel at block `now`.
@@ -260,5 +353,118 @@ mod tests {
 		let open = ChannelView::funded(4, [100, 50]);
 		assert_eq!(action(&open, &me, Some(&proof(9, 60)), 12), Action::Nothing, "not closing");
 		assert_eq!(action(&view, &[9; 32], Some(&proof(9, 60)), 12), Action::Nothing, "not mine");
+	}
+
+	/// The watch of party `[1; 32]` (the opener of every channel here); it holds `held`.
+	fn step(
+		watch: &mut Watch,
+		now: u32,
+		channel: Option<&ChannelView>,
+		held: Option<ProofState>,
+	) -> Step {
+		let channels = channel.map_or(&[][..], std::slice::from_ref);
+		watch.block(now, &[1; 32], channels, |_| Ok(held.clone()))
+	}
+
+	#[test]
+	fn the_watch_reports_a_new_channel_once_and_a_rebalancing_by_what_moved() {
+		let mut watch = Watch::default();
+		let mut view = ChannelView::funded(4, [100, 50]);
+		let opened = step(&mut watch, 1, Some(&view), None);
+		assert_eq!(opened.events, vec![Event::ChannelOpened { channel_id: 4 }]);
+		assert_eq!(step(&mut watch, 2, Some(&view), None), Step::default(), "nothing new");
+		view.sides[0].rebalanced_in = 30;
+		view.sides[0].rebalanced_out = 5;
+		let moved = step(&mut watch, 3, Some(&view), None);
+		assert_eq!(
+			moved.events,
+			vec![Event::ChannelRebalanced { channel_id: 4, received: 30, sent: 5 }]
+		);
+		view.sides[0].rebalanced_in = 32;
+		let moved = step(&mut watch, 4, Some(&view), None);
+		assert_eq!(
+			moved.events,
+			vec![Event::ChannelRebalanced { channel_id: 4, received: 2, sent: 0 }],
+			"only what moved since the last block"
+		);
+		assert_eq!(
+			step(&mut watch, 5, None, None).events,
+			vec![Event::ChannelGone { channel_id: 4 }]
+		);
+	}
+
+	#[test]
+	fn a_stale_close_is_disputed_once_and_again_only_if_the_dispute_failed() {
+		let mut watch = Watch::default();
+		step(&mut watch, 1, Some(&ChannelView::funded(4, [100, 50])), None);
+		let stale = closing(20, (3, 30));
+		let newer = proof(7, 45);
+		let dispute = Submit::Dispute {
+			channel_id: 4,
+			counterparty: [2; 32],
+			proof: newer.clone(),
+			recovered: 15,
+		};
+		let first = step(&mut watch, 12, Some(&stale), Some(newer.clone()));
+		assert_eq!(
+			first.events,
+			vec![Event::CloseStarted { channel_id: 4, by_me: false, deadline: 20 }]
+		);
+		assert_eq!(first.submit, vec![dispute.clone()]);
+		assert_eq!(step(&mut watch, 13, Some(&stale), Some(newer.clone())), Step::default());
+		watch.finished(Finished::Dispute { channel_id: 4, nonce: 7, ok: false });
+		let again = step(&mut watch, 14, Some(&stale), Some(newer.clone()));
+		assert_eq!(again.submit, vec![dispute], "a failed dispute is submitted again");
+		watch.finished(Finished::Dispute { channel_id: 4, nonce: 7, ok: true });
+		assert_eq!(step(&mut watch, 15, Some(&stale), Some(newer)), Step::default());
+	}
+
+	#[test]
+	fn a_close_that_counts_the_newest_proof_is_left_alone_and_settled_after_its_deadline() {
+		let mut watch = Watch::default();
+		let honest = closing(20, (7, 45));
+		let first = step(&mut watch, 12, Some(&honest), Some(proof(7, 45)));
+		assert!(first.submit.is_empty(), "nothing to dispute: {first:?}");
+		let late = step(&mut watch, 21, Some(&honest), Some(proof(7, 45)));
+		assert_eq!(late.submit, vec![Submit::Settle { channel_id: 4 }]);
+		assert_eq!(step(&mut watch, 22, Some(&honest), None).submit, vec![], "once");
+		watch.finished(Finished::Settle { channel_id: 4, ok: false });
+		assert_eq!(
+			step(&mut watch, 23, Some(&honest), None).submit,
+			vec![Submit::Settle { channel_id: 4 }],
+			"a failed settle is submitted again"
+		);
+		assert_eq!(
+			step(&mut watch, 24, None, None).events,
+			vec![Event::ChannelGone { channel_id: 4 }]
+		);
+	}
+
+	#[test]
+	fn a_close_this_party_started_is_reported_as_its_own_and_a_store_error_waits_a_block() {
+		let mut watch = Watch::default();
+		let mut mine = closing(20, (0, 0));
+		mine.closing = Some(([1; 32], 20));
+		let started = step(&mut watch, 12, Some(&mine), None);
+		assert_eq!(
+			started.events,
+			vec![
+				Event::ChannelOpened { channel_id: 4 },
+				Event::CloseStarted { channel_id: 4, by_me: true, deadline: 20 }
+			]
+		);
+		// A stale close by the counterparty, whose proof this party cannot read at first.
+		let mut watch = Watch::default();
+		let stale = closing(20, (3, 30));
+		let failed =
+			watch.block(12, &[1; 32], std::slice::from_ref(&stale), |_| anyhow::bail!("disk gone"));
+		assert_eq!(failed.errors, vec!["channel 4: disk gone".to_string()]);
+		assert!(failed.submit.is_empty());
+		assert_eq!(failed.events.len(), 2, "what was seen is still reported: {failed:?}");
+		let retried = step(&mut watch, 13, Some(&stale), Some(proof(7, 45)));
+		assert!(
+			matches!(retried.submit[..], [Submit::Dispute { recovered: 15, .. }]),
+			"the dispute follows at the next block: {retried:?}"
+		);
 	}
 }

@@ -171,24 +171,21 @@ impl Listener {
 	) -> Result<()> {
 		let Some(newest) = payments.last().cloned() else { return Ok(()) };
 		let refuse = |reason: String| Message::Refused { nonce: payments[0].nonce, reason };
+		if let Err(reason) = check_group(
+			self.party.chain.genesis_hash,
+			channel_id,
+			&ledger.counterparty(),
+			ledger.record.received.as_ref(),
+			&payments,
+		) {
+			writer.send(refuse(reason.clone())).await?;
+			bail!(
+				"channel {channel_id}: payments from nonce {} refused: {reason}",
+				payments[0].nonce
+			);
+		}
 		let at = self.party.chain.api.at_current_block().await?;
 		let now = at.block_number() as u32;
-		let mut previous =
-			ledger.record.received.clone().map_or((0, 0), |p| (p.nonce, p.transferred));
-		for proof in &payments {
-			if proof.nonce <= previous.0 || proof.transferred < previous.1 {
-				writer
-					.send(refuse("nonces must increase and amounts must not fall".into()))
-					.await?;
-				bail!("channel {channel_id}: out-of-order payment {}", proof.nonce);
-			}
-			previous = (proof.nonce, proof.transferred);
-		}
-		let message = proof_message(self.party.chain.genesis_hash, channel_id, &newest);
-		if !keys::verify(&ledger.counterparty(), &message, &newest.signature) {
-			writer.send(refuse("invalid signature".into())).await?;
-			bail!("channel {channel_id}: invalid payment signature");
-		}
 		let exposure = match *exposure_cache {
 			ExposureCache { at: Some(block), exposure } if block == at.block_hash() => exposure,
 			_ => {
@@ -335,6 +332,37 @@ impl Listener {
 	}
 }
 
+/// Why a group of payments from the counterparty is refused before the chain is read or anything
+/// is stored, if it is: each proof must raise the nonce and not lower the total, from the proof
+/// held on, and the newest (the one made durable, which covers the rest) must carry the
+/// counterparty's signature over this chain and this channel, so a proof signed for another
+/// channel or chain is refused here. Pure, so each refusal is unit-tested without a node.
+fn check_group(
+	genesis_hash: [u8; 32],
+	channel_id: ChannelId,
+	counterparty: &[u8; 32],
+	held: Option<&ProofState>,
+	payments: &[ProofState],
+) -> std::result::Result<(), String> {
+	let mut previous = held.map_or((0, 0), |proof| (proof.nonce, proof.transferred));
+	for proof in payments {
+		if proof.nonce <= previous.0 || proof.transferred < previous.1 {
+			return Err(format!(
+				"nonces must increase and amounts must not fall (nonce {} total {} after nonce \
+				 {} total {})",
+				proof.nonce, proof.transferred, previous.0, previous.1
+			));
+		}
+		previous = (proof.nonce, proof.transferred);
+	}
+	let Some(newest) = payments.last() else { return Ok(()) };
+	let message = proof_message(genesis_hash, channel_id, newest);
+	if !keys::verify(counterparty, &message, &newest.signature) {
+		return Err("invalid signature".into());
+	}
+	Ok(())
+}
+
 /// The record that taking `proof` from the counterparty makes of `stored`, or why it is
 /// refused: the channel is frozen by a close this party signed, the proof is not newer than the
 /// one held, it over-spends the payer's side, or it leaves the payer less than a rebalance plan
@@ -367,4 +395,141 @@ fn check_payment(
 		 rebalance plan may still move from it"
 	);
 	Ok(candidate.record)
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+	use crate::chain::ChannelView;
+
+	const GENESIS: [u8; 32] = [7; 32];
+
+	fn payer() -> Keys {
+		Keys::from_uri("//Bob").unwrap()
+	}
+
+	fn signed_by(
+		keys: &Keys,
+		channel_id: ChannelId,
+		nonce: Nonce,
+		transferred: u128,
+	) -> ProofState {
+		let mut proof = ProofState { nonce, transferred, signature: [0; 64] };
+		proof.signature = keys.sign(&proof_message(GENESIS, channel_id, &proof));
+		proof
+	}
+
+	fn group(nonces_and_totals: &[(Nonce, u128)]) -> Vec<ProofState> {
+		nonces_and_totals
+			.iter()
+			.map(|&(nonce, total)| signed_by(&payer(), 3, nonce, total))
+			.collect()
+	}
+
+	#[test]
+	fn a_group_in_order_and_signed_by_the_counterparty_is_taken() {
+		let held = signed_by(&payer(), 3, 4, 40);
+		let payments = group(&[(5, 41), (6, 41), (9, 60)]);
+		assert_eq!(check_group(GENESIS, 3, &payer().public(), Some(&held), &payments), Ok(()));
+		assert_eq!(check_group(GENESIS, 3, &payer().public(), None, &payments), Ok(()));
+	}
+
+	#[test]
+	fn a_replayed_or_out_of_order_proof_is_refused() {
+		let held = signed_by(&payer(), 3, 4, 40);
+		let me = payer().public();
+		for (case, payments) in [
+			("the held proof again", group(&[(4, 40)])),
+			("an older nonce", group(&[(3, 45)])),
+			("a lower total", group(&[(5, 39)])),
+			("out of order inside the group", group(&[(6, 50), (5, 55)])),
+			("a total that falls inside the group", group(&[(5, 50), (6, 49)])),
+		] {
+			let refused = check_group(GENESIS, 3, &me, Some(&held), &payments).unwrap_err();
+			assert!(refused.starts_with("nonces must increase"), "{case}: {refused}");
+		}
+	}
+
+	#[test]
+	fn a_proof_signed_for_another_channel_or_chain_or_by_another_key_is_refused() {
+		let me = payer().public();
+		let other_channel = vec![signed_by(&payer(), 4, 1, 10)];
+		let eve = vec![signed_by(&Keys::from_uri("//Eve").unwrap(), 3, 1, 10)];
+		let mut tampered = group(&[(1, 10)]);
+		tampered[0].transferred = 11;
+		for (case, payments) in
+			[("another channel", &other_channel), ("another key", &eve), ("tampered", &tampered)]
+		{
+			assert_eq!(
+				check_group(GENESIS, 3, &me, None, payments),
+				Err("invalid signature".into()),
+				"{case}"
+			);
+		}
+		assert_eq!(
+			check_group([8; 32], 3, &me, None, &group(&[(1, 10)])),
+			Err("invalid signature".into()),
+			"another chain"
+		);
+	}
+
+	/// The receiver's record of channel 3 (this party is the opener, side 0, with 100; the payer
+	/// deposited 50) after taking payments that total `earned`.
+	fn receiver(earned: Option<(Nonce, u128)>) -> (ChannelView, ChannelRecord) {
+		let record = ChannelRecord {
+			received: earned.map(|(nonce, total)| signed_by(&payer(), 3, nonce, total)),
+			..ChannelRecord::default()
+		};
+		(ChannelView::funded(3, [100, 50]), record)
+	}
+
+	#[test]
+	fn a_payment_within_the_payers_balance_becomes_the_record() {
+		let (view, stored) = receiver(Some((4, 20)));
+		let proof = signed_by(&payer(), 3, 5, 50);
+		let record = check_payment(view, 0, &stored, proof.clone(), 12, 0).unwrap();
+		assert_eq!(record.received, Some(proof));
+		assert_eq!(record.sent, stored.sent);
+	}
+
+	#[test]
+	fn a_payment_over_the_payers_balance_is_refused() {
+		let (view, stored) = receiver(None);
+		let refused = check_payment(view, 0, &stored, signed_by(&payer(), 3, 1, 51), 12, 0);
+		assert_eq!(refused.unwrap_err().to_string(), "the payment exceeds the payer's balance");
+	}
+
+	#[test]
+	fn a_payment_that_leaves_less_than_a_rebalance_plan_may_take_is_refused() {
+		let (view, stored) = receiver(None);
+		// A plan may still move 15 of the payer's 50 to this party: 35 is all it can pay.
+		assert!(
+			check_payment(view.clone(), 0, &stored, signed_by(&payer(), 3, 1, 35), 12, 15).is_ok()
+		);
+		let refused = check_payment(view, 0, &stored, signed_by(&payer(), 3, 1, 36), 12, 15);
+		assert_eq!(
+			refused.unwrap_err().to_string(),
+			"the payment would leave the payer 14 on its side, less than the 15 a rebalance plan \
+			 may still move from it"
+		);
+	}
+
+	#[test]
+	fn a_payment_is_refused_while_a_signed_close_can_land_and_when_the_store_moved_on() {
+		let (view, mut stored) = receiver(Some((4, 20)));
+		stored.close_signed_until = 12;
+		let frozen = check_payment(view.clone(), 0, &stored, signed_by(&payer(), 3, 5, 30), 12, 0);
+		assert!(frozen.unwrap_err().to_string().contains("can land until block 12"));
+		assert!(
+			check_payment(view.clone(), 0, &stored, signed_by(&payer(), 3, 5, 30), 13, 0).is_ok()
+		);
+		// Another session took nonce 6 meanwhile: this session's nonce 5 is stale in the
+		// write transaction, whatever it read before.
+		stored.received = Some(signed_by(&payer(), 3, 6, 30));
+		let stale = check_payment(view, 0, &stored, signed_by(&payer(), 3, 5, 40), 13, 0);
+		assert_eq!(
+			stale.unwrap_err().to_string(),
+			"nonces must increase and amounts must not fall (held 6, offered 5)"
+		);
+	}
 }
