@@ -26,7 +26,9 @@ cargo test --locked --release -p pallet-payment-channels --features runtime-benc
 log "two-validator local network reaches finality"
 "$PAYCHAN_ROOT/scripts/local-net.sh" --check
 
-log "end-to-end suite against $PAYCHAN_NODE"
+"$PAYCHAN_ROOT/scripts/dashboard-vendor.sh" --check
+
+log "end-to-end suite against $PAYCHAN_NODE (the dashboard's test in headless chromium among them)"
 (cd tests/e2e && npm test)
 
 log "bounded load: every valid operation included, every invalid one refused, nothing lost"

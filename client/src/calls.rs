@@ -186,6 +186,23 @@ pub struct ChannelBalance {
 	pub received_nonce: Nonce,
 	pub closing: bool,
 	pub deadline: Option<u32>,
+	/// Whether this party started the close, while one runs.
+	pub closed_by_me: Option<bool>,
+	pub challenge_period: u32,
+	/// What each side deposited, withdrew and holds in custody on chain, as `[mine, theirs]`.
+	#[serde(serialize_with = "pair_as_strings")]
+	pub deposited: [u128; 2],
+	#[serde(serialize_with = "pair_as_strings")]
+	pub withdrawn: [u128; 2],
+	#[serde(serialize_with = "pair_as_strings")]
+	pub custody: [u128; 2],
+	/// What this party's open rebalance request pledges to send from this channel.
+	#[serde(serialize_with = "as_string")]
+	pub pledged: u128,
+	/// What the counterparty may still pay or withdraw (less a withdrawal this party consented
+	/// to that the chain has not executed yet).
+	#[serde(serialize_with = "as_string_i128")]
+	pub theirs_available: i128,
 	/// What the chain would pay out if the channel settled now (`settlement_preview`), as
 	/// `[mine, theirs]`: equal to `mine` and `theirs` once the chain holds both newest proofs.
 	#[serde(serialize_with = "option_pair_as_strings")]
@@ -485,9 +502,14 @@ impl Party {
 			Some(id) => vec![id],
 			None => self.chain.channels_of(&self.keys.account()).await?,
 		};
+		let pledges = self.request_entries().await?;
 		let mut channels = Vec::new();
 		for id in ids {
 			let ledger = self.ledger(id).await?;
+			let pledged = session::pledged_in(&pledges, id);
+			let sides = |field: fn(&chain::SideView) -> u128| {
+				[field(&ledger.view.sides[ledger.me]), field(&ledger.view.sides[ledger.other()])]
+			};
 			let balances = ledger.balances();
 			let preview = self.chain.settlement_preview(id).await?;
 			let settlement = preview.map(|payouts| [payouts[ledger.me], payouts[ledger.other()]]);
@@ -502,6 +524,16 @@ impl Party {
 				received_nonce: ledger.record.received.as_ref().map_or(0, |p| p.nonce),
 				closing: ledger.view.closing.is_some(),
 				deadline: ledger.view.closing.map(|(_, deadline)| deadline),
+				closed_by_me: ledger
+					.view
+					.closing
+					.map(|(closer, _)| closer == ledger.view.participants[ledger.me]),
+				challenge_period: ledger.view.challenge_period,
+				deposited: sides(|side| side.deposited),
+				withdrawn: sides(|side| side.withdrawn),
+				custody: sides(|side| side.custody),
+				pledged,
+				theirs_available: ledger.counterparty_available(),
 				settlement,
 			});
 		}

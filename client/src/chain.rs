@@ -73,6 +73,13 @@ impl ChannelView {
 	}
 
 	/// The index (0 opener, 1 counterparty) of `who`, if it participates.
+	/// What each participant would be paid out with the chain's own records (the settlement
+	/// formula over the recorded totals, without the proofs a party holds off chain).
+	pub fn chain_balances(&self) -> [u128; 2] {
+		let [opener, counterparty] = self.sides.each_ref().map(SideView::totals);
+		paychan_primitives::settlement(self.total(), &opener, &counterparty)
+	}
+
 	pub fn side_of(&self, who: &[u8; 32]) -> Option<usize> {
 		self.participants.iter().position(|p| p == who)
 	}
@@ -124,6 +131,18 @@ impl ChannelView {
 		}
 	}
 }
+
+/// One move of a rebalance plan: `amount` left `from`'s side of `channel_id` for the other.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct PlanMove {
+	pub channel_id: ChannelId,
+	pub from: String,
+	#[serde(serialize_with = "crate::amount::as_string")]
+	pub amount: u128,
+}
+
+/// One entry of a request as the chain stores it.
+pub type RequestEntryView = payloads::RequestEntry<u128>;
 
 /// A rebalance request as the chain stores it (its entries hold what is left of each bound).
 pub type RequestView =
@@ -442,6 +461,45 @@ impl Chain {
 		Ok(self.api.at_current_block().await?.runtime_apis().call(call).await?)
 	}
 
+	/// Every open or closing channel at the newest finalized block, newest first: at most
+	/// `limit` of the newest ids are read, and whether older ids were left out.
+	pub async fn all_channels(&self, limit: u64) -> Result<(Vec<ChannelView>, bool)> {
+		let next = self.next_channel_id().await?;
+		let oldest = next.saturating_sub(limit);
+		let at = self.api.at_current_block().await?;
+		let reads = (oldest..next).rev().map(|id| {
+			let at = &at;
+			async move { Chain::channel_at(at, id).await }
+		});
+		let channels: Vec<Option<ChannelView>> = futures::StreamExt::collect::<Vec<_>>(
+			futures::StreamExt::buffered(futures::stream::iter(reads), 16),
+		)
+		.await
+		.into_iter()
+		.collect::<Result<_>>()?;
+		Ok((channels.into_iter().flatten().collect(), oldest > 0))
+	}
+
+	/// The moves of rebalance plans in block `at` (its `ChannelRebalanced` events).
+	pub async fn plan_moves_at(at: &AtBlock) -> Result<Vec<PlanMove>> {
+		let mut moves = Vec::new();
+		for event in at.events().fetch().await?.iter() {
+			let event = event?;
+			let Some(moved) =
+				event.decode_fields_as::<runtime::payment_channels::events::ChannelRebalanced>()
+			else {
+				continue;
+			};
+			let moved = moved?;
+			moves.push(PlanMove {
+				channel_id: moved.channel_id,
+				from: moved.from.to_string(),
+				amount: moved.amount,
+			});
+		}
+		Ok(moves)
+	}
+
 	/// The channels `who` participates in.
 	pub async fn channels_of(&self, who: &AccountId32) -> Result<Vec<ChannelId>> {
 		let call = runtime::runtime_apis().payment_channels_api().channels_of(*who);
@@ -586,6 +644,17 @@ impl Chain {
 mod tests {
 	use super::*;
 	use paychan_primitives::{CooperativeClose, WithdrawProof};
+
+	#[test]
+	fn the_chains_balances_follow_its_records_of_payments_and_plans() {
+		let mut view = ChannelView::funded(1, [100, 50]);
+		assert_eq!(view.chain_balances(), [100, 50]);
+		// The counterparty's recorded payments, and a plan that moved 20 from the opener's side.
+		view.sides[1].transferred = 30;
+		view.sides[0].rebalanced_out = 20;
+		view.sides[1].rebalanced_in = 20;
+		assert_eq!(view.chain_balances(), [110, 40]);
+	}
 
 	#[test]
 	fn payloads_become_the_runtime_types_field_for_field() {

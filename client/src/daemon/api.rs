@@ -36,6 +36,8 @@ pub const INVALID_PARAMS: i32 = -32602;
 pub const MAX_REQUEST_BYTES: u32 = 1 << 20;
 /// The most history entries one `paychan_payments` call returns.
 pub const MAX_PAGE: usize = 1_000;
+/// The most channels `paychan_network` reads (the newest ids).
+pub const NETWORK_CHANNELS: usize = 1_000;
 
 fn error(code: i32, message: impl Into<String>) -> ErrorObjectOwned {
 	ErrorObjectOwned::owned(code, message.into(), None::<()>)
@@ -221,6 +223,8 @@ pub const METHODS: &[&str] = &[
 	"paychan_rebalanceCancel",
 	"paychan_rebalanceSolve",
 	"paychan_rebalanceStatus",
+	"paychan_stats",
+	"paychan_network",
 ];
 
 /// Decodes `params` of `method` into the type its handler reads, and nothing more: the API's
@@ -233,7 +237,9 @@ pub fn decode_params(method: &str, params: Option<&str>) -> Result<(), ErrorObje
 		| "paychan_channels"
 		| "paychan_peers"
 		| "paychan_rebalanceCancel"
-		| "paychan_rebalanceStatus" => Ok(()),
+		| "paychan_rebalanceStatus"
+		| "paychan_stats"
+		| "paychan_network" => Ok(()),
 		"paychan_balance" => parse::<BalanceParams>(&params).map(drop),
 		"paychan_open" => parse_required::<OpenParams>(&params).map(drop),
 		"paychan_deposit" | "paychan_withdraw" | "paychan_pay" => {
@@ -279,6 +285,7 @@ pub fn module(shared: Shared) -> Result<RpcModule<Shared>> {
 			"genesis_hash": format!("0x{}", hex::encode(party.chain.genesis_hash)),
 			"peer_listen": shared.config.peer_listen,
 			"history_entries": party.store.payment_count().map_err(api_error)?,
+			"block": party.chain.block_number().await.map_err(api_error)?,
 			"version": env!("CARGO_PKG_VERSION"),
 		}))
 	})?;
@@ -430,6 +437,43 @@ pub fn module(shared: Shared) -> Result<RpcModule<Shared>> {
 	})?;
 	module.register_async_method("paychan_rebalanceStatus", |_, shared, _| async move {
 		shared.rebalance_status().await.map_err(api_error)
+	})?;
+	module.register_method("paychan_stats", |_, shared, _| {
+		Ok::<_, ErrorObjectOwned>(shared.metrics.snapshot())
+	})?;
+	module.register_async_method("paychan_network", |_, shared, _| async move {
+		let chain = &shared.party.chain;
+		let block = chain.block_number().await.map_err(api_error)?;
+		let (channels, truncated) =
+			chain.all_channels(NETWORK_CHANNELS as u64).await.map_err(api_error)?;
+		let pair = |view: &crate::chain::ChannelView,
+		            field: fn(&crate::chain::SideView) -> u128| {
+			view.sides.each_ref().map(|side| field(side).to_string())
+		};
+		let channels: Vec<Value> = channels
+			.iter()
+			.map(|view| {
+				json!({
+					"channel_id": view.id,
+					"participants": view.participants.map(|who| subxt::utils::AccountId32(who).to_string()),
+					"deposited": pair(view, |side| side.deposited),
+					"custody": pair(view, |side| side.custody),
+					"balances": view.chain_balances().map(|balance| balance.to_string()),
+					"transferred": pair(view, |side| side.transferred),
+					"rebalanced_in": pair(view, |side| side.rebalanced_in),
+					"rebalanced_out": pair(view, |side| side.rebalanced_out),
+					"closing": view.closing.is_some(),
+				})
+			})
+			.collect();
+		let last_round = shared.last_round.lock().expect("not poisoned").clone();
+		let last_round = last_round.map(|(block, moves)| json!({ "block": block, "moves": moves }));
+		Ok::<_, ErrorObjectOwned>(json!({
+			"block": block,
+			"channels": channels,
+			"truncated": truncated,
+			"last_round": last_round,
+		}))
 	})?;
 	module.register_async_method("paychan_rebalanceCancel", |_, shared, _| async move {
 		let party = &shared.party;

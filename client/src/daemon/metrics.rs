@@ -64,6 +64,27 @@ impl Metrics {
 		counter.fetch_add(1, Ordering::Relaxed);
 	}
 
+	/// The counters as the API's `paychan_stats` answers them: the dashboard's rate and latency
+	/// charts are the differences between two answers.
+	pub fn snapshot(&self) -> serde_json::Value {
+		let load = |value: &AtomicU64| value.load(Ordering::Relaxed);
+		serde_json::json!({
+			"unix_ms": crate::events::unix_ms(),
+			"payments_sent": load(&self.payments_sent),
+			"proofs_sent": load(&self.proofs_sent),
+			"proofs_received": load(&self.proofs_received),
+			"links_up": load(&self.links_up),
+			"links_down": load(&self.links_down),
+			"disputes": load(&self.disputes),
+			"latency": {
+				"bounds_us": LATENCY_BUCKETS_US,
+				"buckets": self.latency_buckets.each_ref().map(load),
+				"count": load(&self.latency_count),
+				"sum_us": load(&self.latency_sum_us),
+			},
+		})
+	}
+
 	/// The exposition text; `balances` are `(channel id, mine, theirs)`.
 	pub fn render(&self, balances: &[(u64, i128, i128)]) -> String {
 		let mut out = String::new();

@@ -11,6 +11,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod dashboard;
 pub mod metrics;
 pub mod payer;
 pub mod rebalance;
@@ -50,6 +51,8 @@ pub struct Config {
 	pub watchtower: Option<String>,
 	/// Where to serve Prometheus metrics, if anywhere.
 	pub metrics: Option<String>,
+	/// Where to serve the web dashboard, if anywhere.
+	pub dashboard: Option<String>,
 	/// How many payment history entries to keep (older ones are pruned as new ones come).
 	pub history_keep: u64,
 	/// The most it locks in a channel a counterparty opens (dual funding); 0 refuses all.
@@ -62,6 +65,8 @@ pub struct Config {
 pub const COOKIE_FILE: &str = "api.cookie";
 /// The file in the data directory that says where the running daemon's API is.
 pub const API_ADDRESS_FILE: &str = "api.address";
+/// The file in the data directory that says where the running daemon's dashboard is.
+pub const DASHBOARD_ADDRESS_FILE: &str = "dashboard.address";
 /// The peer book: counterparties' accounts and where they listen.
 pub const PEERS_FILE: &str = "peers.json";
 
@@ -73,6 +78,9 @@ pub struct Inner {
 	pub metrics: metrics::Metrics,
 	/// What was requested, solved and executed in rebalancing.
 	pub rebalancing: Mutex<rebalance::Log>,
+	/// The newest block, since the daemon started, in which rebalance plans moved funds (in
+	/// any channel, not only this party's), and those moves: the network view draws them.
+	pub last_round: Mutex<Option<(u32, Vec<crate::chain::PlanMove>)>>,
 	peers: Mutex<BTreeMap<[u8; 32], String>>,
 	payers: Mutex<HashMap<ChannelId, mpsc::Sender<Order>>>,
 }
@@ -193,6 +201,8 @@ pub struct Running {
 	/// Where it accepts links and serves the API.
 	pub peer_address: SocketAddr,
 	pub api_address: SocketAddr,
+	/// Where it serves the dashboard, if it does.
+	pub dashboard_address: Option<SocketAddr>,
 	/// Ends when any part stops (the node went away, say).
 	stopped: Option<tokio::task::JoinHandle<Result<()>>>,
 	api: jsonrpsee::server::ServerHandle,
@@ -219,6 +229,7 @@ impl Running {
 		}
 		let _ = std::fs::remove_file(self.shared.config.data.join(COOKIE_FILE));
 		let _ = std::fs::remove_file(self.shared.config.data.join(API_ADDRESS_FILE));
+		let _ = std::fs::remove_file(self.shared.config.data.join(DASHBOARD_ADDRESS_FILE));
 	}
 }
 
@@ -233,6 +244,7 @@ pub async fn start(party: Party, config: Config) -> Result<Running> {
 		events: Some(events.clone()),
 		metrics: metrics::Metrics::default(),
 		rebalancing: Mutex::new(rebalance::Log::default()),
+		last_round: Mutex::new(None),
 		peers: Mutex::new(peers),
 		payers: Mutex::new(HashMap::new()),
 	}));
@@ -290,6 +302,19 @@ pub async fn start(party: Party, config: Config) -> Result<Running> {
 		}));
 	}
 
+	let dashboard_address = match &config.dashboard {
+		Some(address) => {
+			let listener = TcpListener::bind(address)
+				.await
+				.with_context(|| format!("cannot serve the dashboard on {address}"))?;
+			let bound = listener.local_addr()?;
+			tokio::spawn(dashboard::serve(listener, api_address.port()));
+			std::fs::write(config.data.join(DASHBOARD_ADDRESS_FILE), bound.to_string())?;
+			Some(bound)
+		}
+		None => None,
+	};
+
 	let watcher = shared.clone();
 	let stopped = tokio::spawn(async move {
 		let accept = async {
@@ -321,7 +346,14 @@ pub async fn start(party: Party, config: Config) -> Result<Running> {
 		}
 		result
 	});
-	Ok(Running { shared, peer_address, api_address, stopped: Some(stopped), api })
+	Ok(Running {
+		shared,
+		peer_address,
+		api_address,
+		dashboard_address,
+		stopped: Some(stopped),
+		api,
+	})
 }
 
 fn read_peer_book(data: &std::path::Path) -> Result<BTreeMap<[u8; 32], String>> {

@@ -193,6 +193,10 @@ async fn check(
 	for channel_id in ids {
 		channels.extend(Chain::channel_at(at, channel_id).await?);
 	}
+	let moves = Chain::plan_moves_at(at).await?;
+	if !moves.is_empty() {
+		*shared.last_round.lock().expect("not poisoned") = Some((now, moves));
+	}
 	let step = watch.block(now, &party.keys.public(), &channels, |channel_id| {
 		Ok(party.store.channel(channel_id)?.received)
 	});

@@ -93,6 +93,11 @@ fn adopt_newer(
 	Ok(true)
 }
 
+/// What `entries` (a request's) pledge to send from `channel_id`.
+pub fn pledged_in(entries: &[crate::chain::RequestEntryView], channel_id: ChannelId) -> u128 {
+	entries.iter().filter(|entry| entry.channel_id == channel_id).map(|entry| entry.max_send).sum()
+}
+
 impl Party {
 	/// This party's ledger of `channel_id`, read from the chain and the store.
 	pub async fn ledger(&self, channel_id: ChannelId) -> Result<Ledger> {
@@ -105,8 +110,9 @@ impl Party {
 		Ok(Ledger::new(view, me, record))
 	}
 
-	/// What this party pledged (`max_send` of its open rebalance request) in `channel_id`.
-	pub async fn pledged(&self, channel_id: ChannelId) -> Result<u128> {
+	/// The entries of this party's open rebalance request (none without one); each entry's
+	/// `max_send` is what it pledged from that channel.
+	pub async fn request_entries(&self) -> Result<Vec<crate::chain::RequestEntryView>> {
 		let me = self.keys.account();
 		Ok(self
 			.chain
@@ -115,9 +121,12 @@ impl Party {
 			.into_iter()
 			.filter(|(who, _)| *who == me)
 			.flat_map(|(_, request)| request.entries.0)
-			.filter(|entry| entry.channel_id == channel_id)
-			.map(|entry| entry.max_send)
-			.sum())
+			.collect())
+	}
+
+	/// What this party pledged (`max_send` of its open rebalance request) in `channel_id`.
+	pub async fn pledged(&self, channel_id: ChannelId) -> Result<u128> {
+		Ok(pledged_in(&self.request_entries().await?, channel_id))
 	}
 
 	/// What a rebalance plan may still move from the counterparty's side to this party's in

@@ -154,6 +154,8 @@ pub(crate) enum Command {
 		#[arg(long, default_value_t = 20)]
 		limit: usize,
 	},
+	/// Print the running daemon's dashboard link, which logs in with its token.
+	Dashboard,
 	/// Call any method of the running daemon's API: `paychan rpc paychan_info '{}'`.
 	Rpc {
 		method: String,
@@ -177,6 +179,10 @@ pub(crate) struct DaemonArgs {
 	/// Serve Prometheus metrics on this address (`GET /metrics`).
 	#[arg(long)]
 	pub(crate) metrics: Option<String>,
+	/// Serve the web dashboard (docs/dashboard.md), on 127.0.0.1:9738 or the address given;
+	/// `paychan dashboard` prints a link that logs in.
+	#[arg(long, num_args = 0..=1, default_missing_value = "127.0.0.1:9738")]
+	pub(crate) dashboard: Option<String>,
 	/// Payment history entries to keep; older ones are pruned as new ones come.
 	#[arg(long, default_value_t = 1_000_000)]
 	pub(crate) history_keep: u64,

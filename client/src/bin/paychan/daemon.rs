@@ -20,6 +20,7 @@ pub async fn run(cli: &Cli, args: &DaemonArgs, party: Party, data: &Path) -> Res
 		data: data.to_owned(),
 		watchtower: args.watchtower.clone(),
 		metrics: args.metrics.clone(),
+		dashboard: args.dashboard.clone(),
 		history_keep: args.history_keep,
 		max_funding: args.fund_up_to,
 		rebalance: paychand::rebalance::Policy {
@@ -44,12 +45,17 @@ pub async fn run(cli: &Cli, args: &DaemonArgs, party: Party, data: &Path) -> Res
 			"peer_listen": running.peer_address.to_string(),
 			"api": format!("ws://{}", running.api_address),
 			"cookie": cookie.display().to_string(),
+			"dashboard": running.dashboard_address.map(|address| format!("http://{address}")),
 		}}),
 		format!(
-			"paychan daemon for {account}: links on {}, API on ws://{} (token in {})",
+			"paychan daemon for {account}: links on {}, API on ws://{} (token in {}){}",
 			running.peer_address,
 			running.api_address,
-			cookie.display()
+			cookie.display(),
+			match running.dashboard_address {
+				Some(address) => format!(", dashboard on http://{address} (`paychan dashboard` prints a link that logs in)"),
+				None => String::new(),
+			}
 		),
 	);
 	// Each link and chain event is a line on standard output, a log a user can follow and a
@@ -125,6 +131,7 @@ pub async fn serve_through(cli: &Cli, data: &Path) -> Option<Result<()>> {
 		Command::Peer(_)
 			| Command::Payments { .. }
 			| Command::Rpc { .. }
+			| Command::Dashboard
 			| Command::Rebalance(RebalanceCommand::Status)
 	);
 	// A request goes through the daemon so that its payers keep the pledge unspent.
@@ -146,7 +153,23 @@ pub async fn serve_through(cli: &Cli, data: &Path) -> Option<Result<()>> {
 		// No daemon answers: the command runs on its own (the daemon-only ones then say so).
 		None => return None,
 	};
+	if let Command::Dashboard = cli.command {
+		return Some(dashboard_link(cli, data));
+	}
 	Some(through(cli, &client).await)
+}
+
+/// Prints the running daemon's dashboard address with its token in the fragment, which the
+/// browser keeps to itself (it is not sent to the server, nor in a `Referer`).
+fn dashboard_link(cli: &Cli, data: &Path) -> Result<()> {
+	let address =
+		std::fs::read_to_string(data.join(paychand::DASHBOARD_ADDRESS_FILE)).map_err(|_| {
+			anyhow::anyhow!("the daemon runs without a dashboard: restart it with --dashboard")
+		})?;
+	let token = auth::read_cookie(&data.join(COOKIE_FILE))?;
+	let link = format!("http://{}/#token={token}", address.trim());
+	output(cli, json!({ "dashboard": link }), link.clone());
+	Ok(())
 }
 
 async fn call(client: &WsClient, method: &str, params: Value) -> Result<Value> {

@@ -143,6 +143,7 @@ async fn run(cli: Cli) -> Result<()> {
 		| Command::Peer(_)
 		| Command::Payments { .. }
 		| Command::Rpc { .. }
+		| Command::Dashboard
 		| Command::Close { force: true, .. } => Store::open_read_only(&store_path)?,
 		_ => Store::open(&store_path, durability)?,
 	});
@@ -157,6 +158,7 @@ async fn run(cli: Cli) -> Result<()> {
 		Command::Rebalance(RebalanceCommand::Status)
 		| Command::Peer(_)
 		| Command::Payments { .. }
+		| Command::Dashboard
 		| Command::Rpc { .. } => {
 			bail!(
 				"no daemon runs for this key and data directory ({}): start `paychan daemon` \
