@@ -170,7 +170,7 @@ refreshLoop();
 
 function showLogin(reason) {
   for (const page of document.querySelectorAll('.page')) page.hidden = true;
-  for (const id of ['channels', 'closing', 'settled', 'chain-events', 'open-request', 'requested', 'solved', 'executed', 'depletion', 'last-round']) $(id).replaceChildren();
+  for (const id of ['channels', 'closing', 'settled', 'chain-events', 'open-request', 'open-requests', 'requested', 'solved', 'executed', 'depletion', 'last-round']) $(id).replaceChildren();
   $('history').tBodies[0].replaceChildren();
   $('graph').replaceChildren();
   $('nav').hidden = true;
@@ -493,13 +493,15 @@ async function loadRebalancing() {
     p.band ? `request when a channel's local share leaves ${p.band.low}%–${p.band.high}%` : 'no automatic requests',
     p.solve_every ? `solve the open requests every ${p.solve_every} blocks` : 'not a solver',
     `most fee ${units(p.max_fee)}, requests open ${p.expires_in} blocks`,
-    status.last_error ? `last failure: ${status.last_error}` : null,
+    status.last_error ? `last failure at block ${status.last_error.block}: ${status.last_error.reason}` : null,
   ].filter(Boolean).join(' · ');
   const open = status.open_request;
   $('open-request').replaceChildren(open
     ? h('div', {}, h('p', {}, `Open until block ${open.expires_at}, most fee ${units(open.max_fee)}; what is left of each bound:`),
       table(['channel', 'may send', 'may receive'], open.entries.map((e) => [e.channel_id, units(e.max_send), units(e.max_receive)])))
     : h('p', {}, 'No open request.'));
+  $('open-requests').replaceChildren(table(['account', 'entries (channel: may send / may receive)', 'open until', 'most fee'],
+    status.open_requests.map((r) => [short(r.who), r.entries.map((e) => `${e.channel_id}: ${units(e.max_send)} / ${units(e.max_receive)}`).join('; '), r.expires_at, units(r.max_fee)])));
   $('requested').replaceChildren(table(['block', 'by', 'entries (channel: send / receive)', 'expires', 'fee'],
     status.requested.map((r) => [r.block, r.automatic ? 'policy' : 'hand', r.entries.map((e) => `${e.channel_id}: ${units(e.max_send)} / ${units(e.max_receive)}`).join('; '), r.expires_at, units(r.fee)])));
   $('solved').replaceChildren(table(['block', 'channels', 'plans', 'volume moved', 'fees'],

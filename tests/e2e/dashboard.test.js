@@ -289,6 +289,8 @@ test('the network view draws the chain\'s channel graph and the last round\'s ci
     await goTo(evePage, 'rebalancing');
     await evePage.waitForFunction(() => document.querySelectorAll('#executed tbody tr').length === 2 && document.querySelectorAll('#depletion tbody tr').length === 2);
     assert.match(await text(evePage, '#solved'), /60 UNIT/);
+    // The three requests stay open, used up, until they expire.
+    assert.equal(await evePage.$$eval('#open-requests tbody tr', (rows) => rows.length), 3);
     assert.match(await text(evePage, '#depletion'), /100%|0%/, 'the share before the plan');
     assert.match(await text(evePage, '#depletion'), /50%/, 'and after it');
     await shoot(evePage, 'rebalancing');

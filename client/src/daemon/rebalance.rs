@@ -350,7 +350,7 @@ impl Shared {
 		let party = &self.party;
 		let me = party.keys.account();
 		let open = party.chain.open_requests().await?;
-		let request = open.into_iter().find(|(who, _)| *who == me).map(|(_, request)| {
+		let view = |request: &crate::chain::RequestView| {
 			serde_json::json!({
 				"entries": request.entries.0.iter().map(|entry| EntryView {
 					channel_id: entry.channel_id,
@@ -360,11 +360,22 @@ impl Shared {
 				"expires_at": request.expires_at,
 				"max_fee": request.max_fee.to_string(),
 			})
-		});
+		};
+		let request = open.iter().find(|(who, _)| *who == me).map(|(_, request)| view(request));
+		// Every open request on chain, as a solver sees the round.
+		let open_requests: Vec<_> = open
+			.iter()
+			.map(|(who, request)| {
+				let mut entry = view(request);
+				entry["who"] = who.to_string().into();
+				entry
+			})
+			.collect();
 		let log = self.rebalancing.lock().expect("not poisoned");
 		Ok(serde_json::json!({
 			"policy": self.config.rebalance,
 			"open_request": request,
+			"open_requests": open_requests,
 			"requested": log.requested,
 			"solved": log.solved,
 			"executed": log.executed,
