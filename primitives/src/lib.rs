@@ -16,6 +16,7 @@ use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
 use scale_info::TypeInfo;
 
 pub mod currency;
+pub mod locks;
 mod settlement;
 pub use settlement::{opener_claim, settlement, SideTotals, SignedBalance};
 
