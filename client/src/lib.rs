@@ -6,6 +6,7 @@ pub mod chain;
 pub mod daemon;
 pub mod data_dir;
 pub mod events;
+pub mod htlc;
 pub mod keys;
 pub mod ledger;
 pub mod load;

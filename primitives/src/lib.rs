@@ -32,6 +32,9 @@ pub type StateVersion = u64;
 
 /// The domain tag of a [`BalanceProof`].
 pub const BALANCE_PROOF_TAG: &[u8] = b"paychan:balance-proof:v1";
+/// The domain tag of a [`LockedBalanceProof`]: a balance proof that also commits to the
+/// signer's pending hash-time locks ([`locks`]).
+pub const LOCKED_BALANCE_PROOF_TAG: &[u8] = b"paychan:locked-balance-proof:v1";
 /// The domain tag of a [`WithdrawProof`].
 pub const WITHDRAW_PROOF_TAG: &[u8] = b"paychan:withdraw-proof:v1";
 /// The domain tag of a [`CooperativeClose`]. `v2`: bound to the channel's state version, both
@@ -93,6 +96,35 @@ pub struct BalanceProof<Hash, Balance> {
 
 impl<Hash: Encode, Balance: Encode> SignedPayload for BalanceProof<Hash, Balance> {
 	const TAG: &'static [u8] = BALANCE_PROOF_TAG;
+}
+
+/// A [`BalanceProof`] that also commits to the signer's pending hash-time locks: `locked` is
+/// their sum and `locks_root` their Merkle root ([`locks::locks_root`]). The locked amount is
+/// the signer's, promised to the counterparty under each lock's condition; a later proof moves
+/// a lock's amount into `transferred` (the secret was revealed) or drops it (it expired). With
+/// no locks (`locked` 0, [`locks::EMPTY_LOCKS_ROOT`]) it says what a `BalanceProof` of the same
+/// nonce and total says. docs/protocol.md §10.3 gives the bytes.
+#[derive(
+	Clone, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen,
+)]
+#[cfg_attr(feature = "std", derive(serde::Serialize, serde::Deserialize))]
+pub struct LockedBalanceProof<Hash, Balance> {
+	/// The genesis hash of the chain the channel lives on.
+	pub genesis_hash: Hash,
+	/// The channel the payments were made in.
+	pub channel_id: ChannelId,
+	/// Numbers this signer's proofs, locked or not: one sequence per signer and channel.
+	pub nonce: Nonce,
+	/// Everything the signer has paid unconditionally, in total.
+	pub transferred: Balance,
+	/// The sum of the pending locks' amounts.
+	pub locked: Balance,
+	/// The root of the pending locks.
+	pub locks_root: [u8; 32],
+}
+
+impl<Hash: Encode, Balance: Encode> SignedPayload for LockedBalanceProof<Hash, Balance> {
+	const TAG: &'static [u8] = LOCKED_BALANCE_PROOF_TAG;
 }
 
 /// A counterparty's consent that `participant` may take funds out of the channel without
@@ -249,6 +281,29 @@ mod tests {
 
 	/// The offsets docs/protocol.md §2.3 and §2.4 give, byte by byte.
 	#[test]
+	fn the_locked_balance_proof_layout_matches_the_protocol_page() {
+		let proof = LockedBalanceProof {
+			genesis_hash: [0x11u8; 32],
+			channel_id: 2,
+			nonce: 3,
+			transferred: 4u128,
+			locked: 5u128,
+			locks_root: [0x66u8; 32],
+		};
+		let message = proof.signing_message();
+		let tag = LOCKED_BALANCE_PROOF_TAG.len();
+		assert_eq!(tag, 31);
+		assert_eq!(message.len(), tag + 32 + 8 + 8 + 16 + 16 + 32);
+		assert_eq!(&message[..tag], LOCKED_BALANCE_PROOF_TAG);
+		assert_eq!(&message[tag..tag + 32], &[0x11u8; 32]);
+		assert_eq!(&message[tag + 32..tag + 40], &2u64.to_le_bytes());
+		assert_eq!(&message[tag + 40..tag + 48], &3u64.to_le_bytes());
+		assert_eq!(&message[tag + 48..tag + 64], &4u128.to_le_bytes());
+		assert_eq!(&message[tag + 64..tag + 80], &5u128.to_le_bytes());
+		assert_eq!(&message[tag + 80..], &[0x66u8; 32]);
+	}
+
+	#[test]
 	fn cooperative_close_and_funding_consent_layouts_match_the_protocol_page() {
 		let close = CooperativeClose {
 			genesis_hash: [0x11u8; 32],
@@ -294,8 +349,13 @@ mod tests {
 
 	#[test]
 	fn no_tag_is_a_prefix_of_another() {
-		let tags =
-			[BALANCE_PROOF_TAG, WITHDRAW_PROOF_TAG, COOPERATIVE_CLOSE_TAG, FUNDING_CONSENT_TAG];
+		let tags = [
+			BALANCE_PROOF_TAG,
+			LOCKED_BALANCE_PROOF_TAG,
+			WITHDRAW_PROOF_TAG,
+			COOPERATIVE_CLOSE_TAG,
+			FUNDING_CONSENT_TAG,
+		];
 		for (i, a) in tags.iter().enumerate() {
 			for (j, b) in tags.iter().enumerate() {
 				if i != j {
