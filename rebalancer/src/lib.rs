@@ -17,6 +17,7 @@ pub mod lp;
 pub mod model;
 pub mod plan;
 pub mod primal_dual;
+pub mod routing;
 pub mod simplex;
 pub mod workload;
 

@@ -1,0 +1,331 @@
+//! Routes for payments through intermediaries (issue #19): the cheapest path with enough
+//! capacity, each hop's lock amount and expiry, and payments split over several paths when one
+//! path cannot carry them. Pure, so the daemon and the simulator route the same way.
+//!
+//! Fees are charged by the forwarding parties, each by its own policy (a base fee plus parts
+//! per million of what it forwards), so what a hop's lock must carry depends on the hops after
+//! it. The search therefore runs backwards from the payee, as Lightning implementations do:
+//! Dijkstra over "what must arrive at this party for the payment to reach the payee", which only
+//! grows along a path because fees are never negative.
+//!
+//! Expiry rule: the payee's lock expires `final_margin` blocks from now, and each earlier lock
+//! `hop_margin` blocks after the one that follows it, so a forwarding party that learns the
+//! secret downstream always has `hop_margin` blocks to claim (or register the secret on chain)
+//! upstream before its own incoming lock expires.
+
+use std::{cmp::Reverse, collections::BinaryHeap};
+
+/// One direction of a channel: `from` may send up to `capacity` to `to` in `channel_id`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Edge {
+	pub channel_id: u64,
+	pub from: usize,
+	pub to: usize,
+	pub capacity: u128,
+}
+
+/// What a party charges to forward `amount`: `base + amount * ppm / 1_000_000`, rounded up.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FeePolicy {
+	pub base: u128,
+	pub ppm: u32,
+}
+
+impl FeePolicy {
+	pub fn fee(&self, amount: u128) -> Option<u128> {
+		let proportional = amount.checked_mul(u128::from(self.ppm))?.div_ceil(1_000_000);
+		self.base.checked_add(proportional)
+	}
+}
+
+/// The parties (`0..nodes`), the directions of their channels, and each party's fee policy.
+#[derive(Clone, Debug, Default)]
+pub struct Graph {
+	pub nodes: usize,
+	pub edges: Vec<Edge>,
+	pub fees: Vec<FeePolicy>,
+}
+
+/// One hop of a route: `from` locks `amount` to `to` in `channel_id`, until `expires_at`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RouteHop {
+	pub channel_id: u64,
+	pub from: usize,
+	pub to: usize,
+	pub amount: u128,
+	pub expires_at: u32,
+}
+
+/// A path from the payer to the payee.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Route {
+	pub hops: Vec<RouteHop>,
+}
+
+impl Route {
+	/// What the payer sends: the delivered amount and every forwarding party's fee.
+	pub fn sent(&self) -> u128 {
+		self.hops.first().map_or(0, |hop| hop.amount)
+	}
+
+	/// What the payee receives.
+	pub fn delivered(&self) -> u128 {
+		self.hops.last().map_or(0, |hop| hop.amount)
+	}
+
+	/// What the forwarding parties charge, together.
+	pub fn fees(&self) -> u128 {
+		self.sent() - self.delivered()
+	}
+}
+
+/// The timing a route's locks follow.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Timing {
+	pub now: u32,
+	/// Blocks the payee's lock runs.
+	pub final_margin: u32,
+	/// Blocks each earlier lock runs longer than the next.
+	pub hop_margin: u32,
+	/// The most hops a route may have.
+	pub max_hops: usize,
+}
+
+/// The cheapest route delivering `amount` from `payer` to `payee` over `edges` (each with the
+/// capacity it has left), or `None` if no path within `timing.max_hops` can carry it. Among
+/// equally cheap routes the one with fewer hops wins. (With the hop bound, a party first reached
+/// by a cheap route of many hops is not tried again by a dearer one of fewer hops; with the bound
+/// at 20 and real fee policies this only matters on graphs of very long cheap chains.)
+pub fn cheapest_route(
+	graph: &Graph,
+	edges: &[Edge],
+	payer: usize,
+	payee: usize,
+	amount: u128,
+	timing: Timing,
+) -> Option<Route> {
+	if payer == payee || amount == 0 || payer >= graph.nodes || payee >= graph.nodes {
+		return None;
+	}
+	let mut incoming: Vec<Vec<usize>> = vec![Vec::new(); graph.nodes];
+	for (index, edge) in edges.iter().enumerate() {
+		incoming[edge.to].push(index);
+	}
+	// need[v]: what must arrive at v (what the lock into v carries); next[v]: the edge v sends on.
+	let mut need: Vec<Option<(u128, usize)>> = vec![None; graph.nodes];
+	let mut next: Vec<Option<usize>> = vec![None; graph.nodes];
+	need[payee] = Some((amount, 0));
+	let mut heap = BinaryHeap::from([Reverse((amount, 0usize, payee))]);
+	while let Some(Reverse((arriving, hops, node))) = heap.pop() {
+		if need[node] != Some((arriving, hops)) || node == payer {
+			continue;
+		}
+		if hops == timing.max_hops {
+			continue;
+		}
+		for &index in &incoming[node] {
+			let edge = &edges[index];
+			let sender = edge.from;
+			if edge.capacity < arriving || sender == payee {
+				continue;
+			}
+			// The payer pays no fee to itself; a forwarding party is paid its fee on top.
+			let must_arrive = if sender == payer {
+				arriving
+			} else {
+				let Some(fee) = graph.fees.get(sender).copied().unwrap_or_default().fee(arriving)
+				else {
+					continue;
+				};
+				let Some(total) = arriving.checked_add(fee) else { continue };
+				total
+			};
+			let better = match need[sender] {
+				None => true,
+				Some((known, known_hops)) => (must_arrive, hops + 1) < (known, known_hops),
+			};
+			if better {
+				need[sender] = Some((must_arrive, hops + 1));
+				next[sender] = Some(index);
+				heap.push(Reverse((must_arrive, hops + 1, sender)));
+			}
+		}
+	}
+	need[payer]?;
+	let mut hops = Vec::new();
+	let mut node = payer;
+	while node != payee {
+		let edge = &edges[next[node]?];
+		let (amount, _) = need[edge.to]?;
+		hops.push(RouteHop {
+			channel_id: edge.channel_id,
+			from: edge.from,
+			to: edge.to,
+			amount,
+			expires_at: 0,
+		});
+		node = edge.to;
+	}
+	let count = hops.len() as u32;
+	for (position, hop) in hops.iter_mut().enumerate() {
+		let after = count - 1 - position as u32;
+		hop.expires_at = timing.now + timing.final_margin + after * timing.hop_margin;
+	}
+	Some(Route { hops })
+}
+
+/// Routes for `amount` split over at most `max_parts` paths (all of it or nothing): the whole
+/// amount on the cheapest route if one carries it, else halves, each part on the cheapest route
+/// the capacity left by the parts before allows. Every part uses the same secret, so the payee
+/// claims all parts or none.
+pub fn split_routes(
+	graph: &Graph,
+	payer: usize,
+	payee: usize,
+	amount: u128,
+	max_parts: usize,
+	timing: Timing,
+) -> Option<Vec<Route>> {
+	let mut left = graph.edges.clone();
+	let mut routes = Vec::new();
+	let mut remaining = amount;
+	let mut part = amount;
+	while remaining > 0 {
+		if routes.len() == max_parts {
+			return None;
+		}
+		part = part.min(remaining);
+		match cheapest_route(graph, &left, payer, payee, part, timing) {
+			Some(route) => {
+				for hop in &route.hops {
+					let edge = left
+						.iter_mut()
+						.find(|edge| edge.channel_id == hop.channel_id && edge.from == hop.from)
+						.expect("a route uses the graph's edges");
+					edge.capacity -= hop.amount;
+				}
+				remaining -= route.delivered();
+				routes.push(route);
+			}
+			None if part > 1 => part = part.div_ceil(2),
+			None => return None,
+		}
+	}
+	Some(routes)
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	const TIMING: Timing = Timing { now: 100, final_margin: 20, hop_margin: 10, max_hops: 20 };
+
+	fn edge(channel_id: u64, from: usize, to: usize, capacity: u128) -> Edge {
+		Edge { channel_id, from, to, capacity }
+	}
+
+	/// 0 → 1 → 3 (1 charges 10 + 1%) and 0 → 2 → 3 (2 charges 1 + 0.1%).
+	fn diamond(capacity: u128) -> Graph {
+		Graph {
+			nodes: 4,
+			edges: vec![
+				edge(1, 0, 1, capacity),
+				edge(2, 1, 3, capacity),
+				edge(3, 0, 2, capacity),
+				edge(4, 2, 3, capacity),
+			],
+			fees: vec![
+				FeePolicy::default(),
+				FeePolicy { base: 10, ppm: 10_000 },
+				FeePolicy { base: 1, ppm: 1_000 },
+				FeePolicy::default(),
+			],
+		}
+	}
+
+	#[test]
+	fn the_cheapest_path_is_taken_with_each_hops_fee_and_expiry() {
+		let graph = diamond(10_000);
+		let route = cheapest_route(&graph, &graph.edges, 0, 3, 1_000, TIMING).unwrap();
+		assert_eq!(
+			route.hops,
+			vec![
+				RouteHop { channel_id: 3, from: 0, to: 2, amount: 1_002, expires_at: 130 },
+				RouteHop { channel_id: 4, from: 2, to: 3, amount: 1_000, expires_at: 120 },
+			]
+		);
+		assert_eq!((route.sent(), route.delivered(), route.fees()), (1_002, 1_000, 2));
+	}
+
+	#[test]
+	fn a_path_without_the_capacity_is_passed_over_and_none_is_none() {
+		let mut graph = diamond(10_000);
+		graph.edges[3].capacity = 999; // 2 → 3 cannot carry 1 000
+		let route = cheapest_route(&graph, &graph.edges, 0, 3, 1_000, TIMING).unwrap();
+		assert_eq!(route.hops.iter().map(|hop| hop.channel_id).collect::<Vec<_>>(), vec![1, 2]);
+		assert_eq!(route.sent(), 1_000 + 10 + 10);
+		// The first hop carries the fee on top of what the second does: 1 020 does not fit.
+		graph.edges[0].capacity = 1_019;
+		assert_eq!(cheapest_route(&graph, &graph.edges, 0, 3, 1_000, TIMING), None);
+		assert_eq!(
+			cheapest_route(&graph, &graph.edges, 3, 0, 1, TIMING),
+			None,
+			"edges are one way"
+		);
+		assert_eq!(cheapest_route(&graph, &graph.edges, 0, 0, 1, TIMING), None);
+	}
+
+	#[test]
+	fn a_direct_channel_costs_no_fee_and_hops_are_bounded() {
+		let graph = Graph {
+			nodes: 4,
+			edges: vec![edge(1, 0, 1, 50), edge(2, 1, 2, 50), edge(3, 2, 3, 50)],
+			fees: vec![FeePolicy::default(); 4],
+		};
+		let direct = cheapest_route(&graph, &graph.edges, 0, 1, 50, TIMING).unwrap();
+		assert_eq!(direct.fees(), 0);
+		assert_eq!(direct.hops[0].expires_at, 120);
+		let three = cheapest_route(&graph, &graph.edges, 0, 3, 10, TIMING).unwrap();
+		assert_eq!(
+			three.hops.iter().map(|hop| hop.expires_at).collect::<Vec<_>>(),
+			vec![140, 130, 120]
+		);
+		let short = Timing { max_hops: 2, ..TIMING };
+		assert_eq!(cheapest_route(&graph, &graph.edges, 0, 3, 10, short), None);
+	}
+
+	#[test]
+	fn a_payment_one_path_cannot_carry_is_split_and_all_or_nothing() {
+		// Each path carries 600 at most: 1 000 needs both.
+		let graph = diamond(600);
+		assert_eq!(cheapest_route(&graph, &graph.edges, 0, 3, 1_000, TIMING), None);
+		let parts = split_routes(&graph, 0, 3, 1_000, 4, TIMING).unwrap();
+		assert_eq!(parts.iter().map(Route::delivered).sum::<u128>(), 1_000);
+		for part in &parts {
+			for hop in &part.hops {
+				let used: u128 = parts
+					.iter()
+					.flat_map(|p| &p.hops)
+					.filter(|h| h.channel_id == hop.channel_id)
+					.map(|h| h.amount)
+					.sum();
+				assert!(used <= 600, "channel {} carries {used}", hop.channel_id);
+			}
+		}
+		assert_eq!(split_routes(&graph, 0, 3, 1_300, 8, TIMING), None, "more than both paths hold");
+		assert_eq!(split_routes(&graph, 0, 3, 1_000, 1, TIMING), None, "one part is not enough");
+	}
+
+	#[test]
+	fn fees_round_up_and_overflow_is_no_route() {
+		let policy = FeePolicy { base: 0, ppm: 1 };
+		assert_eq!(policy.fee(1), Some(1), "a part per million of 1 rounds up");
+		assert_eq!(policy.fee(2_000_000), Some(2));
+		assert_eq!(FeePolicy { base: u128::MAX, ppm: 0 }.fee(1), Some(u128::MAX));
+		assert_eq!(FeePolicy { base: u128::MAX, ppm: 1 }.fee(1), None);
+		let mut graph = diamond(u128::MAX);
+		graph.fees[1] = FeePolicy { base: u128::MAX, ppm: 0 };
+		graph.fees[2] = FeePolicy { base: u128::MAX, ppm: 0 };
+		assert_eq!(cheapest_route(&graph, &graph.edges, 0, 3, 1, TIMING), None);
+	}
+}
