@@ -49,6 +49,8 @@ pub struct Graph {
 /// One hop of a route: `from` locks `amount` to `to` in `channel_id`, until `expires_at`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RouteHop {
+	/// The index of the hop's edge in the graph.
+	pub edge: usize,
 	pub channel_id: u64,
 	pub from: usize,
 	pub to: usize,
@@ -91,132 +93,164 @@ pub struct Timing {
 	pub max_hops: usize,
 }
 
-/// The cheapest route delivering `amount` from `payer` to `payee` over `edges` (each with the
-/// capacity it has left), or `None` if no path within `timing.max_hops` can carry it. Among
-/// equally cheap routes the one with fewer hops wins. (With the hop bound, a party first reached
-/// by a cheap route of many hops is not tried again by a dearer one of fewer hops; with the bound
-/// at 20 and real fee policies this only matters on graphs of very long cheap chains.)
-pub fn cheapest_route(
-	graph: &Graph,
-	edges: &[Edge],
-	payer: usize,
-	payee: usize,
-	amount: u128,
-	timing: Timing,
-) -> Option<Route> {
-	if payer == payee || amount == 0 || payer >= graph.nodes || payee >= graph.nodes {
-		return None;
-	}
-	let mut incoming: Vec<Vec<usize>> = vec![Vec::new(); graph.nodes];
-	for (index, edge) in edges.iter().enumerate() {
-		incoming[edge.to].push(index);
-	}
-	// need[v]: what must arrive at v (what the lock into v carries); next[v]: the edge v sends on.
-	let mut need: Vec<Option<(u128, usize)>> = vec![None; graph.nodes];
-	let mut next: Vec<Option<usize>> = vec![None; graph.nodes];
-	need[payee] = Some((amount, 0));
-	let mut heap = BinaryHeap::from([Reverse((amount, 0usize, payee))]);
-	while let Some(Reverse((arriving, hops, node))) = heap.pop() {
-		if need[node] != Some((arriving, hops)) || node == payer {
-			continue;
-		}
-		if hops == timing.max_hops {
-			continue;
-		}
-		for &index in &incoming[node] {
-			let edge = &edges[index];
-			let sender = edge.from;
-			if edge.capacity < arriving || sender == payee {
-				continue;
-			}
-			// The payer pays no fee to itself; a forwarding party is paid its fee on top.
-			let must_arrive = if sender == payer {
-				arriving
-			} else {
-				let Some(fee) = graph.fees.get(sender).copied().unwrap_or_default().fee(arriving)
-				else {
-					continue;
-				};
-				let Some(total) = arriving.checked_add(fee) else { continue };
-				total
-			};
-			let better = match need[sender] {
-				None => true,
-				Some((known, known_hops)) => (must_arrive, hops + 1) < (known, known_hops),
-			};
-			if better {
-				need[sender] = Some((must_arrive, hops + 1));
-				next[sender] = Some(index);
-				heap.push(Reverse((must_arrive, hops + 1, sender)));
-			}
-		}
-	}
-	need[payer]?;
-	let mut hops = Vec::new();
-	let mut node = payer;
-	while node != payee {
-		let edge = &edges[next[node]?];
-		let (amount, _) = need[edge.to]?;
-		hops.push(RouteHop {
-			channel_id: edge.channel_id,
-			from: edge.from,
-			to: edge.to,
-			amount,
-			expires_at: 0,
-		});
-		node = edge.to;
-	}
-	let count = hops.len() as u32;
-	for (position, hop) in hops.iter_mut().enumerate() {
-		let after = count - 1 - position as u32;
-		hop.expires_at = timing.now + timing.final_margin + after * timing.hop_margin;
-	}
-	Some(Route { hops })
+/// A graph prepared for routing: which edges arrive at each party. Capacities change with every
+/// payment and are passed to each search, so one router serves a whole simulation.
+pub struct Router<'a> {
+	graph: &'a Graph,
+	incoming: Vec<Vec<usize>>,
 }
 
-/// Routes for `amount` split over at most `max_parts` paths (all of it or nothing): the whole
-/// amount on the cheapest route if one carries it, else halves, each part on the cheapest route
-/// the capacity left by the parts before allows. Every part uses the same secret, so the payee
-/// claims all parts or none.
-pub fn split_routes(
-	graph: &Graph,
-	payer: usize,
-	payee: usize,
-	amount: u128,
-	max_parts: usize,
-	timing: Timing,
-) -> Option<Vec<Route>> {
-	let mut left = graph.edges.clone();
-	let mut routes = Vec::new();
-	let mut remaining = amount;
-	let mut part = amount;
-	while remaining > 0 {
-		if routes.len() == max_parts {
+impl<'a> Router<'a> {
+	pub fn new(graph: &'a Graph) -> Router<'a> {
+		let mut incoming: Vec<Vec<usize>> = vec![Vec::new(); graph.nodes];
+		for (index, edge) in graph.edges.iter().enumerate() {
+			incoming[edge.to].push(index);
+		}
+		Router { graph, incoming }
+	}
+
+	/// The edges' capacities as the graph has them.
+	pub fn capacities(&self) -> Vec<u128> {
+		self.graph.edges.iter().map(|edge| edge.capacity).collect()
+	}
+
+	/// The cheapest route delivering `amount` from `payer` to `payee` with `capacities` (what
+	/// each of the graph's edges has left), or `None` if no path within `timing.max_hops` can
+	/// carry it. Among equally cheap routes the one with fewer hops wins. (With the hop bound, a
+	/// party first reached by a cheap route of many hops is not tried again by a dearer one of
+	/// fewer hops; with the bound at 20 and real fee policies this only matters on graphs of
+	/// very long cheap chains.)
+	pub fn cheapest(
+		&self,
+		capacities: &[u128],
+		payer: usize,
+		payee: usize,
+		amount: u128,
+		timing: Timing,
+	) -> Option<Route> {
+		let graph = self.graph;
+		if payer == payee || amount == 0 || payer >= graph.nodes || payee >= graph.nodes {
 			return None;
 		}
-		part = part.min(remaining);
-		match cheapest_route(graph, &left, payer, payee, part, timing) {
-			Some(route) => {
-				for hop in &route.hops {
-					let edge = left
-						.iter_mut()
-						.find(|edge| edge.channel_id == hop.channel_id && edge.from == hop.from)
-						.expect("a route uses the graph's edges");
-					edge.capacity -= hop.amount;
-				}
-				remaining -= route.delivered();
-				routes.push(route);
+		// need[v]: what must arrive at v (what the lock into v carries) and in how many hops;
+		// next[v]: the edge v sends on.
+		let mut need: Vec<Option<(u128, usize)>> = vec![None; graph.nodes];
+		let mut next: Vec<Option<usize>> = vec![None; graph.nodes];
+		need[payee] = Some((amount, 0));
+		let mut heap = BinaryHeap::from([Reverse((amount, 0usize, payee))]);
+		while let Some(Reverse((arriving, hops, node))) = heap.pop() {
+			if need[node] != Some((arriving, hops)) {
+				continue; // a stale entry: a cheaper way to `node` was found since
 			}
-			None if part > 1 => part = part.div_ceil(2),
-			None => return None,
+			if node == payer {
+				break; // settled: nothing cheaper can reach the payer any more
+			}
+			if hops == timing.max_hops {
+				continue;
+			}
+			for &index in &self.incoming[node] {
+				let sender = graph.edges[index].from;
+				if capacities[index] < arriving || sender == payee {
+					continue;
+				}
+				// The payer pays no fee to itself; a forwarding party is paid its fee on top.
+				let must_arrive = if sender == payer {
+					arriving
+				} else {
+					let policy = graph.fees.get(sender).copied().unwrap_or_default();
+					let Some(total) =
+						policy.fee(arriving).and_then(|fee| arriving.checked_add(fee))
+					else {
+						continue;
+					};
+					total
+				};
+				if need[sender].is_none_or(|known| (must_arrive, hops + 1) < known) {
+					need[sender] = Some((must_arrive, hops + 1));
+					next[sender] = Some(index);
+					heap.push(Reverse((must_arrive, hops + 1, sender)));
+				}
+			}
 		}
+		need[payer]?;
+		let mut hops = Vec::new();
+		let mut node = payer;
+		while node != payee {
+			let index = next[node]?;
+			let edge = &graph.edges[index];
+			let (amount, _) = need[edge.to]?;
+			hops.push(RouteHop {
+				edge: index,
+				channel_id: edge.channel_id,
+				from: edge.from,
+				to: edge.to,
+				amount,
+				expires_at: 0,
+			});
+			node = edge.to;
+		}
+		let count = hops.len() as u32;
+		for (position, hop) in hops.iter_mut().enumerate() {
+			let after = count - 1 - position as u32;
+			hop.expires_at = timing.now + timing.final_margin + after * timing.hop_margin;
+		}
+		Some(Route { hops })
 	}
-	Some(routes)
+
+	/// Routes for `amount` split over at most `max_parts` paths (all of it or nothing): the
+	/// whole amount on the cheapest route if one carries it, else halves, each part on the
+	/// cheapest route the capacity left by the parts before allows. Every part uses the same
+	/// secret, so the payee claims all parts or none.
+	pub fn split(
+		&self,
+		capacities: &[u128],
+		payer: usize,
+		payee: usize,
+		amount: u128,
+		max_parts: usize,
+		timing: Timing,
+	) -> Option<Vec<Route>> {
+		// Most payments fit one route: the capacities are copied only to split.
+		if let Some(route) = self.cheapest(capacities, payer, payee, amount, timing) {
+			return Some(vec![route]);
+		}
+		if max_parts < 2 {
+			return None;
+		}
+		let mut left = capacities.to_vec();
+		let mut routes = Vec::new();
+		let mut remaining = amount;
+		let mut part = amount.div_ceil(2);
+		while remaining > 0 {
+			if routes.len() == max_parts {
+				return None;
+			}
+			part = part.min(remaining);
+			match self.cheapest(&left, payer, payee, part, timing) {
+				Some(route) => {
+					for hop in &route.hops {
+						left[hop.edge] -= hop.amount;
+					}
+					remaining -= route.delivered();
+					routes.push(route);
+				}
+				None if part > 1 => part = part.div_ceil(2),
+				None => return None,
+			}
+		}
+		Some(routes)
+	}
 }
 
 #[cfg(test)]
 mod tests {
 	use super::*;
+
+	impl Graph {
+		fn capacities(&self) -> Vec<u128> {
+			self.edges.iter().map(|edge| edge.capacity).collect()
+		}
+	}
 
 	const TIMING: Timing = Timing { now: 100, final_margin: 20, hop_margin: 10, max_hops: 20 };
 
@@ -246,12 +280,12 @@ mod tests {
 	#[test]
 	fn the_cheapest_path_is_taken_with_each_hops_fee_and_expiry() {
 		let graph = diamond(10_000);
-		let route = cheapest_route(&graph, &graph.edges, 0, 3, 1_000, TIMING).unwrap();
+		let route = Router::new(&graph).cheapest(&graph.capacities(), 0, 3, 1_000, TIMING).unwrap();
 		assert_eq!(
 			route.hops,
 			vec![
-				RouteHop { channel_id: 3, from: 0, to: 2, amount: 1_002, expires_at: 130 },
-				RouteHop { channel_id: 4, from: 2, to: 3, amount: 1_000, expires_at: 120 },
+				RouteHop { edge: 2, channel_id: 3, from: 0, to: 2, amount: 1_002, expires_at: 130 },
+				RouteHop { edge: 3, channel_id: 4, from: 2, to: 3, amount: 1_000, expires_at: 120 },
 			]
 		);
 		assert_eq!((route.sent(), route.delivered(), route.fees()), (1_002, 1_000, 2));
@@ -261,18 +295,18 @@ mod tests {
 	fn a_path_without_the_capacity_is_passed_over_and_none_is_none() {
 		let mut graph = diamond(10_000);
 		graph.edges[3].capacity = 999; // 2 → 3 cannot carry 1 000
-		let route = cheapest_route(&graph, &graph.edges, 0, 3, 1_000, TIMING).unwrap();
+		let route = Router::new(&graph).cheapest(&graph.capacities(), 0, 3, 1_000, TIMING).unwrap();
 		assert_eq!(route.hops.iter().map(|hop| hop.channel_id).collect::<Vec<_>>(), vec![1, 2]);
 		assert_eq!(route.sent(), 1_000 + 10 + 10);
 		// The first hop carries the fee on top of what the second does: 1 020 does not fit.
 		graph.edges[0].capacity = 1_019;
-		assert_eq!(cheapest_route(&graph, &graph.edges, 0, 3, 1_000, TIMING), None);
+		assert_eq!(Router::new(&graph).cheapest(&graph.capacities(), 0, 3, 1_000, TIMING), None);
 		assert_eq!(
-			cheapest_route(&graph, &graph.edges, 3, 0, 1, TIMING),
+			Router::new(&graph).cheapest(&graph.capacities(), 3, 0, 1, TIMING),
 			None,
 			"edges are one way"
 		);
-		assert_eq!(cheapest_route(&graph, &graph.edges, 0, 0, 1, TIMING), None);
+		assert_eq!(Router::new(&graph).cheapest(&graph.capacities(), 0, 0, 1, TIMING), None);
 	}
 
 	#[test]
@@ -282,24 +316,24 @@ mod tests {
 			edges: vec![edge(1, 0, 1, 50), edge(2, 1, 2, 50), edge(3, 2, 3, 50)],
 			fees: vec![FeePolicy::default(); 4],
 		};
-		let direct = cheapest_route(&graph, &graph.edges, 0, 1, 50, TIMING).unwrap();
+		let direct = Router::new(&graph).cheapest(&graph.capacities(), 0, 1, 50, TIMING).unwrap();
 		assert_eq!(direct.fees(), 0);
 		assert_eq!(direct.hops[0].expires_at, 120);
-		let three = cheapest_route(&graph, &graph.edges, 0, 3, 10, TIMING).unwrap();
+		let three = Router::new(&graph).cheapest(&graph.capacities(), 0, 3, 10, TIMING).unwrap();
 		assert_eq!(
 			three.hops.iter().map(|hop| hop.expires_at).collect::<Vec<_>>(),
 			vec![140, 130, 120]
 		);
 		let short = Timing { max_hops: 2, ..TIMING };
-		assert_eq!(cheapest_route(&graph, &graph.edges, 0, 3, 10, short), None);
+		assert_eq!(Router::new(&graph).cheapest(&graph.capacities(), 0, 3, 10, short), None);
 	}
 
 	#[test]
 	fn a_payment_one_path_cannot_carry_is_split_and_all_or_nothing() {
 		// Each path carries 600 at most: 1 000 needs both.
 		let graph = diamond(600);
-		assert_eq!(cheapest_route(&graph, &graph.edges, 0, 3, 1_000, TIMING), None);
-		let parts = split_routes(&graph, 0, 3, 1_000, 4, TIMING).unwrap();
+		assert_eq!(Router::new(&graph).cheapest(&graph.capacities(), 0, 3, 1_000, TIMING), None);
+		let parts = Router::new(&graph).split(&graph.capacities(), 0, 3, 1_000, 4, TIMING).unwrap();
 		assert_eq!(parts.iter().map(Route::delivered).sum::<u128>(), 1_000);
 		for part in &parts {
 			for hop in &part.hops {
@@ -312,8 +346,16 @@ mod tests {
 				assert!(used <= 600, "channel {} carries {used}", hop.channel_id);
 			}
 		}
-		assert_eq!(split_routes(&graph, 0, 3, 1_300, 8, TIMING), None, "more than both paths hold");
-		assert_eq!(split_routes(&graph, 0, 3, 1_000, 1, TIMING), None, "one part is not enough");
+		assert_eq!(
+			Router::new(&graph).split(&graph.capacities(), 0, 3, 1_300, 8, TIMING),
+			None,
+			"more than both paths hold"
+		);
+		assert_eq!(
+			Router::new(&graph).split(&graph.capacities(), 0, 3, 1_000, 1, TIMING),
+			None,
+			"one part is not enough"
+		);
 	}
 
 	#[test]
@@ -326,6 +368,6 @@ mod tests {
 		let mut graph = diamond(u128::MAX);
 		graph.fees[1] = FeePolicy { base: u128::MAX, ppm: 0 };
 		graph.fees[2] = FeePolicy { base: u128::MAX, ppm: 0 };
-		assert_eq!(cheapest_route(&graph, &graph.edges, 0, 3, 1, TIMING), None);
+		assert_eq!(Router::new(&graph).cheapest(&graph.capacities(), 0, 3, 1, TIMING), None);
 	}
 }

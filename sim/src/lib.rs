@@ -1,0 +1,149 @@
+//! `paychan-sim`: replays payments over a channel graph, routed as the Paychan daemon routes
+//! them ([`paychan_rebalancer::routing`]), and measures whether they succeed (issue #20).
+//!
+//! This is the simulator's core: a network of channels with each end's balance, seeded
+//! workloads, routing with the daemon's router (cheapest path with the capacity, split over
+//! paths all or nothing), and the metrics over time. The rebalancing policies the issue compares
+//! (own-channel shifts, on-demand requests solved exactly, scheduled rounds, the LP, an ideal)
+//! plug in as [`Policy`]; only [`Policy::None`], the baseline, exists yet.
+
+pub mod network;
+pub mod workload;
+
+pub use network::{Network, Split};
+pub use workload::{Payment, Workload};
+
+use paychan_rebalancer::routing::{Router, Timing};
+
+/// How the network is rebalanced while payments flow.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Policy {
+	/// Never: the baseline every policy is compared with.
+	None,
+}
+
+/// What a run measured.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Report {
+	pub payments: u64,
+	pub succeeded: u64,
+	pub volume: u128,
+	pub volume_succeeded: u128,
+	/// Fees paid to forwarding parties by the payments that succeeded.
+	pub fees: u128,
+	/// One row per `interval` payments: the interval's success ratio by count and by volume, and
+	/// the share of channel directions depleted at its end.
+	pub series: Vec<Interval>,
+}
+
+/// One interval of a run.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Interval {
+	/// Payments replayed when the interval ended.
+	pub payments: u64,
+	pub success_ratio: f64,
+	pub volume_ratio: f64,
+	pub depleted_directions: f64,
+}
+
+impl Eq for Interval {}
+
+impl Report {
+	pub fn success_ratio(&self) -> f64 {
+		ratio(self.succeeded as f64, self.payments as f64)
+	}
+
+	pub fn volume_ratio(&self) -> f64 {
+		ratio(self.volume_succeeded as f64, self.volume as f64)
+	}
+
+	/// The series as CSV: `payments,success_ratio,volume_ratio,depleted_directions`.
+	pub fn csv(&self) -> String {
+		let mut out = String::from("payments,success_ratio,volume_ratio,depleted_directions\n");
+		for row in &self.series {
+			out.push_str(&format!(
+				"{},{:.6},{:.6},{:.6}\n",
+				row.payments, row.success_ratio, row.volume_ratio, row.depleted_directions
+			));
+		}
+		out
+	}
+}
+
+fn ratio(part: f64, whole: f64) -> f64 {
+	if whole == 0.0 {
+		0.0
+	} else {
+		part / whole
+	}
+}
+
+/// How payments are routed: the daemon's timing rules, and how many parts a payment may be split
+/// into (1: no splitting).
+#[derive(Clone, Copy, Debug)]
+pub struct Routing {
+	pub timing: Timing,
+	pub max_parts: usize,
+}
+
+impl Default for Routing {
+	fn default() -> Routing {
+		Routing {
+			timing: Timing { now: 0, final_margin: 20, hop_margin: 10, max_hops: 20 },
+			max_parts: 1,
+		}
+	}
+}
+
+/// Replays `payments` on `network` under `policy`, recording a row of the series every
+/// `interval` payments.
+pub fn run(
+	network: &mut Network,
+	payments: impl IntoIterator<Item = Payment>,
+	routing: Routing,
+	policy: Policy,
+	interval: u64,
+) -> Report {
+	let Policy::None = policy;
+	let graph = network.routing_graph();
+	let router = Router::new(&graph);
+	let mut report = Report::default();
+	let mut window = (0u64, 0u64, 0u128, 0u128);
+	for payment in payments {
+		report.payments += 1;
+		report.volume += payment.amount;
+		window.0 += 1;
+		window.2 += payment.amount;
+		let capacities = network.capacities();
+		let routes = router.split(
+			capacities,
+			payment.payer,
+			payment.payee,
+			payment.amount,
+			routing.max_parts,
+			routing.timing,
+		);
+		if let Some(routes) = routes {
+			for route in &routes {
+				for hop in &route.hops {
+					network.move_funds(hop.edge, hop.amount);
+				}
+				report.fees += route.fees();
+			}
+			report.succeeded += 1;
+			report.volume_succeeded += payment.amount;
+			window.1 += 1;
+			window.3 += payment.amount;
+		}
+		if interval > 0 && report.payments % interval == 0 {
+			report.series.push(Interval {
+				payments: report.payments,
+				success_ratio: ratio(window.1 as f64, window.0 as f64),
+				volume_ratio: ratio(window.3 as f64, window.2 as f64),
+				depleted_directions: network.depleted_share(),
+			});
+			window = (0, 0, 0, 0);
+		}
+	}
+	report
+}

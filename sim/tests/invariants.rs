@@ -1,0 +1,78 @@
+//! The simulator's invariants on small graphs: payments only move funds within a channel, no
+//! balance goes below zero, and a seed fixes every number.
+
+use paychan_rebalancer::{routing::FeePolicy, workload};
+use paychan_sim::{run, workload::payments, Network, Policy, Routing, Split, Workload};
+
+const FEE: FeePolicy = FeePolicy { base: 1, ppm: 100 };
+
+fn small(split: Split) -> Network {
+	Network::new(&workload::barabasi_albert(300, 3, 7), split, FEE)
+}
+
+#[test]
+fn every_channel_keeps_its_capacity_and_no_balance_goes_negative() {
+	for split in [Split::Even, Split::Skewed { seed: 3 }, Split::OneSided] {
+		let mut network = small(split);
+		let before: Vec<u128> = (0..network.channels()).map(|c| network.capacity(c)).collect();
+		let workload = Workload::Uniform { amounts: (1_000, 200_000) };
+		let stream = payments(workload, network.nodes, 5_000, 11);
+		let routing = Routing { max_parts: 4, ..Routing::default() };
+		let report = run(&mut network, stream, routing, Policy::None, 1_000);
+		assert!(
+			report.succeeded > 0 && report.succeeded < report.payments,
+			"{split:?}: {report:?}"
+		);
+		let after: Vec<u128> = (0..network.channels()).map(|c| network.capacity(c)).collect();
+		assert_eq!(before, after, "{split:?}: capacities are conserved");
+		// `move_funds` refuses to take a balance below zero, so reaching here shows none did.
+		assert_eq!(report.series.len(), 5);
+	}
+}
+
+#[test]
+fn the_same_seed_gives_the_same_numbers_and_another_seed_others() {
+	let replay = |seed: u64| {
+		let mut network = small(Split::Skewed { seed });
+		let workload = Workload::Zipf { exponent: 1.0, amounts: (1_000, 100_000) };
+		let stream = payments(workload, network.nodes, 3_000, seed);
+		run(&mut network, stream, Routing::default(), Policy::None, 500)
+	};
+	assert_eq!(replay(5), replay(5));
+	assert_ne!(replay(5), replay(6));
+}
+
+#[test]
+fn a_line_of_one_sided_channels_carries_what_its_capacity_allows_and_then_fails() {
+	// 0 → 1 → 2, 100 each, all on the first end; 1 charges 1 + 0.01% to forward.
+	let topology = workload::Graph { nodes: 3, links: vec![(0, 1, 100), (1, 2, 100)] };
+	let mut network = Network::new(&topology, Split::OneSided, FEE);
+	let payment = paychan_sim::Payment { payer: 0, payee: 2, amount: 30 };
+	let report = run(&mut network, vec![payment; 4], Routing::default(), Policy::None, 0);
+	// Each payment takes 30 + 2 (fee: 1 + ceil(30 * 100 / 10^6)) from the first channel: the
+	// fourth finds 100 - 96 = 4 there.
+	assert_eq!((report.succeeded, report.payments, report.fees), (3, 4, 6));
+	assert_eq!(network.capacities(), &[4, 96, 10, 90]);
+	// The other way the payments made room: 2 holds 90 toward 1, and 1 holds 96 toward 0.
+	let back = paychan_sim::Payment { payer: 2, payee: 0, amount: 30 };
+	let report = run(&mut network, vec![back], Routing::default(), Policy::None, 0);
+	assert_eq!(report.succeeded, 1);
+}
+
+#[test]
+fn zipf_payers_are_skewed_and_uniform_ones_are_not() {
+	let count = |workload| {
+		let mut seen = [0u32; 50];
+		for payment in payments(workload, 50, 20_000, 9) {
+			assert_ne!(payment.payer, payment.payee);
+			assert!((1_000..=2_000).contains(&payment.amount));
+			seen[payment.payer] += 1;
+		}
+		seen.sort_unstable();
+		(seen[0], seen[49])
+	};
+	let (least, most) = count(Workload::Zipf { exponent: 1.2, amounts: (1_000, 2_000) });
+	assert!(most > 20 * least.max(1), "zipf: {least}..{most}");
+	let (least, most) = count(Workload::Uniform { amounts: (1_000, 2_000) });
+	assert!(most < 2 * least, "uniform: {least}..{most}");
+}
