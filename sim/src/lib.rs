@@ -5,7 +5,7 @@
 //! workloads, routing with the daemon's router (cheapest path with the capacity, split over
 //! paths all or nothing), and the metrics over time. The rebalancing policies the issue compares
 //! (own-channel shifts, on-demand requests solved exactly, scheduled rounds, the LP, an ideal)
-//! plug in as [`Policy`]; only [`Policy::None`], the baseline, exists yet.
+//! plug in as [`Policy`]; so far the baseline and scheduled rounds solved exactly.
 
 pub mod network;
 pub mod workload;
@@ -20,6 +20,23 @@ use paychan_rebalancer::routing::{Router, Timing};
 pub enum Policy {
 	/// Never: the baseline every policy is compared with.
 	None,
+	/// A round every `every` payments: every party pledges each channel's whole balance toward
+	/// the middle (the most a request may pledge), the project's exact solver finds the
+	/// min-cost circulation, and its plans (each at most `max_plan_edges` edges, the runtime's
+	/// `MaxPlanEdges`) move the funds as the chain would.
+	Scheduled { every: u64, max_plan_edges: usize },
+}
+
+/// What rebalancing cost and moved in a run.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Rebalancing {
+	pub rounds: u64,
+	/// Plans submitted: one extrinsic each.
+	pub plans: u64,
+	/// Edges over all plans (each is one channel's move).
+	pub edges: u64,
+	/// What the plans moved, over all edges.
+	pub volume: u128,
 }
 
 /// What a run measured.
@@ -31,6 +48,7 @@ pub struct Report {
 	pub volume_succeeded: u128,
 	/// Fees paid to forwarding parties by the payments that succeeded.
 	pub fees: u128,
+	pub rebalancing: Rebalancing,
 	/// One row per `interval` payments: the interval's success ratio by count and by volume, and
 	/// the share of channel directions depleted at its end.
 	pub series: Vec<Interval>,
@@ -104,7 +122,6 @@ pub fn run(
 	policy: Policy,
 	interval: u64,
 ) -> Report {
-	let Policy::None = policy;
 	let graph = network.routing_graph();
 	let router = Router::new(&graph);
 	let mut report = Report::default();
@@ -134,6 +151,11 @@ pub fn run(
 			report.volume_succeeded += payment.amount;
 			window.1 += 1;
 			window.3 += payment.amount;
+		}
+		if let Policy::Scheduled { every, max_plan_edges } = policy {
+			if every > 0 && report.payments % every == 0 {
+				network.rebalance(max_plan_edges, &mut report.rebalancing);
+			}
 		}
 		if interval > 0 && report.payments % interval == 0 {
 			report.series.push(Interval {

@@ -39,6 +39,9 @@ struct Args {
 	/// Forwarding fee of every party: `BASE:PPM`.
 	#[arg(long, default_value = "1:100")]
 	fee: String,
+	/// Rebalance every this many payments (0: never), as scheduled rounds solved exactly.
+	#[arg(long, default_value_t = 0)]
+	round_every: u64,
 	/// Payments per row of the series.
 	#[arg(long, default_value_t = 10_000)]
 	interval: u64,
@@ -102,11 +105,16 @@ fn try_main() -> Result<(), String> {
 	let routing = Routing { max_parts: args.parts, ..Routing::default() };
 	let started = Instant::now();
 	let stream = payments(workload, network.nodes, args.payments, args.seed);
-	let report = run(&mut network, stream, routing, Policy::None, args.interval);
+	let policy = match args.round_every {
+		0 => Policy::None,
+		every => Policy::Scheduled { every, max_plan_edges: 128 },
+	};
+	let report = run(&mut network, stream, routing, policy, args.interval);
 	let elapsed = started.elapsed();
 	println!(
 		"{} parties, {} channels; {} payments in {:.1} s: {:.2}% succeeded ({:.2}% of the volume), \
-		 fees {}, {:.2}% of channel directions depleted at the end",
+		 fees {}, {:.2}% of channel directions depleted at the end; {} rounds, {} plans ({} edges) \
+		 moved {}",
 		network.nodes,
 		network.channels(),
 		report.payments,
@@ -114,7 +122,11 @@ fn try_main() -> Result<(), String> {
 		100.0 * report.success_ratio(),
 		100.0 * report.volume_ratio(),
 		report.fees,
-		100.0 * network.depleted_share()
+		100.0 * network.depleted_share(),
+		report.rebalancing.rounds,
+		report.rebalancing.plans,
+		report.rebalancing.edges,
+		report.rebalancing.volume
 	);
 	if let Some(path) = &args.csv {
 		std::fs::write(path, report.csv()).map_err(|e| format!("{}: {e}", path.display()))?;

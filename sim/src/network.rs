@@ -1,7 +1,10 @@
 //! The simulated network: channels between parties, each end's balance, the fee policies, and
 //! the moves a payment makes.
 
+use crate::Rebalancing;
 use paychan_rebalancer::{
+	model::{Channel, Instance, Options},
+	plan,
 	routing::{Edge, FeePolicy, Graph},
 	workload::Graph as Topology,
 };
@@ -120,5 +123,37 @@ impl Network {
 			})
 			.count();
 		depleted as f64 / self.balance.len() as f64
+	}
+
+	/// One rebalancing round: every party pledges each channel's whole balance toward the
+	/// middle, the exact solver (piecewise weights, as the planner's default) finds the
+	/// circulation, and its plans of at most `max_plan_edges` edges are applied; `tally` counts
+	/// what they cost and moved.
+	pub fn rebalance(&mut self, max_plan_edges: usize, tally: &mut Rebalancing) {
+		let channels = self
+			.ends
+			.iter()
+			.enumerate()
+			.map(|(channel, &(a, b))| {
+				let balance = [self.balance[2 * channel], self.balance[2 * channel + 1]]
+					.map(|amount| i64::try_from(amount).expect("simulated amounts fit the solver"));
+				Channel::willing(channel as u64, [a as u32, b as u32], balance)
+			})
+			.collect();
+		let instance = Instance { nodes: self.nodes as u32, channels };
+		let solution = plan::solve(&instance, Options::default(), max_plan_edges)
+			.expect("a network's own channels are a valid instance");
+		tally.rounds += 1;
+		for edges in &solution.outcome.plans {
+			tally.plans += 1;
+			for edge in edges {
+				let channel = edge.channel_id as usize;
+				let (a, _) = self.ends[channel];
+				let from = if edge.from as usize == a { 2 * channel } else { 2 * channel + 1 };
+				self.move_funds(from, edge.amount);
+				tally.edges += 1;
+				tally.volume += edge.amount;
+			}
+		}
 	}
 }

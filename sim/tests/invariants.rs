@@ -31,6 +31,35 @@ fn every_channel_keeps_its_capacity_and_no_balance_goes_negative() {
 }
 
 #[test]
+fn scheduled_rounds_keep_capacity_and_let_more_payments_through_on_one_sided_channels() {
+	let replay = |policy| {
+		let mut network = small(Split::OneSided);
+		let before: Vec<u128> = (0..network.channels()).map(|c| network.capacity(c)).collect();
+		let workload = Workload::Uniform { amounts: (1_000, 100_000) };
+		let stream = payments(workload, network.nodes, 4_000, 21);
+		let report = run(&mut network, stream, Routing::default(), policy, 1_000);
+		let after: Vec<u128> = (0..network.channels()).map(|c| network.capacity(c)).collect();
+		assert_eq!(before, after, "{policy:?}: capacities are conserved");
+		report
+	};
+	let baseline = replay(Policy::None);
+	let rounds = replay(Policy::Scheduled { every: 500, max_plan_edges: 128 });
+	assert_eq!(baseline.rebalancing, Default::default());
+	assert_eq!(rounds.rebalancing.rounds, 8);
+	assert!(
+		rounds.rebalancing.plans > 0 && rounds.rebalancing.volume > 0,
+		"{:?}",
+		rounds.rebalancing
+	);
+	assert!(
+		rounds.succeeded > baseline.succeeded,
+		"rounds {} against the baseline's {}",
+		rounds.succeeded,
+		baseline.succeeded
+	);
+}
+
+#[test]
 fn the_same_seed_gives_the_same_numbers_and_another_seed_others() {
 	let replay = |seed: u64| {
 		let mut network = small(Split::Skewed { seed });
@@ -75,4 +104,18 @@ fn zipf_payers_are_skewed_and_uniform_ones_are_not() {
 	assert!(most > 20 * least.max(1), "zipf: {least}..{most}");
 	let (least, most) = count(Workload::Uniform { amounts: (1_000, 2_000) });
 	assert!(most < 2 * least, "uniform: {least}..{most}");
+}
+
+#[test]
+fn a_round_balances_a_ring_of_one_sided_channels() {
+	// 0 → 1 → 2 → 0, 1 000 each, all on the first end: one cycle of 500 balances all three.
+	let topology =
+		workload::Graph { nodes: 3, links: vec![(0, 1, 1_000), (1, 2, 1_000), (2, 0, 1_000)] };
+	let mut network = Network::new(&topology, Split::OneSided, FEE);
+	assert_eq!(network.depleted_share(), 0.5);
+	let mut tally = paychan_sim::Rebalancing::default();
+	network.rebalance(128, &mut tally);
+	assert_eq!(network.capacities(), &[500, 500, 500, 500, 500, 500]);
+	assert_eq!(network.depleted_share(), 0.0);
+	assert_eq!((tally.rounds, tally.plans, tally.edges, tally.volume), (1, 1, 3, 1_500));
 }
