@@ -27,7 +27,8 @@ struct Args {
 	/// `even`, `skewed` or `one-sided`.
 	#[arg(long, default_value = "even")]
 	split: String,
-	/// `uniform` or `zipf:EXPONENT`.
+	/// `uniform`, `zipf:EXPONENT` or `demand:DAG_SHARE` (a circulation plus an acyclic part of
+	/// that share, 10 entries per party).
 	#[arg(long, default_value = "uniform")]
 	workload: String,
 	/// Payment amounts, log-uniform: `MIN:MAX` in the graph's unit.
@@ -92,8 +93,20 @@ fn try_main() -> Result<(), String> {
 				.map_err(|_| format!("--workload: `{exponent}` is not a number"))?,
 			amounts,
 		},
+		Some(("demand", share)) => Workload::Demand {
+			dag_share: share
+				.parse()
+				.ok()
+				.filter(|share: &f64| (0.0..=1.0).contains(share))
+				.ok_or_else(|| format!("--workload: `{share}` is not a share between 0 and 1"))?,
+			entries: 10 * topology.nodes as usize,
+			amounts,
+		},
 		_ => {
-			return Err(format!("--workload: `{}` is not uniform or zipf:EXPONENT", args.workload))
+			return Err(format!(
+				"--workload: `{}` is not uniform, zipf:EXPONENT or demand:DAG_SHARE",
+				args.workload
+			))
 		}
 	};
 	let (base, ppm) = pair(&args.fee, "--fee")?;

@@ -119,3 +119,45 @@ fn a_round_balances_a_ring_of_one_sided_channels() {
 	assert_eq!(network.depleted_share(), 0.0);
 	assert_eq!((tally.rounds, tally.plans, tally.edges, tally.volume), (1, 1, 3, 1_500));
 }
+
+#[test]
+fn a_demand_matrix_is_a_circulation_plus_an_acyclic_part() {
+	use paychan_sim::workload::demand_matrix;
+	// All circulation: every party pays out at the rate it is paid.
+	let matrix = demand_matrix(40, 200, 0.0, 3);
+	let mut net = vec![0.0f64; 40];
+	for entry in &matrix {
+		assert_ne!(entry.payer, entry.payee);
+		net[entry.payer] -= entry.rate;
+		net[entry.payee] += entry.rate;
+	}
+	assert!(net.iter().all(|n| n.abs() < 1e-12), "{net:?}");
+	assert!((matrix.iter().map(|e| e.rate).sum::<f64>() - 1.0).abs() < 1e-9);
+	// All acyclic: an order of the parties in which every payment goes forward exists
+	// (a topological order), found by repeatedly removing parties nobody pays.
+	let matrix = demand_matrix(40, 200, 1.0, 3);
+	let mut left: Vec<(usize, usize)> = matrix.iter().map(|e| (e.payer, e.payee)).collect();
+	let mut removed = [false; 40];
+	for _ in 0..40 {
+		let Some(source) = (0..40).find(|&p| !removed[p] && !left.iter().any(|&(_, to)| to == p))
+		else {
+			panic!("a cycle remains: {left:?}");
+		};
+		removed[source] = true;
+		left.retain(|&(from, _)| from != source);
+	}
+	assert!(left.is_empty());
+	// Mixed: the rates still sum to one, and a seed fixes the payments drawn from them.
+	let matrix = demand_matrix(40, 200, 0.3, 3);
+	assert!(matrix.len() >= 200);
+	let total: f64 = matrix.iter().map(|e| e.rate).sum();
+	assert!((total - 1.0).abs() < 1e-9);
+	let replayed: Vec<_> =
+		payments(Workload::Demand { dag_share: 0.3, entries: 200, amounts: (10, 20) }, 40, 500, 8)
+			.collect();
+	assert_eq!(
+		replayed,
+		payments(Workload::Demand { dag_share: 0.3, entries: 200, amounts: (10, 20) }, 40, 500, 8)
+			.collect::<Vec<_>>()
+	);
+}
