@@ -246,10 +246,29 @@ impl<'a> Router<'a> {
 mod tests {
 	use super::*;
 
-	impl Graph {
-		fn capacities(&self) -> Vec<u128> {
-			self.edges.iter().map(|edge| edge.capacity).collect()
-		}
+	/// The cheapest route over `graph` with the capacities it has.
+	fn cheapest(
+		graph: &Graph,
+		payer: usize,
+		payee: usize,
+		amount: u128,
+		timing: Timing,
+	) -> Option<Route> {
+		let router = Router::new(graph);
+		router.cheapest(&router.capacities(), payer, payee, amount, timing)
+	}
+
+	/// The split routes over `graph` with the capacities it has.
+	fn split(
+		graph: &Graph,
+		payer: usize,
+		payee: usize,
+		amount: u128,
+		max_parts: usize,
+		timing: Timing,
+	) -> Option<Vec<Route>> {
+		let router = Router::new(graph);
+		router.split(&router.capacities(), payer, payee, amount, max_parts, timing)
 	}
 
 	const TIMING: Timing = Timing { now: 100, final_margin: 20, hop_margin: 10, max_hops: 20 };
@@ -280,7 +299,7 @@ mod tests {
 	#[test]
 	fn the_cheapest_path_is_taken_with_each_hops_fee_and_expiry() {
 		let graph = diamond(10_000);
-		let route = Router::new(&graph).cheapest(&graph.capacities(), 0, 3, 1_000, TIMING).unwrap();
+		let route = cheapest(&graph, 0, 3, 1_000, TIMING).unwrap();
 		assert_eq!(
 			route.hops,
 			vec![
@@ -295,18 +314,14 @@ mod tests {
 	fn a_path_without_the_capacity_is_passed_over_and_none_is_none() {
 		let mut graph = diamond(10_000);
 		graph.edges[3].capacity = 999; // 2 → 3 cannot carry 1 000
-		let route = Router::new(&graph).cheapest(&graph.capacities(), 0, 3, 1_000, TIMING).unwrap();
+		let route = cheapest(&graph, 0, 3, 1_000, TIMING).unwrap();
 		assert_eq!(route.hops.iter().map(|hop| hop.channel_id).collect::<Vec<_>>(), vec![1, 2]);
 		assert_eq!(route.sent(), 1_000 + 10 + 10);
 		// The first hop carries the fee on top of what the second does: 1 020 does not fit.
 		graph.edges[0].capacity = 1_019;
-		assert_eq!(Router::new(&graph).cheapest(&graph.capacities(), 0, 3, 1_000, TIMING), None);
-		assert_eq!(
-			Router::new(&graph).cheapest(&graph.capacities(), 3, 0, 1, TIMING),
-			None,
-			"edges are one way"
-		);
-		assert_eq!(Router::new(&graph).cheapest(&graph.capacities(), 0, 0, 1, TIMING), None);
+		assert_eq!(cheapest(&graph, 0, 3, 1_000, TIMING), None);
+		assert_eq!(cheapest(&graph, 3, 0, 1, TIMING), None, "edges are one way");
+		assert_eq!(cheapest(&graph, 0, 0, 1, TIMING), None);
 	}
 
 	#[test]
@@ -316,24 +331,24 @@ mod tests {
 			edges: vec![edge(1, 0, 1, 50), edge(2, 1, 2, 50), edge(3, 2, 3, 50)],
 			fees: vec![FeePolicy::default(); 4],
 		};
-		let direct = Router::new(&graph).cheapest(&graph.capacities(), 0, 1, 50, TIMING).unwrap();
+		let direct = cheapest(&graph, 0, 1, 50, TIMING).unwrap();
 		assert_eq!(direct.fees(), 0);
 		assert_eq!(direct.hops[0].expires_at, 120);
-		let three = Router::new(&graph).cheapest(&graph.capacities(), 0, 3, 10, TIMING).unwrap();
+		let three = cheapest(&graph, 0, 3, 10, TIMING).unwrap();
 		assert_eq!(
 			three.hops.iter().map(|hop| hop.expires_at).collect::<Vec<_>>(),
 			vec![140, 130, 120]
 		);
 		let short = Timing { max_hops: 2, ..TIMING };
-		assert_eq!(Router::new(&graph).cheapest(&graph.capacities(), 0, 3, 10, short), None);
+		assert_eq!(cheapest(&graph, 0, 3, 10, short), None);
 	}
 
 	#[test]
 	fn a_payment_one_path_cannot_carry_is_split_and_all_or_nothing() {
 		// Each path carries 600 at most: 1 000 needs both.
 		let graph = diamond(600);
-		assert_eq!(Router::new(&graph).cheapest(&graph.capacities(), 0, 3, 1_000, TIMING), None);
-		let parts = Router::new(&graph).split(&graph.capacities(), 0, 3, 1_000, 4, TIMING).unwrap();
+		assert_eq!(cheapest(&graph, 0, 3, 1_000, TIMING), None);
+		let parts = split(&graph, 0, 3, 1_000, 4, TIMING).unwrap();
 		assert_eq!(parts.iter().map(Route::delivered).sum::<u128>(), 1_000);
 		for part in &parts {
 			for hop in &part.hops {
@@ -346,16 +361,8 @@ mod tests {
 				assert!(used <= 600, "channel {} carries {used}", hop.channel_id);
 			}
 		}
-		assert_eq!(
-			Router::new(&graph).split(&graph.capacities(), 0, 3, 1_300, 8, TIMING),
-			None,
-			"more than both paths hold"
-		);
-		assert_eq!(
-			Router::new(&graph).split(&graph.capacities(), 0, 3, 1_000, 1, TIMING),
-			None,
-			"one part is not enough"
-		);
+		assert_eq!(split(&graph, 0, 3, 1_300, 8, TIMING), None, "more than both paths hold");
+		assert_eq!(split(&graph, 0, 3, 1_000, 1, TIMING), None, "one part is not enough");
 	}
 
 	#[test]
@@ -368,6 +375,6 @@ mod tests {
 		let mut graph = diamond(u128::MAX);
 		graph.fees[1] = FeePolicy { base: u128::MAX, ppm: 0 };
 		graph.fees[2] = FeePolicy { base: u128::MAX, ppm: 0 };
-		assert_eq!(Router::new(&graph).cheapest(&graph.capacities(), 0, 3, 1, TIMING), None);
+		assert_eq!(cheapest(&graph, 0, 3, 1, TIMING), None);
 	}
 }
