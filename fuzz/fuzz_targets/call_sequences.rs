@@ -31,7 +31,10 @@ use pallet_payment_channels::{
 	mock::*, types::CooperativeCloseOf, Call as ChannelCall, ChannelStatus, Channels,
 	NextChannelId, Pallet as Channel,
 };
-use paychan_primitives::{ChannelId, PlanEdge, RequestEntry};
+use paychan_primitives::{
+	locks::{lock_proof, secret_hash, Lock},
+	ChannelId, PlanEdge, RequestEntry,
+};
 use sp_runtime::{traits::Dispatchable, MultiSignature};
 use std::collections::BTreeMap;
 
@@ -105,10 +108,27 @@ fn signed_proof(
 	proof
 }
 
+/// One of four secrets, so that registered ones and the locks under them meet.
+fn fuzz_secret(choices: &mut Choices) -> [u8; 32] {
+	[choices.byte() % 4; 32]
+}
+
+/// Up to four locks under the fuzz secrets, with small amounts and near expiries.
+fn fuzz_locks(choices: &mut Choices) -> Vec<pallet_payment_channels::types::LockOf<Test>> {
+	let count = choices.byte() as usize % 5;
+	(0..count)
+		.map(|_| Lock {
+			amount: choices.amount(),
+			expires_at: System::block_number() + choices.blocks(),
+			secret_hash: secret_hash(&fuzz_secret(choices)),
+		})
+		.collect()
+}
+
 fn call(choices: &mut Choices) -> Option<(Who, ChannelCall<Test>)> {
 	let who = choices.who();
 	let now = System::block_number();
-	let call = match choices.byte() % 12 {
+	let call = match choices.byte() % 15 {
 		0 => {
 			let counterparty = choices.anyone();
 			let deposit = choices.amount();
@@ -202,6 +222,29 @@ fn call(choices: &mut Choices) -> Option<(Who, ChannelCall<Test>)> {
 				counterparty_signature: signer.sign(&proof),
 				proof,
 				to_channel: choices.channel(),
+			}
+		}
+		11 => ChannelCall::register_secret { secret: fuzz_secret(choices) },
+		12 => {
+			let channel_id = choices.channel();
+			let locks = fuzz_locks(choices);
+			let mut proof =
+				locked_proof(choices.who(), channel_id, choices.byte() as u64, choices.amount(), &locks);
+			if choices.byte() % 8 == 0 {
+				proof.payload.locked = choices.amount();
+			}
+			ChannelCall::update_locked_proof { channel_id, proof }
+		}
+		13 => {
+			let locks = fuzz_locks(choices);
+			let unlocks: Vec<_> = (0..locks.len())
+				.filter(|_| choices.flag())
+				.map(|i| (locks[i].clone(), lock_proof(&locks, i).expect("an index of locks")))
+				.collect();
+			ChannelCall::unlock {
+				channel_id: choices.channel(),
+				sender: choices.who().account(),
+				unlocks: BoundedVec::truncate_from(unlocks),
 			}
 		}
 		_ => {

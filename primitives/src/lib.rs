@@ -18,7 +18,9 @@ use scale_info::TypeInfo;
 pub mod currency;
 pub mod locks;
 mod settlement;
-pub use settlement::{opener_claim, settlement, SideTotals, SignedBalance};
+pub use settlement::{
+	opener_claim, settlement, settlement_with_locks, LockedSettlement, SideTotals, SignedBalance,
+};
 
 /// Identifies a channel. Ids come from a counter on chain and are never reused.
 pub type ChannelId = u64;

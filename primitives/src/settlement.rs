@@ -42,6 +42,37 @@ pub fn settlement<Balance: BaseArithmetic + Copy>(
 	[opener_final, total - opener_final]
 }
 
+/// What a channel with pending locks pays at settlement, and what it holds back for them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LockedSettlement<Balance> {
+	/// Paid to the opener and the counterparty at once.
+	pub payouts: [Balance; 2],
+	/// Held back for the opener's locks and for the counterparty's locks (each paid to the
+	/// lock's receiver or back to its sender when it is unlocked).
+	pub held: [Balance; 2],
+}
+
+/// [`settlement`] for a channel whose recorded proofs carry pending locks of `locked[i]` from
+/// participant `i` (opener first).
+///
+/// Each side's locks are paid out of what that side gets with every lock returned to it: the
+/// settlement without locks, `[s_o, s_c]`. The held amounts are `min(locked_i, s_i)` and the
+/// payouts `s_i - held_i`, so nothing is paid twice and the payouts and held amounts add up to
+/// `total`. A sender can only lock what it owns outright, not what the other side's pending
+/// locks might bring it: a lock beyond that is paid in part or not at all. An honest receiver
+/// never accepts such a lock (docs/protocol.md §10.4), so it only ever costs a dishonest sender's
+/// counterparty what it accepted against the rules.
+pub fn settlement_with_locks<Balance: BaseArithmetic + Copy>(
+	total: Balance,
+	opener: &SideTotals<Balance>,
+	counterparty: &SideTotals<Balance>,
+	locked: [Balance; 2],
+) -> LockedSettlement<Balance> {
+	let unlocked = settlement(total, opener, counterparty);
+	let held = [locked[0].min(unlocked[0]), locked[1].min(unlocked[1])];
+	LockedSettlement { payouts: [unlocked[0] - held[0], unlocked[1] - held[1]], held }
+}
+
 /// The settlement formula's value for the opener before it is clamped to the channel: negative
 /// when the opener's proofs spend more than it owns, above the channel's funds when the
 /// counterparty's do. Clients read it to tell how much a participant may still pay; the chain
@@ -141,6 +172,32 @@ mod tests {
 		assert_eq!(settlement(1_000, &owes, &side(1_000, 0)), [0, 1_000]);
 		let owed = SideTotals { deposited: u128::MAX, ..side(0, 0) };
 		assert_eq!(settlement(1_000, &owed, &side(0, u128::MAX)), [1_000, 0]);
+	}
+
+	#[test]
+	fn locks_are_held_out_of_their_senders_settlement() {
+		// The opener gets 750 without locks and has 100 locked: 650 paid, 100 held. The
+		// counterparty's 30 locked come out of its 250.
+		let settled = settlement_with_locks(1_000, &side(600, 100), &side(400, 250), [100, 30]);
+		assert_eq!(settled, LockedSettlement { payouts: [650, 220], held: [100, 30] });
+	}
+
+	#[test]
+	fn a_lock_beyond_what_its_sender_owns_is_held_only_in_part() {
+		// The opener owns 200 outright and signed locks of 500: only 200 can be held, and the
+		// counterparty's 800 are untouched.
+		let settled = settlement_with_locks(1_000, &side(200, 0), &side(800, 0), [500, 0]);
+		assert_eq!(settled, LockedSettlement { payouts: [0, 800], held: [200, 0] });
+		// Nothing is created: what is paid and held adds up to the channel.
+		let held = settlement_with_locks(1_000, &side(500, 0), &side(500, 0), [u128::MAX; 2]);
+		assert_eq!(held, LockedSettlement { payouts: [0, 0], held: [500, 500] });
+	}
+
+	#[test]
+	fn no_locks_pay_by_the_plain_formula() {
+		let settled = settlement_with_locks(1_000, &side(600, 100), &side(400, 250), [0, 0]);
+		assert_eq!(settled.payouts, settlement(1_000, &side(600, 100), &side(400, 250)));
+		assert_eq!(settled.held, [0, 0]);
 	}
 
 	#[test]

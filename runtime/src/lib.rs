@@ -57,7 +57,7 @@ pub const VERSION: RuntimeVersion = RuntimeVersion {
 	spec_name: alloc::borrow::Cow::Borrowed("paychan"),
 	impl_name: alloc::borrow::Cow::Borrowed("paychan"),
 	authoring_version: 1,
-	spec_version: 101,
+	spec_version: 102,
 	impl_version: 1,
 	apis: apis::RUNTIME_API_VERSIONS,
 	transaction_version: 1,
@@ -148,6 +148,8 @@ type Migrations = (
 	// spec 101: the payment-channel safety fixes (channel state versions, settlement-queue
 	// slots, consent counting, declared receive totals).
 	pallet_payment_channels::migrations::MigrateV0ToV1<Runtime>,
+	// spec 102: hash-time-locked payments (locks on each side of a channel).
+	pallet_payment_channels::migrations::MigrateV1ToV2<Runtime>,
 );
 
 /// Dispatches calls to the pallets.

@@ -8,8 +8,9 @@ use frame_support::traits::{fungible::Mutate, Get};
 use frame_support::BoundedVec;
 use frame_system::{pallet_prelude::BlockNumberFor, RawOrigin};
 use paychan_primitives::{
-	BalanceProof, ChannelId, CooperativeClose, FundingConsent, PlanEdge, RequestEntry, Signed,
-	SignedPayload, WithdrawProof,
+	locks::{self, Lock},
+	BalanceProof, ChannelId, CooperativeClose, FundingConsent, LockedBalanceProof, PlanEdge,
+	RequestEntry, Signed, SignedPayload, WithdrawProof,
 };
 use sp_runtime::traits::{One, Saturating, StaticLookup, Zero};
 
@@ -84,6 +85,69 @@ fn close_with_transfer<T: Config>(
 	PaymentChannels::<T>::close(RawOrigin::Signed(opener.clone()).into(), channel_id, Some(proof))
 		.expect("the channel is open");
 	now::<T>().saturating_add(T::MinChallengePeriod::get())
+}
+
+fn locked_proof<T: Config>(
+	signer: &T::AccountId,
+	channel_id: ChannelId,
+	nonce: u64,
+	transferred: BalanceOf<T>,
+	locked: BalanceOf<T>,
+	locks_root: [u8; 32],
+) -> SignedLockedBalanceProofOf<T> {
+	let payload = LockedBalanceProof {
+		genesis_hash: PaymentChannels::<T>::genesis_hash(),
+		channel_id,
+		nonce,
+		transferred,
+		locked,
+		locks_root,
+	};
+	Signed { signature: sign::<T, _>(signer, &payload), signer: signer.clone(), payload }
+}
+
+/// The secret of benchmark lock `i`.
+fn secret(i: u32) -> [u8; 32] {
+	let mut secret = [7u8; 32];
+	secret[..4].copy_from_slice(&i.to_le_bytes());
+	secret
+}
+
+/// `MAX_LOCKS` locks of `amount` each, expiring long after now.
+fn max_locks<T: Config>(amount: BalanceOf<T>) -> alloc::vec::Vec<LockOf<T>> {
+	let expires_at = now::<T>().saturating_add(1_000u32.into());
+	(0..locks::MAX_LOCKS)
+		.map(|i| Lock { amount, expires_at, secret_hash: locks::secret_hash(&secret(i)) })
+		.collect()
+}
+
+/// Closes a channel like [`close_with_transfer`], and then each side records the other's
+/// locked proof, so that settlement holds locks back on both sides and must bring part of the
+/// opener's from the counterparty's hold: its worst case. Returns the deadline.
+fn close_with_locks<T: Config>(
+	channel_id: ChannelId,
+	opener: &T::AccountId,
+	counterparty: &T::AccountId,
+) -> BlockNumberFor<T> {
+	let deadline = close_with_transfer::<T>(channel_id, opener, counterparty);
+	let (unit, half) = (unit::<T>(), unit::<T>() / 2u32.into());
+	// The opener is owed 1.5 units and locks 1.25 of them; the counterparty locks 1/8 of its 0.5.
+	let opener_locks = unit.saturating_add(unit / 4u32.into());
+	let proof = locked_proof::<T>(opener, channel_id, 2, Zero::zero(), opener_locks, [1; 32]);
+	PaymentChannels::<T>::update_locked_proof(
+		RawOrigin::Signed(counterparty.clone()).into(),
+		channel_id,
+		proof,
+	)
+	.expect("the counterparty is the opener's beneficiary");
+	let proof = locked_proof::<T>(counterparty, channel_id, 2, half, unit / 8u32.into(), [2; 32]);
+	PaymentChannels::<T>::update_locked_proof(
+		RawOrigin::Signed(opener.clone()).into(),
+		channel_id,
+		proof,
+	)
+	.expect("the opener is the counterparty's beneficiary");
+	deadline
 }
 
 /// Declares a request for `who` over `entries`, valid for ten blocks.
@@ -310,13 +374,14 @@ mod benchmarks {
 		let opener = funded::<T>(0);
 		let counterparty = funded::<T>(1);
 		let channel_id = open::<T>(&opener, &counterparty);
-		let deadline = close_with_transfer::<T>(channel_id, &opener, &counterparty);
+		let deadline = close_with_locks::<T>(channel_id, &opener, &counterparty);
 		frame_system::Pallet::<T>::set_block_number(deadline.saturating_add(One::one()));
 
 		#[extrinsic_call]
 		_(RawOrigin::Signed(counterparty), channel_id);
 
 		assert!(!Channels::<T>::contains_key(channel_id));
+		assert!(PendingLocks::<T>::contains_key(channel_id, &opener));
 	}
 
 	/// `on_initialize` settling `n` expired channels queued in the current block.
@@ -328,7 +393,7 @@ mod benchmarks {
 			let opener = funded::<T>(2 * i);
 			let counterparty = funded::<T>(2 * i + 1);
 			let channel_id = open::<T>(&opener, &counterparty);
-			deadline = close_with_transfer::<T>(channel_id, &opener, &counterparty);
+			deadline = close_with_locks::<T>(channel_id, &opener, &counterparty);
 			channels.push(channel_id);
 		}
 		let block = deadline.saturating_add(One::one());
@@ -474,6 +539,86 @@ mod benchmarks {
 		}
 
 		assert_eq!(CurrentRound::<T>::get(), 1);
+	}
+
+	#[benchmark]
+	fn register_secret() {
+		let who = funded::<T>(0);
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(who), secret(0));
+
+		assert!(Secrets::<T>::contains_key(locks::secret_hash(&secret(0))));
+	}
+
+	/// The beneficiary records a locked proof over a recorded one, with a wrapped signature.
+	#[benchmark]
+	fn update_locked_proof() {
+		let opener = funded::<T>(0);
+		let counterparty = funded::<T>(1);
+		let channel_id = open::<T>(&opener, &counterparty);
+		close_with_transfer::<T>(channel_id, &opener, &counterparty);
+		let older = locked_proof::<T>(&opener, channel_id, 2, Zero::zero(), unit::<T>(), [1; 32]);
+		PaymentChannels::<T>::update_locked_proof(
+			RawOrigin::Signed(counterparty.clone()).into(),
+			channel_id,
+			older,
+		)
+		.expect("the counterparty is the beneficiary");
+		let quarter = unit::<T>() / 4u32.into();
+		let proof = locked_proof::<T>(&opener, channel_id, 7, quarter, quarter, [3; 32]);
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(counterparty), channel_id, proof);
+
+		assert_eq!(Channels::<T>::get(channel_id).map(|c| c.books(Side::Opener).nonce), Some(7));
+	}
+
+	/// Unlocking `k` of a settled channel's `MAX_LOCKS` locks, each claimed (its secret
+	/// registered, so each is a transfer between accounts) with a proof of the longest length.
+	#[benchmark]
+	fn unlock(k: Linear<1, { locks::MAX_LOCKS }>) {
+		let opener = funded::<T>(0);
+		let counterparty = funded::<T>(1);
+		let channel_id = open::<T>(&opener, &counterparty);
+		let amount = unit::<T>() / 1_000u32.into();
+		let pending = max_locks::<T>(amount);
+		let root = locks::locks_root(&pending).expect("MAX_LOCKS locks");
+		PaymentChannels::<T>::close(RawOrigin::Signed(opener.clone()).into(), channel_id, None)
+			.expect("the channel is open");
+		let locked = amount.saturating_mul(locks::MAX_LOCKS.into());
+		let proof = locked_proof::<T>(&opener, channel_id, 1, Zero::zero(), locked, root);
+		PaymentChannels::<T>::update_locked_proof(
+			RawOrigin::Signed(counterparty.clone()).into(),
+			channel_id,
+			proof,
+		)
+		.expect("the counterparty is the beneficiary");
+		for i in 0..locks::MAX_LOCKS {
+			PaymentChannels::<T>::register_secret(
+				RawOrigin::Signed(counterparty.clone()).into(),
+				secret(i),
+			)
+			.expect("a new secret");
+		}
+		let deadline = now::<T>().saturating_add(T::MinChallengePeriod::get());
+		frame_system::Pallet::<T>::set_block_number(deadline.saturating_add(One::one()));
+		PaymentChannels::<T>::settle(RawOrigin::Signed(counterparty.clone()).into(), channel_id)
+			.expect("the challenge period is over");
+		let unlocks: alloc::vec::Vec<_> = (0..k as usize)
+			.map(|i| (pending[i].clone(), locks::lock_proof(&pending, i).expect("a lock")))
+			.collect();
+		let unlocks = BoundedVec::try_from(unlocks).expect("at most MAX_LOCKS");
+
+		#[extrinsic_call]
+		_(
+			RawOrigin::Signed(counterparty),
+			channel_id,
+			T::Lookup::unlookup(opener.clone()),
+			unlocks,
+		);
+
+		assert_eq!(PendingLocks::<T>::contains_key(channel_id, &opener), k < locks::MAX_LOCKS);
 	}
 
 	impl_benchmark_test_suite!(PaymentChannels, crate::mock::new_test_ext(), crate::mock::Test);

@@ -97,5 +97,23 @@ mod errors {
 		ExpiryQueueFull,
 		/// Funds can only be shifted between two different channels.
 		ShiftToSameChannel,
+		/// Only the beneficiary of a locked balance proof (the participant that did not sign it)
+		/// may submit it.
+		NotBeneficiary,
+		/// The signer's recorded proof has locks pending, so a plain proof cannot replace it:
+		/// its beneficiary submits a newer locked proof instead.
+		LocksPending,
+		/// This secret is already registered; the first registration's block counts.
+		SecretAlreadyRegistered,
+		/// The settled channel holds no pending locks of that sender (never, or all unlocked).
+		NoPendingLocks,
+		/// An unlock needs at least one lock.
+		EmptyUnlock,
+		/// The lock is not among the locks the recorded proof committed to.
+		InvalidLockProof,
+		/// The lock was unlocked already.
+		LockAlreadyUnlocked,
+		/// The lock has not expired and its secret is not registered: it may still be claimed.
+		LockNotDecided,
 	}
 }

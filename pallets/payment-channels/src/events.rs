@@ -84,5 +84,43 @@ mod events {
 		},
 		/// A rebalancing round opened: solvers read the open requests and submit plans.
 		RoundOpened { round: u32, open_requests: u32, requests_digest: [u8; 32] },
+		/// The preimage of `secret_hash` was revealed on chain at `block`: every lock under it
+		/// that expires at `block` or later pays its receiver.
+		SecretRegistered {
+			secret_hash: [u8; 32],
+			secret: [u8; 32],
+			block: BlockNumberFor<T>,
+			who: T::AccountId,
+		},
+		/// The beneficiary recorded a locked balance proof of `signer`, newer by nonce.
+		LockedBalanceProofSubmitted {
+			channel_id: ChannelId,
+			signer: T::AccountId,
+			nonce: u64,
+			transferred: BalanceOf<T>,
+			locked: BalanceOf<T>,
+			locks_root: [u8; 32],
+		},
+		/// A settling channel held back `amount` in `sender`'s account for its pending locks
+		/// under `locks_root`, to be unlocked one by one.
+		LocksHeld {
+			channel_id: ChannelId,
+			sender: T::AccountId,
+			receiver: T::AccountId,
+			amount: BalanceOf<T>,
+			locks_root: [u8; 32],
+		},
+		/// A pending lock was unlocked: `amount` paid to `to` (the receiver if the secret was
+		/// registered in time, the sender otherwise).
+		LockUnlocked {
+			channel_id: ChannelId,
+			sender: T::AccountId,
+			secret_hash: [u8; 32],
+			amount: BalanceOf<T>,
+			to: T::AccountId,
+		},
+		/// Every lock of `sender`'s set was unlocked (or nothing is left held for them); the
+		/// record is removed. `returned` is what was left over and went back to the sender.
+		LocksResolved { channel_id: ChannelId, sender: T::AccountId, returned: BalanceOf<T> },
 	}
 }

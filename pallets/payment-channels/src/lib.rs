@@ -22,6 +22,13 @@
 //! may [`Pallet::settle`], and the pallet's `on_initialize` settles expired channels by itself,
 //! a bounded number per block.
 //!
+//! Payments through intermediaries use hash-time locks: a [`paychan_primitives::LockedBalanceProof`]
+//! also commits to the signer's pending locks (their sum and Merkle root). Its beneficiary
+//! submits it with [`Pallet::update_locked_proof`] (ordered by nonce; plain proofs no longer
+//! replace a side with locks pending); settlement holds the locked amounts back, and
+//! [`Pallet::unlock`] pays each lock to its receiver if its secret was registered with
+//! [`Pallet::register_secret`] by its expiry, back to its sender otherwise.
+//!
 //! Every signed payload starts with a domain tag and the genesis hash and carries the channel
 //! id; channel ids come from a counter and are never reused. Signatures are checked against the
 //! raw signing message and against its `<Bytes>`-wrapped form, which polkadot.js wallets sign.
@@ -31,7 +38,7 @@
 //! ## Layout
 //!
 //! This file declares the configuration, storage and hooks, and each call checks its origin and
-//! hands over to a `do_*` body in `features/` (lifecycle, closing, settlement, payouts,
+//! hands over to a `do_*` body in `features/` (lifecycle, closing, locks, settlement, payouts,
 //! rebalance requests and plans, the spill queues, queries, invariants; see `features/mod.rs`).
 //! The events and errors are pallet sections of their own, `events.rs` and `errors.rs`.
 
@@ -68,7 +75,7 @@ pub const LOG_TARGET: &str = "runtime::payment-channels";
 
 /// The storage layout version this code reads and writes (see [`migrations`]).
 pub const STORAGE_VERSION: frame_support::traits::StorageVersion =
-	frame_support::traits::StorageVersion::new(1);
+	frame_support::traits::StorageVersion::new(2);
 
 #[import_section(events::events)]
 #[import_section(errors::errors)]
@@ -249,6 +256,24 @@ pub mod pallet {
 	/// pallet at block `n` does not walk the `n` empty blocks before it.
 	#[pallet::storage]
 	pub type SettlementCursor<T: Config> = StorageValue<_, BlockNumberFor<T>, OptionQuery>;
+
+	/// Revealed secrets, by their hash, with the block each was first registered in. A lock pays
+	/// its receiver if its secret's block is no later than its expiry. Never pruned: a lock can
+	/// be unlocked long after the secret was revealed (docs/protocol.md §10.6).
+	#[pallet::storage]
+	pub type Secrets<T: Config> = StorageMap<_, Identity, [u8; 32], BlockNumberFor<T>>;
+
+	/// The locks settled channels still hold funds for, by channel and sender. The funds sit on
+	/// hold (`ChannelFunds`) in the sender's account until `unlock` pays them.
+	#[pallet::storage]
+	pub type PendingLocks<T: Config> = StorageDoubleMap<
+		_,
+		Twox64Concat,
+		ChannelId,
+		Blake2_128Concat,
+		T::AccountId,
+		PendingLockSetOf<T>,
+	>;
 
 	#[pallet::hooks]
 	impl<T: Config> Hooks<BlockNumberFor<T>> for Pallet<T> {
@@ -552,6 +577,79 @@ pub mod pallet {
 		) -> DispatchResult {
 			let who = ensure_signed(origin)?;
 			Self::do_shift(who, proof, counterparty_signature, to_channel)
+		}
+
+		/// Reveal the preimage of a hash-time lock's `secret_hash` on chain.
+		///
+		/// The dispatch origin must be signed, by anyone: typically a payee or a forwarding
+		/// party whose counterparty does not settle a lock off chain before it expires. Every
+		/// lock under the hash that expires at this block or later then pays its receiver when it
+		/// is unlocked, whichever channel it is in. The first registration counts.
+		///
+		/// Errors: `SecretAlreadyRegistered`.
+		///
+		/// Emits `SecretRegistered`, with the secret, so that upstream parties learn it.
+		#[pallet::call_index(11)]
+		#[pallet::weight(T::WeightInfo::register_secret())]
+		pub fn register_secret(origin: OriginFor<T>, secret: [u8; 32]) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			Self::do_register_secret(who, secret)
+		}
+
+		/// Submit the counterparty's newest locked balance proof while the channel is in its
+		/// challenge period: what it paid, and the hash-time locks it has pending.
+		///
+		/// The dispatch origin must be signed by the proof's beneficiary: the participant that
+		/// did not sign it (the closer for its counterparty's proof, or the other side in a
+		/// dispute). The proof must have a higher nonce than the last locked proof of its signer
+		/// recorded, and it replaces the signer's recorded proof as a whole. Once a side's
+		/// recorded proof has locks, plain proofs (`update_balance_proof`) no longer replace it.
+		/// At settlement the locked amount is held back for `unlock`. Raises the channel's state
+		/// version.
+		///
+		/// Errors: `UnknownChannel`, `ChannelNotClosing`, `ChallengePeriodOver`, `WrongGenesis`,
+		/// `WrongChannel`, `WrongSigner`, `NotBeneficiary`, `StaleBalanceProof`,
+		/// `InvalidSignature`.
+		///
+		/// Emits `LockedBalanceProofSubmitted`.
+		#[pallet::call_index(12)]
+		#[pallet::weight(T::WeightInfo::update_locked_proof())]
+		pub fn update_locked_proof(
+			origin: OriginFor<T>,
+			channel_id: ChannelId,
+			proof: SignedLockedBalanceProofOf<T>,
+		) -> DispatchResult {
+			let submitter = ensure_signed(origin)?;
+			Self::do_update_locked_proof(submitter, channel_id, proof)
+		}
+
+		/// Pay out pending locks of `sender` in a settled channel, each with its inclusion proof
+		/// against the root the recorded proof committed to.
+		///
+		/// The dispatch origin must be signed, by anyone. Each lock pays its receiver if its
+		/// secret was registered no later than its expiry block, and goes back to `sender` once
+		/// it expired unregistered; a lock that has neither is refused. Each lock is unlocked
+		/// once. All locks of the call apply or none. When every lock of the set is unlocked the
+		/// record is removed, and anything still held goes back to the sender.
+		///
+		/// Errors: `EmptyUnlock`, `NoPendingLocks`, `InvalidLockProof`, `LockAlreadyUnlocked`,
+		/// `LockNotDecided`.
+		///
+		/// Emits `LockUnlocked` per lock, and `LocksResolved` when the set is done.
+		#[pallet::call_index(13)]
+		#[pallet::weight(T::WeightInfo::unlock(unlocks.len() as u32))]
+		pub fn unlock(
+			origin: OriginFor<T>,
+			channel_id: ChannelId,
+			sender: AccountIdLookupOf<T>,
+			unlocks: BoundedVec<
+				(LockOf<T>, paychan_primitives::locks::LockProof),
+				crate::features::locks::MaxUnlocks,
+			>,
+		) -> DispatchResult {
+			ensure_signed(origin)?;
+			let sender = T::Lookup::lookup(sender)?;
+			Self::do_unlock(channel_id, sender, unlocks)
 		}
 	}
 }

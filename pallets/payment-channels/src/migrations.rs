@@ -1,4 +1,5 @@
-//! Storage migrations of the pallet. Wire [`MigrateV0ToV1`] into the runtime's `Migrations`.
+//! Storage migrations of the pallet. Wire [`MigrateV0ToV1`] and then [`MigrateV1ToV2`] into the
+//! runtime's `Migrations`: each runs only at its own storage version.
 
 use crate::{features::spill_queue, pallet::*, types::*};
 use codec::{Decode, Encode};
@@ -36,7 +37,7 @@ pub mod v0 {
 		/// Opener and counterparty.
 		pub participants: [AccountId; 2],
 		/// Their totals.
-		pub sides: [SideBooks<Balance>; 2],
+		pub sides: [super::v1::SideBooks<Balance>; 2],
 		/// The challenge period.
 		pub challenge_period: BlockNumber,
 		/// The status.
@@ -86,6 +87,89 @@ pub mod v0 {
 		<T as frame_system::Config>::AccountId,
 		RebalanceRequestOf<T>,
 	>;
+}
+
+/// The stored types as storage version 1 wrote them: sides without locks.
+pub mod v1 {
+	use super::*;
+
+	/// One participant's totals before balance proofs carried locks.
+	#[derive(Clone, Default, PartialEq, Eq, Encode, Decode, Debug)]
+	pub struct SideBooks<Balance> {
+		/// Deposited.
+		pub deposited: Balance,
+		/// Withdrawn.
+		pub withdrawn: Balance,
+		/// Transferred, by the recorded proof.
+		pub transferred: Balance,
+		/// The recorded proof's nonce.
+		pub nonce: paychan_primitives::Nonce,
+		/// Rebalanced in.
+		pub rebalanced_in: Balance,
+		/// Rebalanced out.
+		pub rebalanced_out: Balance,
+		/// Held in this participant's account.
+		pub custody: Balance,
+	}
+
+	impl<Balance: Zero> SideBooks<Balance> {
+		/// The same totals with no locks pending, as version 2 stores them.
+		pub fn upgrade(self) -> crate::types::SideBooks<Balance> {
+			crate::types::SideBooks {
+				deposited: self.deposited,
+				withdrawn: self.withdrawn,
+				transferred: self.transferred,
+				nonce: self.nonce,
+				rebalanced_in: self.rebalanced_in,
+				rebalanced_out: self.rebalanced_out,
+				custody: self.custody,
+				locked: Zero::zero(),
+				locks_root: paychan_primitives::locks::EMPTY_LOCKS_ROOT,
+				locked_nonce: 0,
+			}
+		}
+	}
+
+	/// A channel of version 1: as now, with version-1 sides.
+	#[derive(Clone, PartialEq, Eq, Encode, Decode, Debug)]
+	pub struct Channel<AccountId, Balance, BlockNumber> {
+		/// Opener and counterparty.
+		pub participants: [AccountId; 2],
+		/// Their totals.
+		pub sides: [SideBooks<Balance>; 2],
+		/// The challenge period.
+		pub challenge_period: BlockNumber,
+		/// The status.
+		pub status: crate::types::ChannelStatus<AccountId, BlockNumber>,
+		/// The block of the open.
+		pub opened_at: BlockNumber,
+		/// The opener's record deposit.
+		pub storage_deposit: Balance,
+		/// The state version.
+		pub version: paychan_primitives::StateVersion,
+		/// Whether the counterparty consented.
+		pub counterparty_consented: bool,
+	}
+
+	/// A version-1 channel of this runtime.
+	pub type ChannelOf<T> =
+		Channel<<T as frame_system::Config>::AccountId, BalanceOf<T>, BlockNumberFor<T>>;
+
+	/// `Channels` as version 1 stored it.
+	#[frame_support::storage_alias]
+	pub type Channels<T: Config> = StorageMap<
+		Pallet<T>,
+		frame_support::Twox64Concat,
+		paychan_primitives::ChannelId,
+		ChannelOf<T>,
+	>;
+
+	/// What each side of version-1 `sides` is paid at settlement (no locks).
+	pub fn payouts<Balance: sp_runtime::traits::AtLeast32BitUnsigned + Copy>(
+		sides: &[SideBooks<Balance>; 2],
+	) -> [Balance; 2] {
+		settlement_of(&sides.clone().map(SideBooks::upgrade)).payouts
+	}
 }
 
 /// Storage version 0 to 1, for the safety fixes:
@@ -144,7 +228,7 @@ impl<T: Config> UncheckedOnRuntimeUpgrade for UncheckedMigrateV0ToV1<T> {
 		let mut reads = 0u64;
 		let mut writes = 0u64;
 		let mut closing = alloc::vec::Vec::new();
-		Channels::<T>::translate::<v0::ChannelOf<T>, _>(|channel_id, old| {
+		v1::Channels::<T>::translate::<v0::ChannelOf<T>, _>(|channel_id, old| {
 			reads += 1;
 			writes += 1;
 			let status = match old.status {
@@ -155,7 +239,7 @@ impl<T: Config> UncheckedOnRuntimeUpgrade for UncheckedMigrateV0ToV1<T> {
 					ChannelStatus::Closing { closer, deadline, queued_in: Zero::zero() }
 				}
 			};
-			Some(Channel {
+			Some(v1::Channel {
 				participants: old.participants,
 				sides: old.sides,
 				challenge_period: old.challenge_period,
@@ -167,7 +251,7 @@ impl<T: Config> UncheckedOnRuntimeUpgrade for UncheckedMigrateV0ToV1<T> {
 			})
 		});
 		for channel_id in closing {
-			Channels::<T>::mutate(channel_id, |channel| {
+			v1::Channels::<T>::mutate(channel_id, |channel| {
 				let Some(channel) = channel else { return };
 				if let ChannelStatus::Closing { deadline, queued_in, .. } = &mut channel.status {
 					*queued_in = Self::queued_in(channel_id, *deadline);
@@ -235,7 +319,7 @@ impl<T: Config> PreUpgrade<T> {
 					v0::ChannelStatus::Open => None,
 					v0::ChannelStatus::Closing { deadline, .. } => Some(deadline),
 				};
-				let payouts = settlement_of(&channel.sides);
+				let payouts = v1::payouts(&channel.sides);
 				(channel_id, channel.participants, payouts, deadline)
 			})
 			.collect();
@@ -260,13 +344,13 @@ impl<T: Config> PreUpgrade<T> {
 	pub fn check(&self) -> Result<(), sp_runtime::TryRuntimeError> {
 		use frame_support::ensure;
 		ensure!(
-			Channels::<T>::iter().count() == self.channels.len(),
+			v1::Channels::<T>::iter().count() == self.channels.len(),
 			"the migration lost or added channels"
 		);
 		for (channel_id, participants, payouts, deadline) in &self.channels {
-			let channel = Channels::<T>::get(channel_id).ok_or("a channel was lost")?;
+			let channel = v1::Channels::<T>::get(channel_id).ok_or("a channel was lost")?;
 			ensure!(&channel.participants == participants, "a channel's participants changed");
-			ensure!(&channel.settlement() == payouts, "a channel's payouts changed");
+			ensure!(&v1::payouts(&channel.sides) == payouts, "a channel's payouts changed");
 			ensure!(channel.version == 0, "a migrated channel's version is not 0");
 			match (&channel.status, deadline) {
 				(ChannelStatus::Open, None) => {}
@@ -294,6 +378,93 @@ impl<T: Config> PreUpgrade<T> {
 				.iter()
 				.fold(BalanceOf::<T>::zero(), |sum, entry| sum.saturating_add(entry.max_receive));
 			ensure!(request.declared_receive == declared, "a request's receive total is wrong");
+		}
+		Ok(())
+	}
+}
+
+/// Storage version 1 to 2, for conditional payments: each side of each channel gets the
+/// fields of a locked balance proof, with no locks pending (`locked` 0, the empty root, locked
+/// nonce 0). Every channel pays out as before. The new maps (`Secrets`, `PendingLocks`) start
+/// empty. Plain balance proofs keep their tag and layout, so every proof clients hold stays
+/// enforceable.
+pub type MigrateV1ToV2<T> = VersionedMigration<
+	1,
+	2,
+	UncheckedMigrateV1ToV2<T>,
+	Pallet<T>,
+	<T as frame_system::Config>::DbWeight,
+>;
+
+/// The body of [`MigrateV1ToV2`], without the version check.
+pub struct UncheckedMigrateV1ToV2<T>(core::marker::PhantomData<T>);
+
+impl<T: Config> UncheckedOnRuntimeUpgrade for UncheckedMigrateV1ToV2<T> {
+	fn on_runtime_upgrade() -> Weight {
+		let mut translated = 0u64;
+		Channels::<T>::translate::<v1::ChannelOf<T>, _>(|_, old| {
+			translated += 1;
+			Some(Channel {
+				participants: old.participants,
+				sides: old.sides.map(v1::SideBooks::upgrade),
+				challenge_period: old.challenge_period,
+				status: old.status,
+				opened_at: old.opened_at,
+				storage_deposit: old.storage_deposit,
+				version: old.version,
+				counterparty_consented: old.counterparty_consented,
+			})
+		});
+		T::DbWeight::get().reads_writes(translated, translated)
+	}
+
+	#[cfg(feature = "try-runtime")]
+	fn pre_upgrade() -> Result<alloc::vec::Vec<u8>, sp_runtime::TryRuntimeError> {
+		Ok(V1Snapshot::<T>::take().encode())
+	}
+
+	#[cfg(feature = "try-runtime")]
+	fn post_upgrade(state: alloc::vec::Vec<u8>) -> Result<(), sp_runtime::TryRuntimeError> {
+		V1Snapshot::<T>::decode(&mut &state[..])
+			.map_err(|_| sp_runtime::TryRuntimeError::Other("undecodable pre-upgrade state"))?
+			.check()
+	}
+}
+
+/// Every version-1 channel as it was, read before [`MigrateV1ToV2`] and checked after it.
+#[derive(Encode, Decode)]
+pub struct V1Snapshot<T: Config>(
+	pub alloc::vec::Vec<(paychan_primitives::ChannelId, v1::ChannelOf<T>)>,
+);
+
+impl<T: Config> V1Snapshot<T> {
+	/// Reads the version-1 channels.
+	pub fn take() -> Self {
+		V1Snapshot(v1::Channels::<T>::iter().collect())
+	}
+
+	/// Checks that every channel came through with the same books, status and payouts, and no
+	/// locks.
+	pub fn check(&self) -> Result<(), sp_runtime::TryRuntimeError> {
+		use frame_support::ensure;
+		ensure!(
+			Channels::<T>::iter().count() == self.0.len(),
+			"the migration lost or added channels"
+		);
+		for (channel_id, old) in &self.0 {
+			let channel = Channels::<T>::get(channel_id).ok_or("a channel was lost")?;
+			ensure!(channel.participants == old.participants, "a channel's participants changed");
+			ensure!(channel.status == old.status, "a channel's status changed");
+			ensure!(channel.version == old.version, "a channel's version changed");
+			ensure!(
+				channel.sides == old.sides.clone().map(v1::SideBooks::upgrade),
+				"a channel's books changed"
+			);
+			ensure!(channel.settlement() == v1::payouts(&old.sides), "a channel's payouts changed");
+			ensure!(
+				channel.held_for_locks() == [Zero::zero(); 2],
+				"a migrated channel holds locks"
+			);
 		}
 		Ok(())
 	}

@@ -7,7 +7,8 @@ use frame_support::{
 	traits::{ConstU128, ConstU32, ConstU64},
 };
 use paychan_primitives::{
-	BalanceProof, ChannelId, CooperativeClose, FundingConsent, Signed, SignedPayload, WithdrawProof,
+	BalanceProof, ChannelId, CooperativeClose, FundingConsent, LockedBalanceProof, Signed,
+	SignedPayload, WithdrawProof,
 };
 use sp_core::{sr25519, Pair, H256};
 use sp_keystore::{testing::MemoryKeystore, KeystoreExt};
@@ -196,6 +197,25 @@ pub fn balance_proof(
 	transferred: Balance,
 ) -> SignedBalanceProofOf<Test> {
 	let payload = BalanceProof { genesis_hash: genesis(), channel_id, nonce, transferred };
+	Signed { signature: signer.sign(&payload), signer: signer.account(), payload }
+}
+
+/// `signer`'s locked balance proof with `locks` pending: `locked` and `locks_root` are theirs.
+pub fn locked_proof(
+	signer: Who,
+	channel_id: ChannelId,
+	nonce: u64,
+	transferred: Balance,
+	locks: &[LockOf<Test>],
+) -> SignedLockedBalanceProofOf<Test> {
+	let payload = LockedBalanceProof {
+		genesis_hash: genesis(),
+		channel_id,
+		nonce,
+		transferred,
+		locked: locks.iter().map(|lock| lock.amount).sum(),
+		locks_root: paychan_primitives::locks::locks_root(locks).expect("at most MAX_LOCKS"),
+	};
 	Signed { signature: signer.sign(&payload), signer: signer.account(), payload }
 }
 

@@ -6,8 +6,9 @@ use frame_support::traits::fungible::Inspect;
 use frame_support::{traits::Get, BoundedVec};
 use frame_system::pallet_prelude::BlockNumberFor;
 use paychan_primitives::{
-	BalanceProof, ChannelId, CooperativeClose, FundingConsent, Nonce, PlanEdge, RequestEntry,
-	SideTotals, Signed, StateVersion, WithdrawProof,
+	locks::Lock, BalanceProof, ChannelId, CooperativeClose, FundingConsent, LockedBalanceProof,
+	LockedSettlement, Nonce, PlanEdge, RequestEntry, SideTotals, Signed, StateVersion,
+	WithdrawProof,
 };
 use scale_info::TypeInfo;
 use sp_runtime::traits::AtLeast32BitUnsigned;
@@ -22,6 +23,19 @@ pub type BalanceProofOf<T> = BalanceProof<HashOf<T>, BalanceOf<T>>;
 /// A balance proof with its signer and signature.
 pub type SignedBalanceProofOf<T> =
 	Signed<BalanceProofOf<T>, <T as frame_system::Config>::AccountId, <T as Config>::Signature>;
+/// A locked balance proof as this runtime's types make it.
+pub type LockedBalanceProofOf<T> = LockedBalanceProof<HashOf<T>, BalanceOf<T>>;
+/// A locked balance proof with its signer and signature.
+pub type SignedLockedBalanceProofOf<T> = Signed<
+	LockedBalanceProofOf<T>,
+	<T as frame_system::Config>::AccountId,
+	<T as Config>::Signature,
+>;
+/// A hash-time lock as this runtime's types make it.
+pub type LockOf<T> = Lock<BalanceOf<T>, BlockNumberFor<T>>;
+/// The locks a settled channel still holds funds for, as this runtime's types make them.
+pub type PendingLockSetOf<T> =
+	PendingLockSet<<T as frame_system::Config>::AccountId, BalanceOf<T>, BlockNumberFor<T>>;
 /// A withdraw proof as this runtime's types make it.
 pub type WithdrawProofOf<T> = WithdrawProof<
 	<T as frame_system::Config>::AccountId,
@@ -141,6 +155,15 @@ pub struct SideBooks<Balance> {
 	/// Custody only: who is entitled to what is decided by the settlement formula, and
 	/// payouts move held funds between the participants as needed.
 	pub custody: Balance,
+	/// The sum of the pending hash-time locks in this participant's recorded proof: held back
+	/// at settlement and paid lock by lock by `unlock`.
+	pub locked: Balance,
+	/// The Merkle root of those locks (`paychan_primitives::locks::locks_root`).
+	pub locks_root: [u8; 32],
+	/// The nonce of the last locked balance proof of this participant that the other
+	/// participant (its beneficiary) submitted; 0 when none. Locked proofs are ordered by it,
+	/// and only the beneficiary submits them, so nothing anyone else submits can hold one back.
+	pub locked_nonce: Nonce,
 }
 
 /// A two-party payment channel.
@@ -209,19 +232,24 @@ where
 		self.version = self.version.saturating_add(1);
 	}
 
-	/// What each participant receives if the channel settles with the proofs the chain has
-	/// now: [`settlement_of`] its sides.
+	/// What each participant receives at once if the channel settles with the proofs the chain
+	/// has now; what the recorded proofs lock is held back ([`Channel::held_for_locks`]).
 	pub fn settlement(&self) -> [Balance; 2] {
-		settlement_of(&self.sides)
+		settlement_of(&self.sides).payouts
+	}
+
+	/// What settling now would hold back for each side's pending locks, opener first.
+	pub fn held_for_locks(&self) -> [Balance; 2] {
+		settlement_of(&self.sides).held
 	}
 }
 
-/// What the opener and the counterparty receive from a channel whose sides are `sides`:
-/// [`paychan_primitives::settlement`] over their totals, of the funds their custody holds. The
-/// migration reads old channels' sides through it too.
+/// What a channel whose sides are `sides` pays out and holds back for locks at settlement:
+/// [`paychan_primitives::settlement_with_locks`] over their totals, of the funds their custody
+/// holds. The migrations read old channels' sides through it too.
 pub fn settlement_of<Balance: AtLeast32BitUnsigned + Copy>(
 	[opener, counterparty]: &[SideBooks<Balance>; 2],
-) -> [Balance; 2] {
+) -> LockedSettlement<Balance> {
 	let totals = |side: &SideBooks<Balance>| SideTotals {
 		deposited: side.deposited,
 		withdrawn: side.withdrawn,
@@ -230,7 +258,33 @@ pub fn settlement_of<Balance: AtLeast32BitUnsigned + Copy>(
 		rebalanced_out: side.rebalanced_out,
 	};
 	let total = opener.custody.saturating_add(counterparty.custody);
-	paychan_primitives::settlement(total, &totals(opener), &totals(counterparty))
+	paychan_primitives::settlement_with_locks(
+		total,
+		&totals(opener),
+		&totals(counterparty),
+		[opener.locked, counterparty.locked],
+	)
+}
+
+/// The locks of one participant's recorded proof that a settled channel still holds funds for.
+///
+/// The funds stay on hold (`ChannelFunds`) in the sender's account until each lock is unlocked:
+/// to the receiver if its secret was registered no later than its expiry, back to the sender
+/// once it expired unregistered.
+#[derive(
+	Clone, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, Debug, TypeInfo, MaxEncodedLen,
+)]
+pub struct PendingLockSet<AccountId, Balance, BlockNumber> {
+	/// The other participant: who a claimed lock pays.
+	pub receiver: AccountId,
+	/// The root the recorded proof committed to; every unlocked lock is proved against it.
+	pub locks_root: [u8; 32],
+	/// What is still held for the locks not yet unlocked.
+	pub held: Balance,
+	/// Bit `i` is set once the lock at index `i` has been unlocked, so that none pays twice.
+	pub resolved: u64,
+	/// The block the channel settled in.
+	pub settled_at: BlockNumber,
 }
 
 /// A participant's standing offer to have its channels rebalanced (on demand).

@@ -5,7 +5,7 @@ use crate::{pallet::*, types::*};
 use frame_support::ensure;
 use paychan_primitives::ChannelId;
 use sp_runtime::{
-	traits::{CheckedAdd, Saturating},
+	traits::{CheckedAdd, Saturating, Zero},
 	DispatchResult,
 };
 
@@ -109,6 +109,9 @@ impl<T: Config> Pallet<T> {
 		ensure!(payload.genesis_hash == Self::genesis_hash(), Error::<T>::WrongGenesis);
 		ensure!(payload.channel_id == channel_id, Error::<T>::WrongChannel);
 		let side = channel.side_of(&proof.signer).ok_or(Error::<T>::WrongSigner)?;
+		// A plain proof cannot be ordered against a locked one (features/locks.rs): once the
+		// signer's recorded proof has locks pending, only its beneficiary replaces it.
+		ensure!(channel.books(side).locked.is_zero(), Error::<T>::LocksPending);
 		// The rule that makes a proof count only against its signer: it must raise what the
 		// signer has paid. Nonces do not order proofs on chain, or a signer could sign a higher
 		// nonce with a lower total and shut out its own newest proof.

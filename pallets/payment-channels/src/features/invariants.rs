@@ -39,8 +39,11 @@ impl<T: Config> Pallet<T> {
 	/// The invariants that must hold after every block and every operation:
 	///
 	/// - every channel's funds equal its deposits less its withdrawals, its rebalancing moves
-	///   cancel out, and its settlement pays out exactly its funds;
-	/// - each account's `ChannelFunds` hold equals its custody summed over its channels, and its
+	///   cancel out, and its settlement pays out and holds back for locks exactly its funds;
+	/// - every pending lock set belongs to a settled channel, still holds something and has a
+	///   lock left to unlock;
+	/// - each account's `ChannelFunds` hold equals its custody summed over its channels plus
+	///   what its pending lock sets hold, and its
 	///   `ChannelRecord` hold equals the storage deposits of the channels it opened
 	///   (conservation: the sum of all channels' funds equals the pallet's holds);
 	/// - the participant index matches the channels, each account's count matches the channels
@@ -56,6 +59,7 @@ impl<T: Config> Pallet<T> {
 		use alloc::collections::btree_map::BTreeMap;
 		use frame_support::ensure;
 		use frame_support::traits::fungible::InspectHold;
+		use paychan_primitives::LockedSettlement;
 		use sp_runtime::traits::CheckedSub;
 		use sp_runtime::{traits::One, Saturating};
 
@@ -81,10 +85,15 @@ impl<T: Config> Pallet<T> {
 					== a.rebalanced_out.saturating_add(b.rebalanced_out),
 				"a channel's rebalancing moves do not cancel out"
 			);
-			let [to_opener, to_counterparty] = channel.settlement();
+			let LockedSettlement { payouts: [to_opener, to_counterparty], held } =
+				settlement_of(&channel.sides);
 			ensure!(
-				to_opener.saturating_add(to_counterparty) == channel.total(),
-				"a channel's settlement does not pay out exactly its funds"
+				to_opener
+					.saturating_add(to_counterparty)
+					.saturating_add(held[0])
+					.saturating_add(held[1])
+					== channel.total(),
+				"a channel's settlement does not pay out and hold back exactly its funds"
 			);
 			for side in Side::BOTH {
 				let who = channel.participant(side);
@@ -114,6 +123,20 @@ impl<T: Config> Pallet<T> {
 				.saturating_accrue(channel.storage_deposit);
 		}
 
+		for (channel_id, sender, set) in PendingLocks::<T>::iter() {
+			ensure!(
+				!Channels::<T>::contains_key(channel_id),
+				"a channel that has not settled has pending locks"
+			);
+			ensure!(sender != set.receiver, "a lock set's sender is its receiver");
+			ensure!(!set.held.is_zero(), "a lock set with nothing held was not removed");
+			ensure!(
+				set.resolved.count_ones() < paychan_primitives::locks::MAX_LOCKS,
+				"a lock set with every lock resolved was not removed"
+			);
+			// Held in the sender's account as channel funds, beside its open channels' custody.
+			custody_of.entry(sender).or_default().saturating_accrue(set.held);
+		}
 		for (who, custody) in &custody_of {
 			ensure!(
 				T::Currency::balance_on_hold(&HoldReason::ChannelFunds.into(), who) == *custody,

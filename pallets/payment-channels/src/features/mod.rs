@@ -6,6 +6,7 @@
 //! |---|---|
 //! | [`lifecycle`] | open (with dual funding), deposit (splice-in), withdraw (splice-out), shift |
 //! | [`closing`] | cooperative close, unilateral close, disputes (recording balance proofs) |
+//! | [`locks`] | the secret registry, locked proofs, holding locks at settlement, `unlock` |
 //! | [`settlement`] | the settlement queue, the hook that settles expired channels, `settle` |
 //! | [`payouts`] | moving channel funds from holds to free balances |
 //! | [`rebalance_requests`] | requests and their pledges, expiries, the digest, rounds |
@@ -17,6 +18,7 @@
 pub(crate) mod closing;
 pub(crate) mod invariants;
 pub(crate) mod lifecycle;
+pub mod locks;
 pub(crate) mod payouts;
 pub(crate) mod queries;
 pub(crate) mod rebalance_plans;

@@ -6,7 +6,7 @@ use super::spill_queue;
 use crate::{pallet::*, types::*, weights::WeightInfo, LOG_TARGET};
 use frame_support::{ensure, traits::Get, weights::Weight};
 use frame_system::pallet_prelude::BlockNumberFor;
-use paychan_primitives::ChannelId;
+use paychan_primitives::{ChannelId, LockedSettlement};
 use sp_runtime::{
 	traits::{One, Saturating},
 	DispatchError, DispatchResult,
@@ -53,9 +53,11 @@ impl<T: Config> Pallet<T> {
 		spill_queue::remove_at::<SettlementQueue<T>, _, _, _>(*queued_in, &channel_id);
 	}
 
-	/// Pays out a closing channel by the settlement formula and removes it.
+	/// Pays out a closing channel by the settlement formula and removes it. What its recorded
+	/// proofs lock is held back in the senders' accounts for `unlock`.
 	pub(crate) fn settle_channel(channel_id: ChannelId, channel: ChannelOf<T>) -> DispatchResult {
-		let payouts = channel.settlement();
+		let LockedSettlement { payouts, held } = settlement_of(&channel.sides);
+		let channel = Self::hold_for_locks(channel_id, channel, held)?;
 		let [opener_payout, counterparty_payout] =
 			Self::pay_out_and_remove(channel_id, channel, payouts)?;
 		Self::deposit_event(Event::ChannelSettled {

@@ -3,8 +3,42 @@
 
 use super::rebalancing::{entry, request};
 use super::*;
-use crate::migrations::{v0, MigrateV0ToV1, PreUpgrade};
+use crate::migrations::{v0, v1, MigrateV0ToV1, MigrateV1ToV2, PreUpgrade, V1Snapshot};
 use frame_support::traits::{GetStorageVersion, OnRuntimeUpgrade, StorageVersion};
+
+/// A side's totals as version 1 (and 0) stored them; the state these tests downgrade has no locks.
+fn without_locks(side: SideBooks<u128>) -> v1::SideBooks<u128> {
+	assert_eq!((side.locked, side.locks_root, side.locked_nonce), (0, [0; 32], 0));
+	v1::SideBooks {
+		deposited: side.deposited,
+		withdrawn: side.withdrawn,
+		transferred: side.transferred,
+		nonce: side.nonce,
+		rebalanced_in: side.rebalanced_in,
+		rebalanced_out: side.rebalanced_out,
+		custody: side.custody,
+	}
+}
+
+/// Rewrites the channels the way storage version 1 stored them, and the version 1.
+fn downgrade_to_v1() {
+	for (channel_id, channel) in Channels::<Test>::iter().collect::<Vec<_>>() {
+		v1::Channels::<Test>::insert(
+			channel_id,
+			v1::Channel {
+				participants: channel.participants,
+				sides: channel.sides.map(without_locks),
+				challenge_period: channel.challenge_period,
+				status: channel.status,
+				opened_at: channel.opened_at,
+				storage_deposit: channel.storage_deposit,
+				version: channel.version,
+				counterparty_consented: channel.counterparty_consented,
+			},
+		);
+	}
+	StorageVersion::new(1).put::<crate::Pallet<Test>>();
+}
 
 /// Rewrites the current state the way storage version 0 stored it: channels without a state
 /// version, a consent flag or a queue slot, requests without a declared receive total, both
@@ -26,7 +60,7 @@ fn downgrade_to_v0() {
 			channel_id,
 			v0::Channel {
 				participants: channel.participants,
-				sides: channel.sides,
+				sides: channel.sides.map(without_locks),
 				challenge_period: channel.challenge_period,
 				status,
 				opened_at: channel.opened_at,
@@ -82,6 +116,11 @@ fn v0_state_with_open_closing_and_requested_channels_migrates_and_pays_out() {
 		MigrateV0ToV1::<Test>::on_runtime_upgrade();
 		before.check().expect("nothing lost, every payout kept");
 		assert_eq!(crate::Pallet::<Test>::on_chain_storage_version(), StorageVersion::new(1));
+		// The runtime runs both in order; the second takes the first's output.
+		let v1_state = V1Snapshot::<Test>::take();
+		MigrateV1ToV2::<Test>::on_runtime_upgrade();
+		v1_state.check().expect("version 1 to 2 keeps every channel");
+		assert_eq!(crate::Pallet::<Test>::on_chain_storage_version(), StorageVersion::new(2));
 		PaymentChannels::do_try_state().expect("the migrated state is consistent");
 
 		let payouts_after: Vec<_> = [open_ab, closing_ac, closing_cd]
@@ -96,9 +135,10 @@ fn v0_state_with_open_closing_and_requested_channels_migrates_and_pays_out() {
 		};
 		assert!(SettlementQueue::<Test>::get(requeued).contains(&closing_cd));
 
-		// Running it again does nothing: the version is 1 now.
+		// Running them again does nothing: the version is 2 now.
 		let snapshot = sp_io::storage::root(sp_runtime::StateVersion::V1);
 		MigrateV0ToV1::<Test>::on_runtime_upgrade();
+		MigrateV1ToV2::<Test>::on_runtime_upgrade();
 		assert_eq!(sp_io::storage::root(sp_runtime::StateVersion::V1), snapshot);
 
 		// The old channels work under the new rules: both closing ones settle by the hook...
@@ -119,5 +159,38 @@ fn v0_state_with_open_closing_and_requested_channels_migrates_and_pays_out() {
 			Who::Alice.sign(&split),
 			Who::Bob.sign(&split),
 		));
+	});
+}
+
+#[test]
+fn v1_channels_migrate_to_v2_without_locks_and_then_take_locked_proofs() {
+	build_and_execute(|| {
+		let open_ab = open(Who::Alice, Who::Bob, 1_000, 500);
+		let closing_ac = open(Who::Alice, Who::Charlie, 800, 0);
+		close(Who::Alice, closing_ac, None);
+		let before: Vec<_> = Channels::<Test>::iter().collect();
+		downgrade_to_v1();
+		let snapshot = V1Snapshot::<Test>::take();
+		assert_eq!(snapshot.0.len(), 2);
+
+		MigrateV1ToV2::<Test>::on_runtime_upgrade();
+		snapshot.check().expect("every channel kept");
+		assert_eq!(crate::Pallet::<Test>::on_chain_storage_version(), StorageVersion::new(2));
+		let mut after: Vec<_> = Channels::<Test>::iter().collect();
+		after.sort_by_key(|(id, _)| *id);
+		let mut before = before;
+		before.sort_by_key(|(id, _)| *id);
+		assert_eq!(after, before, "the v2 channels equal the ones that were downgraded");
+		PaymentChannels::do_try_state().expect("the migrated state is consistent");
+
+		// A migrated closing channel takes a locked proof from its beneficiary.
+		let locks = super::locks::two_locks(10);
+		assert_ok!(PaymentChannels::update_locked_proof(
+			Who::Charlie.origin(),
+			closing_ac,
+			locked_proof(Who::Alice, closing_ac, 5, 100, &locks),
+		));
+		assert_eq!(channel(closing_ac).books(Side::Opener).locked, 50);
+		assert!(channel(open_ab).is_open());
 	});
 }

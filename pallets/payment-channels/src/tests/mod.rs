@@ -3,13 +3,14 @@
 //! after the test.
 
 use crate::{mock::*, pallet::*, types::*};
-use frame_support::{assert_noop, assert_ok};
+use frame_support::{assert_noop, assert_ok, BoundedVec};
 use paychan_primitives::ChannelId;
 
 mod adversarial;
 mod findings;
 mod hooks;
 mod lifecycle;
+mod locks;
 mod migration;
 mod properties;
 mod rebalancing;

@@ -26,6 +26,7 @@ use std::collections::BTreeMap;
 
 mod adversary;
 mod honest;
+mod locks;
 mod model;
 
 const PEOPLE: [Who; 4] = [Who::Alice, Who::Bob, Who::Charlie, Who::Dave];
