@@ -52,8 +52,8 @@ function v0ChainSpec() {
   const current = top['0x3a636f6465'];
   top['0x3a636f6465'] = u8aToHex(readFileSync(V0_RUNTIME));
   // The version-0 pallet had no storage version: what the new genesis wrote must go. So must
-  // the record of the runtime version the genesis was built with (101): the old runtime then
-  // records its own, and the upgrade to 101 runs the migrations.
+  // the record of the runtime version the genesis was built with (102): the old runtime then
+  // records its own, and the upgrade to 102 runs the migrations.
   delete top[storageKey('PaymentChannels', ':__STORAGE_VERSION__:')];
   delete top[storageKey('System', 'LastRuntimeUpgrade')];
   const path = join(mkdtempSync(join(tmpdir(), 'paychan-upgrade-')), 'spec-v0.json');
@@ -113,11 +113,11 @@ test('sudo.setCode from the version-0 runtime keeps open, closing and requested 
     api.tx.sudo.sudoUncheckedWeight(api.tx.system.setCode(spec.current), { refTime: 0, proofSize: 0 }),
     alice,
   );
-  await makeBlocks(api, node, 1); // The migration runs at the start of this block.
+  await makeBlocks(api, node, 1); // Both migrations (0 to 1, 1 to 2) run at the start of this block.
   await api.disconnect();
   api = await connect(node);
-  assert.equal(api.runtimeVersion.specVersion.toNumber(), 101);
-  assert.equal((await api.query.paymentChannels.palletVersion()).toNumber(), 1);
+  assert.equal(api.runtimeVersion.specVersion.toNumber(), 102);
+  assert.equal((await api.query.paymentChannels.palletVersion()).toNumber(), 2);
 
   // Every channel and request is still there, translated, with the same payouts.
   assert.deepEqual(await preview(open_ab), before.ab);
@@ -125,6 +125,12 @@ test('sudo.setCode from the version-0 runtime keeps open, closing and requested 
   const ab = (await api.call.paymentChannelsApi.channel(open_ab)).unwrap();
   assert.equal(ab.version.toNumber(), 0);
   assert.equal(ab.counterpartyConsented.isTrue, true);
+  // Version 2's sides: no locks pending.
+  for (const side of ab.sides) {
+    assert.equal(side.locked.toBigInt(), 0n);
+    assert.equal(side.locksRoot.toHex(), `0x${'00'.repeat(32)}`);
+    assert.equal(side.lockedNonce.toNumber(), 0);
+  }
   const requests = await api.call.paymentChannelsApi.openRequests();
   assert.equal(requests.length, 2);
   const bobs = requests.find(([who]) => who.toString() === bob.address)[1];
