@@ -1,43 +1,22 @@
 //! `paychan-sim`: replays payments over a channel graph, routed as the Paychan daemon routes
 //! them ([`paychan_rebalancer::routing`]), and measures whether they succeed (issue #20).
 //!
-//! This is the simulator's core: a network of channels with each end's balance, seeded
-//! workloads, routing with the daemon's router (cheapest path with the capacity, split over
-//! paths all or nothing), and the metrics over time. The rebalancing policies the issue compares
-//! (own-channel shifts, on-demand requests solved exactly, scheduled rounds, the LP, an ideal)
-//! plug in as [`Policy`]; so far the baseline and scheduled rounds solved exactly.
+//! The rebalancing policies it compares ([`Policy`]): none, scheduled rounds solved exactly or
+//! as Revive's LP, on-demand requests when a channel leaves a band, own-channel shifts, and an
+//! ideal that rebalances after every failure. Each reports the extrinsics it would submit and
+//! their benchmarked weight ([`cost`]).
 
+pub mod cost;
 pub mod network;
+pub mod policy;
 pub mod workload;
 
-pub use network::{Network, Split};
+pub use cost::Rebalancing;
+pub use network::{Network, Solver, Split};
+pub use policy::{Band, Policy, Rebalancer};
 pub use workload::{Payment, Workload};
 
-use paychan_rebalancer::routing::{Router, Timing};
-
-/// How the network is rebalanced while payments flow.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Policy {
-	/// Never: the baseline every policy is compared with.
-	None,
-	/// A round every `every` payments: every party pledges each channel's whole balance toward
-	/// the middle (the most a request may pledge), the project's exact solver finds the
-	/// min-cost circulation, and its plans (each at most `max_plan_edges` edges, the runtime's
-	/// `MaxPlanEdges`) move the funds as the chain would.
-	Scheduled { every: u64, max_plan_edges: usize },
-}
-
-/// What rebalancing cost and moved in a run.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Rebalancing {
-	pub rounds: u64,
-	/// Plans submitted: one extrinsic each.
-	pub plans: u64,
-	/// Edges over all plans (each is one channel's move).
-	pub edges: u64,
-	/// What the plans moved, over all edges.
-	pub volume: u128,
-}
+use paychan_rebalancer::routing::{Router, Scratch, Timing};
 
 /// What a run measured.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -124,6 +103,8 @@ pub fn run(
 ) -> Report {
 	let graph = network.routing_graph();
 	let router = Router::new(&graph);
+	let mut scratch = Scratch::default();
+	let mut rebalancer = Rebalancer::new(policy, network.nodes);
 	let mut report = Report::default();
 	let mut window = (0u64, 0u64, 0u128, 0u128);
 	for payment in payments {
@@ -131,17 +112,17 @@ pub fn run(
 		report.volume += payment.amount;
 		window.0 += 1;
 		window.2 += payment.amount;
-		let capacities = network.capacities();
-		let routes = router.split(
-			capacities,
+		let routes = router.split_in(
+			&mut scratch,
+			network.capacities(),
 			payment.payer,
 			payment.payee,
 			payment.amount,
 			routing.max_parts,
 			routing.timing,
 		);
-		if let Some(routes) = routes {
-			for route in &routes {
+		if let Some(routes) = &routes {
+			for route in routes {
 				for hop in &route.hops {
 					network.move_funds(hop.edge, hop.amount);
 				}
@@ -152,11 +133,12 @@ pub fn run(
 			window.1 += 1;
 			window.3 += payment.amount;
 		}
-		if let Policy::Scheduled { every, max_plan_edges } = policy {
-			if every > 0 && report.payments % every == 0 {
-				network.rebalance(max_plan_edges, &mut report.rebalancing);
-			}
-		}
+		rebalancer.after_payment(
+			network,
+			report.payments,
+			routes.as_deref(),
+			&mut report.rebalancing,
+		);
 		if interval > 0 && report.payments % interval == 0 {
 			report.series.push(Interval {
 				payments: report.payments,

@@ -6,7 +6,10 @@
 
 use clap::Parser;
 use paychan_rebalancer::{routing::FeePolicy, workload};
-use paychan_sim::{run, workload::payments, Network, Policy, Routing, Split, Workload};
+use paychan_sim::{
+	cost::transfer_ref_time, run, workload::payments, Band, Network, Policy, Routing, Solver,
+	Split, Workload,
+};
 use std::{path::PathBuf, process::ExitCode, time::Instant};
 
 #[derive(Parser)]
@@ -40,9 +43,20 @@ struct Args {
 	/// Forwarding fee of every party: `BASE:PPM`.
 	#[arg(long, default_value = "1:100")]
 	fee: String,
-	/// Rebalance every this many payments (0: never), as scheduled rounds solved exactly.
-	#[arg(long, default_value_t = 0)]
-	round_every: u64,
+	/// How the network is rebalanced: `none`; `rounds:EVERY` (a round over every channel every
+	/// EVERY payments, solved exactly); `lp:EVERY[:MS]` (the same rounds solved as Revive's LP,
+	/// at most MS milliseconds each, 10 000 by default); `on-demand:LOW:HIGH:EVERY[:LIFETIME]` (a
+	/// party whose side of a channel leaves LOW..HIGH percent files a request open for LIFETIME
+	/// payments, 10 periods by default; open requests solved exactly every EVERY payments); `shifts:EVERY:LOW:HIGH` (own-channel shifts every EVERY
+	/// payments); `ideal` (a round over every channel after every failed payment).
+	#[arg(long, default_value = "none")]
+	policy: String,
+	/// The most edges of one plan (the runtime's `MaxPlanEdges`).
+	#[arg(long, default_value_t = 128)]
+	max_plan_edges: usize,
+	/// Print the totals as one JSON object instead of a sentence.
+	#[arg(long)]
+	json: bool,
 	/// Payments per row of the series.
 	#[arg(long, default_value_t = 10_000)]
 	interval: u64,
@@ -118,31 +132,121 @@ fn try_main() -> Result<(), String> {
 	let routing = Routing { max_parts: args.parts, ..Routing::default() };
 	let started = Instant::now();
 	let stream = payments(workload, network.nodes, args.payments, args.seed);
-	let policy = match args.round_every {
-		0 => Policy::None,
-		every => Policy::Scheduled { every, max_plan_edges: 128 },
-	};
+	let policy = parse_policy(&args.policy, args.max_plan_edges)?;
 	let report = run(&mut network, stream, routing, policy, args.interval);
 	let elapsed = started.elapsed();
-	println!(
-		"{} parties, {} channels; {} payments in {:.1} s: {:.2}% succeeded ({:.2}% of the volume), \
-		 fees {}, {:.2}% of channel directions depleted at the end; {} rounds, {} plans ({} edges) \
-		 moved {}",
-		network.nodes,
-		network.channels(),
-		report.payments,
-		elapsed.as_secs_f64(),
-		100.0 * report.success_ratio(),
-		100.0 * report.volume_ratio(),
-		report.fees,
-		100.0 * network.depleted_share(),
-		report.rebalancing.rounds,
-		report.rebalancing.plans,
-		report.rebalancing.edges,
-		report.rebalancing.volume
-	);
+	let r = &report.rebalancing;
+	if args.json {
+		println!(
+			"{{\"parties\":{},\"channels\":{},\"payments\":{},\"seconds\":{:.3},\
+			 \"success_ratio\":{:.6},\"volume_ratio\":{:.6},\"fees\":{},\
+			 \"depleted_directions\":{:.6},\"rounds\":{},\"failed_rounds\":{},\"plans\":{},\
+			 \"edges\":{},\"refused_plans\":{},\"volume_moved\":{},\"requests\":{},\
+			 \"request_entries\":{},\"shifts\":{},\"shifted\":{},\"transactions\":{},\
+			 \"ref_time\":{},\"proof_size\":{},\"transfer_ref_time\":{}}}",
+			network.nodes,
+			network.channels(),
+			report.payments,
+			elapsed.as_secs_f64(),
+			report.success_ratio(),
+			report.volume_ratio(),
+			report.fees,
+			network.depleted_share(),
+			r.rounds,
+			r.failed_rounds,
+			r.plans,
+			r.edges,
+			r.refused_plans,
+			r.volume,
+			r.requests,
+			r.request_entries,
+			r.shifts,
+			r.shifted,
+			r.transactions(),
+			r.ref_time,
+			r.proof_size,
+			transfer_ref_time(),
+		);
+	} else {
+		println!(
+			"{} parties, {} channels; {} payments in {:.1} s: {:.2}% succeeded ({:.2}% of the \
+			 volume), fees {}, {:.2}% of channel directions depleted at the end; rebalancing: {} \
+			 rounds, {} plans ({} edges) moved {}, {} requests, {} shifts moved {}; {} \
+			 extrinsics weighing as much as {:.0} balances transfers",
+			network.nodes,
+			network.channels(),
+			report.payments,
+			elapsed.as_secs_f64(),
+			100.0 * report.success_ratio(),
+			100.0 * report.volume_ratio(),
+			report.fees,
+			100.0 * network.depleted_share(),
+			r.rounds,
+			r.plans,
+			r.edges,
+			r.volume,
+			r.requests,
+			r.shifts,
+			r.shifted,
+			r.transactions(),
+			r.transfers_equivalent(),
+		);
+	}
 	if let Some(path) = &args.csv {
 		std::fs::write(path, report.csv()).map_err(|e| format!("{}: {e}", path.display()))?;
 	}
 	Ok(())
+}
+
+/// The `--policy` argument.
+fn parse_policy(text: &str, max_plan_edges: usize) -> Result<Policy, String> {
+	let fields: Vec<&str> = text.split(':').collect();
+	let number =
+		|s: &str| s.parse::<u64>().map_err(|_| format!("--policy: `{s}` is not a whole number"));
+	let band = |low: &str, high: &str| -> Result<Band, String> {
+		let (low, high) = (number(low)? as u32, number(high)? as u32);
+		if low >= high || high > 100 {
+			return Err(format!("--policy: the band {low}..{high} is not within 0..100"));
+		}
+		Ok(Band { low, high })
+	};
+	let positive = |s: &str| match number(s)? {
+		0 => Err("--policy: a period of 0 payments".to_string()),
+		n => Ok(n),
+	};
+	Ok(match fields.as_slice() {
+		["none"] => Policy::None,
+		["rounds", every] => {
+			Policy::Scheduled { every: positive(every)?, solver: Solver::Exact, max_plan_edges }
+		}
+		["lp", every] | ["lp", every, _] => Policy::Scheduled {
+			every: positive(every)?,
+			solver: Solver::Lp {
+				time_limit_ms: fields.get(2).map(|ms| number(ms)).transpose()?.unwrap_or(10_000),
+			},
+			max_plan_edges,
+		},
+		["on-demand", low, high, every] | ["on-demand", low, high, every, _] => {
+			let solve_every = positive(every)?;
+			Policy::OnDemand {
+				band: band(low, high)?,
+				solve_every,
+				lifetime: match fields.get(4) {
+					Some(lifetime) => positive(lifetime)?,
+					None => 10 * solve_every,
+				},
+				max_plan_edges,
+			}
+		}
+		["shifts", every, low, high] => {
+			Policy::OwnShifts { every: positive(every)?, band: band(low, high)?, max_per_party: 4 }
+		}
+		["ideal"] => Policy::Ideal { max_plan_edges },
+		_ => {
+			return Err(format!(
+				"--policy: `{text}` is not none, rounds:EVERY, lp:EVERY[:MS], \
+				 on-demand:LOW:HIGH:EVERY[:LIFETIME], shifts:EVERY:LOW:HIGH or ideal"
+			))
+		}
+	})
 }

@@ -3,8 +3,10 @@
 
 use crate::Rebalancing;
 use paychan_rebalancer::{
+	circulation::Arc,
+	lp,
 	model::{Channel, Instance, Options},
-	plan,
+	plan::{self, PlanChecker},
 	routing::{Edge, FeePolicy, Graph},
 	workload::Graph as Topology,
 };
@@ -30,6 +32,8 @@ pub struct Network {
 	pub ends: Vec<(usize, usize)>,
 	balance: Vec<u128>,
 	fees: Vec<FeePolicy>,
+	/// Each party's channels.
+	channels_of: Vec<Vec<usize>>,
 }
 
 /// A channel direction counts as depleted when its end can send less than this share of the
@@ -60,7 +64,12 @@ impl Network {
 			balance.extend([first, capacity - first]);
 		}
 		let nodes = topology.nodes as usize;
-		Network { nodes, ends, balance, fees: vec![fee; nodes] }
+		let mut channels_of = vec![Vec::new(); nodes];
+		for (channel, &(a, b)) in ends.iter().enumerate() {
+			channels_of[a].push(channel);
+			channels_of[b].push(channel);
+		}
+		Network { nodes, ends, balance, fees: vec![fee; nodes], channels_of }
 	}
 
 	pub fn channels(&self) -> usize {
@@ -125,35 +134,158 @@ impl Network {
 		depleted as f64 / self.balance.len() as f64
 	}
 
-	/// One rebalancing round: every party pledges each channel's whole balance toward the
-	/// middle, the exact solver (piecewise weights, as the planner's default) finds the
-	/// circulation, and its plans of at most `max_plan_edges` edges are applied; `tally` counts
-	/// what they cost and moved.
-	pub fn rebalance(&mut self, max_plan_edges: usize, tally: &mut Rebalancing) {
-		let channels = self
-			.ends
-			.iter()
-			.enumerate()
-			.map(|(channel, &(a, b))| {
-				let balance = [self.balance[2 * channel], self.balance[2 * channel + 1]]
-					.map(|amount| i64::try_from(amount).expect("simulated amounts fit the solver"));
-				Channel::willing(channel as u64, [a as u32, b as u32], balance)
-			})
-			.collect();
-		let instance = Instance { nodes: self.nodes as u32, channels };
-		let solution = plan::solve(&instance, Options::default(), max_plan_edges)
-			.expect("a network's own channels are a valid instance");
+	/// The channels `party` is an end of.
+	pub fn channels_of(&self, party: usize) -> &[usize] {
+		&self.channels_of[party]
+	}
+
+	/// What `party` holds in `channel` (it must be one of its ends).
+	pub fn held(&self, channel: usize, party: usize) -> u128 {
+		self.balance[self.edge_from(channel, party)]
+	}
+
+	/// What `channel`'s first and second ends hold.
+	pub fn sides(&self, channel: usize) -> [u128; 2] {
+		[self.balance[2 * channel], self.balance[2 * channel + 1]]
+	}
+
+	/// The edge of `channel` that `party` sends over.
+	pub fn edge_from(&self, channel: usize, party: usize) -> usize {
+		let (a, b) = self.ends[channel];
+		debug_assert!(party == a || party == b, "party {party} is not an end of {channel}");
+		if party == a {
+			2 * channel
+		} else {
+			2 * channel + 1
+		}
+	}
+
+	/// `channel` as the solver sees it, both ends willing to move anything toward its middle
+	/// (a request pledging its whole balance: the most the pallet lets a request pledge).
+	pub fn willing(&self, channel: usize) -> Channel {
+		let (a, b) = self.ends[channel];
+		let balance = [self.balance[2 * channel], self.balance[2 * channel + 1]]
+			.map(|amount| i64::try_from(amount).expect("simulated amounts fit the solver"));
+		Channel::willing(channel as u64, [a as u32, b as u32], balance)
+	}
+
+	/// A round's instance over every channel, all willing.
+	pub fn everyone_willing(&self) -> Instance {
+		Instance {
+			nodes: self.nodes as u32,
+			channels: (0..self.channels()).map(|channel| self.willing(channel)).collect(),
+		}
+	}
+
+	/// One rebalancing round over `instance` (channel ids are this network's channel indices):
+	/// `solver` finds the circulation, it is cut into cycles and packed into plans of at most
+	/// `max_plan_edges` edges, and each plan the pallet would accept is applied. Returns whether
+	/// the solver found a circulation (an LP over its time limit does not).
+	pub fn round(
+		&mut self,
+		instance: &Instance,
+		solver: Solver,
+		max_plan_edges: usize,
+		tally: &mut Rebalancing,
+	) -> bool {
 		tally.rounds += 1;
-		for edges in &solution.outcome.plans {
-			tally.plans += 1;
+		if instance.channels.is_empty() {
+			return true;
+		}
+		let plans = match solver {
+			Solver::Exact => {
+				plan::solve(instance, Options::default(), max_plan_edges)
+					.expect("a network's own channels are a valid instance")
+					.outcome
+					.plans
+			}
+			Solver::Lp { time_limit_ms } => {
+				match revive_lp(instance, max_plan_edges, time_limit_ms) {
+					Ok(plans) => plans,
+					Err(_) => {
+						tally.failed_rounds += 1;
+						return false;
+					}
+				}
+			}
+		};
+		let checker = PlanChecker::new(instance);
+		for edges in &plans {
+			if checker.check(edges, max_plan_edges).is_err() {
+				tally.refused_plans += 1;
+				continue;
+			}
+			tally.plan(edges.len());
 			for edge in edges {
 				let channel = edge.channel_id as usize;
-				let (a, _) = self.ends[channel];
-				let from = if edge.from as usize == a { 2 * channel } else { 2 * channel + 1 };
-				self.move_funds(from, edge.amount);
-				tally.edges += 1;
+				self.move_funds(self.edge_from(channel, edge.from as usize), edge.amount);
 				tally.volume += edge.amount;
 			}
 		}
+		true
 	}
+
+	/// An own-channel shift: `party` takes `amount` of its side out of `from` (with the
+	/// counterparty's consent) and adds it to its side of `to`, as the pallet's `shift` does. The
+	/// two channels' capacities change; what `party` holds over both does not.
+	pub fn shift(&mut self, party: usize, from: usize, to: usize, amount: u128) {
+		let source = self.edge_from(from, party);
+		let target = self.edge_from(to, party);
+		self.balance[source] = self.balance[source]
+			.checked_sub(amount)
+			.expect("a shift only moves what the party holds");
+		self.balance[target] += amount;
+	}
+
+	/// The sum of every channel's capacity: what payments, plans and shifts never change.
+	pub fn total(&self) -> u128 {
+		self.balance.iter().sum()
+	}
+}
+
+/// How a round's circulation is found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Solver {
+	/// The project's exact min-cost circulation with the planner's default (piecewise) weights.
+	Exact,
+	/// Revive's linear program (the most volume moved toward the middle, every unit alike),
+	/// solved by the general LP baseline within a time limit.
+	Lp { time_limit_ms: u64 },
+}
+
+/// Revive's round: maximise the volume moved, each channel only toward its middle and at most
+/// to it, as a linear program over the same bounds, solved by the LP baseline; then cut into
+/// cycles and packed into plans like the exact solver's.
+fn revive_lp(
+	instance: &Instance,
+	max_plan_edges: usize,
+	time_limit_ms: u64,
+) -> Result<Vec<Vec<paychan_rebalancer::plan::Edge>>, String> {
+	let mut arcs = Vec::new();
+	let mut origin = Vec::new();
+	for (index, channel) in instance.channels.iter().enumerate() {
+		let position = channel.balance[0];
+		let (sender, room) = if position > channel.target {
+			(0, position - channel.target)
+		} else {
+			(1, channel.target - position)
+		};
+		let capacity = room.min(channel.limit(sender));
+		if capacity > 0 {
+			arcs.push(Arc {
+				source: channel.ends[sender],
+				target: channel.ends[1 - sender],
+				capacity,
+				cost: -1,
+			});
+			origin.push((index, sender));
+		}
+	}
+	let flow = lp::circulation(instance.nodes as usize, &arcs, Some(time_limit_ms as f64 / 1e3))?;
+	let mut moved = vec![0i64; instance.channels.len()];
+	for (&(index, sender), &x) in origin.iter().zip(&flow) {
+		moved[index] += if sender == 0 { x } else { -x };
+	}
+	let cycles = plan::decompose(instance, &moved);
+	Ok(plan::pack(instance, &cycles, max_plan_edges).0)
 }

@@ -2,7 +2,11 @@
 //! balance goes below zero, and a seed fixes every number.
 
 use paychan_rebalancer::{routing::FeePolicy, workload};
-use paychan_sim::{run, workload::payments, Network, Policy, Routing, Split, Workload};
+use paychan_sim::{
+	run, workload::payments, Band, Network, Policy, Rebalancing, Routing, Solver, Split, Workload,
+};
+
+use pallet_payment_channels::weights::WeightInfo as Calls;
 
 const FEE: FeePolicy = FeePolicy { base: 1, ppm: 100 };
 
@@ -43,7 +47,8 @@ fn scheduled_rounds_keep_capacity_and_let_more_payments_through_on_one_sided_cha
 		report
 	};
 	let baseline = replay(Policy::None);
-	let rounds = replay(Policy::Scheduled { every: 500, max_plan_edges: 128 });
+	let rounds =
+		replay(Policy::Scheduled { every: 500, solver: Solver::Exact, max_plan_edges: 128 });
 	assert_eq!(baseline.rebalancing, Default::default());
 	assert_eq!(rounds.rebalancing.rounds, 8);
 	assert!(
@@ -111,13 +116,22 @@ fn a_round_balances_a_ring_of_one_sided_channels() {
 	// 0 → 1 → 2 → 0, 1 000 each, all on the first end: one cycle of 500 balances all three.
 	let topology =
 		workload::Graph { nodes: 3, links: vec![(0, 1, 1_000), (1, 2, 1_000), (2, 0, 1_000)] };
-	let mut network = Network::new(&topology, Split::OneSided, FEE);
+	let network = Network::new(&topology, Split::OneSided, FEE);
 	assert_eq!(network.depleted_share(), 0.5);
-	let mut tally = paychan_sim::Rebalancing::default();
-	network.rebalance(128, &mut tally);
-	assert_eq!(network.capacities(), &[500, 500, 500, 500, 500, 500]);
-	assert_eq!(network.depleted_share(), 0.0);
-	assert_eq!((tally.rounds, tally.plans, tally.edges, tally.volume), (1, 1, 3, 1_500));
+	for solver in [Solver::Exact, Solver::Lp { time_limit_ms: 10_000 }] {
+		let mut network = Network::new(&topology, Split::OneSided, FEE);
+		let mut tally = Rebalancing::default();
+		assert!(network.round(&network.everyone_willing(), solver, 128, &mut tally));
+		assert_eq!(network.capacities(), &[500, 500, 500, 500, 500, 500], "{solver:?}");
+		assert_eq!(network.depleted_share(), 0.0);
+		assert_eq!((tally.rounds, tally.plans, tally.edges, tally.volume), (1, 1, 3, 1_500));
+		assert_eq!(tally.transactions(), 1, "one plan");
+		assert_eq!(
+			tally.ref_time,
+			u128::from(<() as Calls>::submit_plan(3).ref_time()),
+			"a plan of 3 edges weighs what the pallet's benchmark says"
+		);
+	}
 }
 
 #[test]
@@ -160,4 +174,115 @@ fn a_demand_matrix_is_a_circulation_plus_an_acyclic_part() {
 		payments(Workload::Demand { dag_share: 0.3, entries: 200, amounts: (10, 20) }, 40, 500, 8)
 			.collect::<Vec<_>>()
 	);
+}
+
+/// Replays `count` uniform payments over the small graph under `policy`.
+fn replay(split: Split, policy: Policy, count: u64, seed: u64) -> (Network, paychan_sim::Report) {
+	let mut network = small(split);
+	let workload = Workload::Uniform { amounts: (1_000, 100_000) };
+	let stream = payments(workload, network.nodes, count, seed);
+	let report = run(&mut network, stream, Routing::default(), policy, 1_000);
+	(network, report)
+}
+
+fn capacities(network: &Network) -> Vec<u128> {
+	(0..network.channels()).map(|c| network.capacity(c)).collect()
+}
+
+const BAND: Band = Band { low: 20, high: 80 };
+
+#[test]
+fn on_demand_requests_keep_capacity_and_plans_stay_within_their_pledges() {
+	let before = capacities(&small(Split::OneSided));
+	let policy =
+		Policy::OnDemand { band: BAND, solve_every: 100, lifetime: 1_000, max_plan_edges: 128 };
+	let (network, report) = replay(Split::OneSided, policy, 4_000, 21);
+	assert_eq!(capacities(&network), before, "plans move funds within channels only");
+	let r = &report.rebalancing;
+	assert!(r.requests > 0 && r.plans > 0 && r.volume > 0, "{r:?}");
+	assert!(r.request_entries <= 16 * r.requests, "a request names at most 16 channels");
+	assert_eq!(r.refused_plans, 0, "every plan keeps to what the requests pledged");
+	assert_eq!(r.transactions(), r.plans + r.requests);
+}
+
+#[test]
+fn a_request_names_only_channels_outside_the_middle_and_plans_need_both_ends() {
+	// A ring of one-sided channels: every party is out of band in both its channels, so every
+	// party files and one round balances the ring. A line has no cycle: requests but no plan.
+	let ring =
+		workload::Graph { nodes: 3, links: vec![(0, 1, 1_000), (1, 2, 1_000), (2, 0, 1_000)] };
+	let line = workload::Graph { nodes: 3, links: vec![(0, 1, 1_000), (1, 2, 1_000)] };
+	let policy = Policy::OnDemand { band: BAND, solve_every: 1, lifetime: 1, max_plan_edges: 128 };
+	let pay = paychan_sim::Payment { payer: 0, payee: 1, amount: 10 };
+	let mut network = Network::new(&ring, Split::OneSided, FEE);
+	let report = run(&mut network, vec![pay], Routing::default(), policy, 0);
+	// The payment put 10 on 1's side of channel 0 (990 : 10): 0 and 1 file, 2 does not (it was
+	// not on the route), so channel 1 and 2 lack one end's request and nothing can move.
+	assert_eq!((report.rebalancing.requests, report.rebalancing.plans), (2, 0));
+	let mut network = Network::new(&ring, Split::OneSided, FEE);
+	let around = [
+		paychan_sim::Payment { payer: 0, payee: 1, amount: 10 },
+		paychan_sim::Payment { payer: 1, payee: 2, amount: 10 },
+	];
+	let policy = Policy::OnDemand { band: BAND, solve_every: 2, lifetime: 20, max_plan_edges: 128 };
+	let report = run(&mut network, around, Routing::default(), policy, 0);
+	assert_eq!((report.rebalancing.requests, report.rebalancing.plans), (3, 1));
+	// 2 filed after the second payment, holding 10 of channel 1: it asked for 490 there, which
+	// bounds the cycle, so channel 2 (1 000 : 0, where 2 pledged 500) moves 490 too.
+	assert_eq!(network.capacities(), &[500, 500, 500, 500, 510, 490]);
+	let mut network = Network::new(&line, Split::OneSided, FEE);
+	let report = run(&mut network, around, Routing::default(), policy, 0);
+	assert_eq!((report.rebalancing.requests, report.rebalancing.plans), (3, 0));
+}
+
+#[test]
+fn own_shifts_keep_each_partys_funds_and_the_networks_total() {
+	// 1 holds everything of its channel with 0 and nothing of its channel with 2: one shift
+	// moves the 500 it holds beyond the first's middle to the second, which lacked 500.
+	let topology = workload::Graph { nodes: 3, links: vec![(1, 0, 1_000), (2, 1, 1_000)] };
+	let mut network = Network::new(&topology, Split::OneSided, FEE);
+	let policy = Policy::OwnShifts { every: 1, band: BAND, max_per_party: 4 };
+	let nothing = paychan_sim::Payment { payer: 0, payee: 0, amount: 1 };
+	let report = run(&mut network, vec![nothing], Routing::default(), policy, 0);
+	assert_eq!(report.succeeded, 0, "a payment to oneself is no payment");
+	assert_eq!((report.rebalancing.shifts, report.rebalancing.shifted), (1, 500));
+	assert_eq!((network.held(0, 1), network.held(1, 1)), (500, 500));
+	assert_eq!((network.capacity(0), network.capacity(1)), (500, 1_500));
+	assert_eq!(network.held(0, 1) + network.held(1, 1), 1_000, "1's own funds are kept");
+	assert_eq!(network.total(), 2_000);
+	let mut network = small(Split::Skewed { seed: 4 });
+	let total = network.total();
+	let policy = Policy::OwnShifts { every: 250, band: BAND, max_per_party: 4 };
+	let workload = Workload::Uniform { amounts: (1_000, 100_000) };
+	let stream = payments(workload, network.nodes, 2_000, 3);
+	let report = run(&mut network, stream, Routing::default(), policy, 0);
+	assert!(report.rebalancing.shifts > 0, "{:?}", report.rebalancing);
+	assert_eq!(report.rebalancing.transactions(), report.rebalancing.shifts);
+	assert_eq!(network.total(), total, "shifts and payments never create or destroy funds");
+}
+
+#[test]
+fn the_ideal_rounds_after_every_failure_and_every_policy_is_seeded() {
+	let (_, report) = replay(Split::OneSided, Policy::Ideal { max_plan_edges: 128 }, 1_500, 8);
+	assert_eq!(report.rebalancing.rounds, report.payments - report.succeeded);
+	let policies = [
+		Policy::None,
+		Policy::Scheduled { every: 300, solver: Solver::Exact, max_plan_edges: 128 },
+		Policy::Scheduled {
+			every: 300,
+			solver: Solver::Lp { time_limit_ms: 60_000 },
+			max_plan_edges: 128,
+		},
+		Policy::OnDemand { band: BAND, solve_every: 50, lifetime: 500, max_plan_edges: 128 },
+		Policy::OwnShifts { every: 300, band: BAND, max_per_party: 4 },
+		Policy::Ideal { max_plan_edges: 128 },
+	];
+	for policy in policies {
+		let (a, first) = replay(Split::Skewed { seed: 2 }, policy, 1_200, 5);
+		let (b, second) = replay(Split::Skewed { seed: 2 }, policy, 1_200, 5);
+		assert_eq!(first, second, "{policy:?}");
+		assert_eq!(a.capacities(), b.capacities(), "{policy:?}");
+		assert_eq!(first.rebalancing.refused_plans, 0, "{policy:?}");
+		assert_eq!(first.rebalancing.failed_rounds, 0, "{policy:?}");
+	}
 }
