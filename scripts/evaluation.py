@@ -107,6 +107,15 @@ def main():
         lines.append(row(f"`{policy}`", results[name]))
     tables["policies"] = "\n".join(lines)
 
+    # 1b. Single-funded channels, the funding end drawn at random: where one-way flow bites.
+    lines = [HEADER]
+    for label, policy in [("none", "none"), ("shifts", f"shifts:5000:{BAND}"),
+                          ("on-demand", f"on-demand:{BAND}:1000"), ("rounds-5000", "rounds:5000")]:
+        name = f"funder-{label}"
+        results[name] = run(sim, name, lnd(payments, "funder", "uniform", policy))
+        lines.append(row(f"`{policy}`", results[name]))
+    tables["funder"] = "\n".join(lines)
+
     # 2. How often to round: success against the period, and against what it costs on chain.
     lines = [HEADER]
     sweep = []
@@ -138,7 +147,7 @@ def main():
     for label, policy in [("none", "none"), ("exact", "rounds:500"), ("lp", "lp:500:20000")]:
         name = f"lp-{label}"
         results[name] = run(sim, name, [
-            "--ba", "2000:4", "--payments", str(ba_payments), "--split", "one-sided",
+            "--ba", "2000:4", "--payments", str(ba_payments), "--split", "skewed",
             "--workload", "uniform", "--amount", "1000:50000", "--policy", policy, "--seed", "3",
             "--interval", str(max(ba_payments // 50, 1))])
         r = results[name]
@@ -147,11 +156,11 @@ def main():
                      f"{r['seconds']:.0f} s |")
     tables["lp"] = "\n".join(lines)
 
-    # 5. Single-unit probes (the anchors' measure): one-sided channels, 1 sat payments.
+    # 5. Single-unit probes (the anchors' measure): 1 sat payments on the skewed split.
     lines = ["| policy | succeeded |", "|---|---:|"]
     for label, policy in [("none", "none"), ("rounds-5000", "rounds:5000")]:
         name = f"unit-{label}"
-        args = lnd(max(payments // 4, 1000), "one-sided", "uniform", policy)
+        args = lnd(max(payments // 4, 1000), "skewed", "uniform", policy)
         args += ["--amount", "1:1"]
         results[name] = run(sim, name, args)
         lines.append(f"| `{policy}` | {pct(results[name]['success_ratio'])} |")

@@ -13,7 +13,7 @@ pub mod workload;
 
 pub use cost::Rebalancing;
 pub use network::{Network, Solver, Split};
-pub use policy::{Band, Policy, Rebalancer};
+pub use policy::{Band, Pledge, Policy, Rebalancer};
 pub use workload::{Payment, Workload};
 
 use paychan_rebalancer::routing::{Router, Scratch, Timing};
@@ -27,10 +27,48 @@ pub struct Report {
 	pub volume_succeeded: u128,
 	/// Fees paid to forwarding parties by the payments that succeeded.
 	pub fees: u128,
+	/// Why the others failed: the payer held less than the amount over all its channels, the
+	/// payee could receive less than it over all of its own, or neither (the funds were there at
+	/// both ends, but no path in between had the capacity).
+	pub failures: Failures,
 	pub rebalancing: Rebalancing,
 	/// One row per `interval` payments: the interval's success ratio by count and by volume, and
 	/// the share of channel directions depleted at its end.
 	pub series: Vec<Interval>,
+}
+
+/// Failed payments by where the funds were missing.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Failures {
+	/// The payer's side of all its channels together held less than the amount.
+	pub at_payer: u64,
+	/// The other sides of all the payee's channels together held less than the amount.
+	pub at_payee: u64,
+	/// Both ends had the funds; the paths between them did not.
+	pub in_between: u64,
+}
+
+impl Failures {
+	/// Classifies a failed `payment` by `network` as it was when it failed.
+	fn count(&mut self, network: &Network, payment: &Payment) {
+		let can_send: u128 = network
+			.channels_of(payment.payer)
+			.iter()
+			.map(|&channel| network.held(channel, payment.payer))
+			.sum();
+		let can_receive: u128 = network
+			.channels_of(payment.payee)
+			.iter()
+			.map(|&channel| network.capacity(channel) - network.held(channel, payment.payee))
+			.sum();
+		if can_send < payment.amount {
+			self.at_payer += 1;
+		} else if can_receive < payment.amount {
+			self.at_payee += 1;
+		} else {
+			self.in_between += 1;
+		}
+	}
 }
 
 /// One interval of a run.
@@ -41,6 +79,11 @@ pub struct Interval {
 	pub success_ratio: f64,
 	pub volume_ratio: f64,
 	pub depleted_directions: f64,
+	/// What rebalancing had moved (plans and shifts), submitted (extrinsics) and weighed
+	/// (ref_time, picoseconds) by the interval's end, since the run began.
+	pub moved: u128,
+	pub transactions: u64,
+	pub ref_time: u128,
 }
 
 impl Eq for Interval {}
@@ -54,13 +97,22 @@ impl Report {
 		ratio(self.volume_succeeded as f64, self.volume as f64)
 	}
 
-	/// The series as CSV: `payments,success_ratio,volume_ratio,depleted_directions`.
+	/// The series as CSV: `payments,success_ratio,volume_ratio,depleted_directions,moved,
+	/// transactions,ref_time`.
 	pub fn csv(&self) -> String {
-		let mut out = String::from("payments,success_ratio,volume_ratio,depleted_directions\n");
+		let mut out = String::from(
+			"payments,success_ratio,volume_ratio,depleted_directions,moved,transactions,ref_time\n",
+		);
 		for row in &self.series {
 			out.push_str(&format!(
-				"{},{:.6},{:.6},{:.6}\n",
-				row.payments, row.success_ratio, row.volume_ratio, row.depleted_directions
+				"{},{:.6},{:.6},{:.6},{},{},{}\n",
+				row.payments,
+				row.success_ratio,
+				row.volume_ratio,
+				row.depleted_directions,
+				row.moved,
+				row.transactions,
+				row.ref_time
 			));
 		}
 		out
@@ -132,6 +184,8 @@ pub fn run(
 			report.volume_succeeded += payment.amount;
 			window.1 += 1;
 			window.3 += payment.amount;
+		} else {
+			report.failures.count(network, &payment);
 		}
 		rebalancer.after_payment(
 			network,
@@ -145,6 +199,9 @@ pub fn run(
 				success_ratio: ratio(window.1 as f64, window.0 as f64),
 				volume_ratio: ratio(window.3 as f64, window.2 as f64),
 				depleted_directions: network.depleted_share(),
+				moved: report.rebalancing.volume + report.rebalancing.shifted,
+				transactions: report.rebalancing.transactions(),
+				ref_time: report.rebalancing.ref_time,
 			});
 			window = (0, 0, 0, 0);
 		}

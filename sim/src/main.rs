@@ -7,8 +7,8 @@
 use clap::Parser;
 use paychan_rebalancer::{routing::FeePolicy, workload};
 use paychan_sim::{
-	cost::transfer_ref_time, run, workload::payments, Band, Network, Policy, Routing, Solver,
-	Split, Workload,
+	cost::transfer_ref_time, run, workload::payments, Band, Network, Pledge, Policy, Routing,
+	Solver, Split, Workload,
 };
 use std::{path::PathBuf, process::ExitCode, time::Instant};
 
@@ -27,7 +27,8 @@ struct Args {
 	payments: u64,
 	#[arg(long, default_value_t = 1)]
 	seed: u64,
-	/// `even`, `skewed` or `one-sided`.
+	/// `even`, `skewed`, `one-sided` (all on the first end listed) or `funder` (all on a random
+	/// end).
 	#[arg(long, default_value = "even")]
 	split: String,
 	/// `uniform`, `zipf:EXPONENT` or `demand:DAG_SHARE` (a circulation plus an acyclic part of
@@ -44,13 +45,18 @@ struct Args {
 	#[arg(long, default_value = "1:100")]
 	fee: String,
 	/// How the network is rebalanced: `none`; `rounds:EVERY` (a round over every channel every
-	/// EVERY payments, solved exactly); `lp:EVERY[:MS]` (the same rounds solved as Revive's LP,
+	/// EVERY payments, each end pledging toward the middle only, solved exactly);
+	/// `rounds-whole:EVERY` (the same, each end pledging its whole balance); `lp:EVERY[:MS]` (the same rounds solved as Revive's LP,
 	/// at most MS milliseconds each, 10 000 by default); `on-demand:LOW:HIGH:EVERY[:LIFETIME]` (a
 	/// party whose side of a channel leaves LOW..HIGH percent files a request open for LIFETIME
 	/// payments, 10 periods by default; open requests solved exactly every EVERY payments); `shifts:EVERY:LOW:HIGH` (own-channel shifts every EVERY
 	/// payments); `ideal` (a round over every channel after every failed payment).
 	#[arg(long, default_value = "none")]
 	policy: String,
+	/// The most channels one rebalance request names (the runtime's `MaxRequestEntries`; more
+	/// only to ask what a larger limit would do).
+	#[arg(long, default_value_t = paychan_sim::cost::MAX_REQUEST_ENTRIES)]
+	request_entries: usize,
 	/// The most edges of one plan (the runtime's `MaxPlanEdges`).
 	#[arg(long, default_value_t = 128)]
 	max_plan_edges: usize,
@@ -96,7 +102,10 @@ fn try_main() -> Result<(), String> {
 		"even" => Split::Even,
 		"skewed" => Split::Skewed { seed: args.seed },
 		"one-sided" => Split::OneSided,
-		other => return Err(format!("--split: `{other}` is not even, skewed or one-sided")),
+		"funder" => Split::Funder { seed: args.seed },
+		other => {
+			return Err(format!("--split: `{other}` is not even, skewed, one-sided or funder"))
+		}
 	};
 	let amounts = pair(&args.amount, "--amount")?;
 	let workload = match args.workload.split_once(':') {
@@ -132,7 +141,7 @@ fn try_main() -> Result<(), String> {
 	let routing = Routing { max_parts: args.parts, ..Routing::default() };
 	let started = Instant::now();
 	let stream = payments(workload, network.nodes, args.payments, args.seed);
-	let policy = parse_policy(&args.policy, args.max_plan_edges)?;
+	let policy = parse_policy(&args.policy, args.request_entries, args.max_plan_edges)?;
 	let report = run(&mut network, stream, routing, policy, args.interval);
 	let elapsed = started.elapsed();
 	let r = &report.rebalancing;
@@ -140,7 +149,8 @@ fn try_main() -> Result<(), String> {
 		println!(
 			"{{\"parties\":{},\"channels\":{},\"payments\":{},\"seconds\":{:.3},\
 			 \"success_ratio\":{:.6},\"volume_ratio\":{:.6},\"fees\":{},\
-			 \"depleted_directions\":{:.6},\"rounds\":{},\"failed_rounds\":{},\"plans\":{},\
+			 \"depleted_directions\":{:.6},\"failed_at_payer\":{},\"failed_at_payee\":{},\
+			 \"failed_in_between\":{},\"rounds\":{},\"failed_rounds\":{},\"plans\":{},\
 			 \"edges\":{},\"refused_plans\":{},\"volume_moved\":{},\"requests\":{},\
 			 \"request_entries\":{},\"shifts\":{},\"shifted\":{},\"transactions\":{},\
 			 \"ref_time\":{},\"proof_size\":{},\"transfer_ref_time\":{}}}",
@@ -152,6 +162,9 @@ fn try_main() -> Result<(), String> {
 			report.volume_ratio(),
 			report.fees,
 			network.depleted_share(),
+			report.failures.at_payer,
+			report.failures.at_payee,
+			report.failures.in_between,
 			r.rounds,
 			r.failed_rounds,
 			r.plans,
@@ -170,7 +183,8 @@ fn try_main() -> Result<(), String> {
 	} else {
 		println!(
 			"{} parties, {} channels; {} payments in {:.1} s: {:.2}% succeeded ({:.2}% of the \
-			 volume), fees {}, {:.2}% of channel directions depleted at the end; rebalancing: {} \
+			 volume), fees {}, {:.2}% of channel directions depleted at the end; failed for want \
+			 of funds at the payer {}, at the payee {}, in between {}; rebalancing: {} \
 			 rounds, {} plans ({} edges) moved {}, {} requests, {} shifts moved {}; {} \
 			 extrinsics weighing as much as {:.0} balances transfers",
 			network.nodes,
@@ -181,6 +195,9 @@ fn try_main() -> Result<(), String> {
 			100.0 * report.volume_ratio(),
 			report.fees,
 			100.0 * network.depleted_share(),
+			report.failures.at_payer,
+			report.failures.at_payee,
+			report.failures.in_between,
 			r.rounds,
 			r.plans,
 			r.edges,
@@ -199,7 +216,7 @@ fn try_main() -> Result<(), String> {
 }
 
 /// The `--policy` argument.
-fn parse_policy(text: &str, max_plan_edges: usize) -> Result<Policy, String> {
+fn parse_policy(text: &str, entries: usize, max_plan_edges: usize) -> Result<Policy, String> {
 	let fields: Vec<&str> = text.split(':').collect();
 	let number =
 		|s: &str| s.parse::<u64>().map_err(|_| format!("--policy: `{s}` is not a whole number"));
@@ -216,11 +233,21 @@ fn parse_policy(text: &str, max_plan_edges: usize) -> Result<Policy, String> {
 	};
 	Ok(match fields.as_slice() {
 		["none"] => Policy::None,
-		["rounds", every] => {
-			Policy::Scheduled { every: positive(every)?, solver: Solver::Exact, max_plan_edges }
-		}
+		["rounds", every] => Policy::Scheduled {
+			every: positive(every)?,
+			solver: Solver::Exact,
+			pledge: Pledge::TowardMiddle,
+			max_plan_edges,
+		},
+		["rounds-whole", every] => Policy::Scheduled {
+			every: positive(every)?,
+			solver: Solver::Exact,
+			pledge: Pledge::Whole,
+			max_plan_edges,
+		},
 		["lp", every] | ["lp", every, _] => Policy::Scheduled {
 			every: positive(every)?,
+			pledge: Pledge::TowardMiddle,
 			solver: Solver::Lp {
 				time_limit_ms: fields.get(2).map(|ms| number(ms)).transpose()?.unwrap_or(10_000),
 			},
@@ -235,6 +262,7 @@ fn parse_policy(text: &str, max_plan_edges: usize) -> Result<Policy, String> {
 					Some(lifetime) => positive(lifetime)?,
 					None => 10 * solve_every,
 				},
+				entries,
 				max_plan_edges,
 			}
 		}
@@ -244,7 +272,7 @@ fn parse_policy(text: &str, max_plan_edges: usize) -> Result<Policy, String> {
 		["ideal"] => Policy::Ideal { max_plan_edges },
 		_ => {
 			return Err(format!(
-				"--policy: `{text}` is not none, rounds:EVERY, lp:EVERY[:MS], \
+				"--policy: `{text}` is not none, rounds:EVERY, rounds-whole:EVERY, lp:EVERY[:MS], \
 				 on-demand:LOW:HIGH:EVERY[:LIFETIME], shifts:EVERY:LOW:HIGH or ideal"
 			))
 		}

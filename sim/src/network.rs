@@ -20,8 +20,13 @@ pub enum Split {
 	Even,
 	/// The first end's share uniformly random in [0, 1], per channel, from `seed`.
 	Skewed { seed: u64 },
-	/// All of it on the first end, as if only the opener funded it.
+	/// All of it on the first end, as if only the opener funded it. The snapshots list each
+	/// channel with the lower-numbered party first, so this split of them is acyclic: no
+	/// circulation exists until payments have moved funds back.
 	OneSided,
+	/// All of it on one end drawn at random per channel from `seed`: single-funded channels
+	/// with openers in no particular order, as on Lightning.
+	Funder { seed: u64 },
 }
 
 /// Channels `0..channels()` between parties `0..nodes`: channel `c` joins `ends[c]`, and
@@ -45,7 +50,9 @@ impl Network {
 	/// charging `fee` to forward.
 	pub fn new(topology: &Topology, split: Split, fee: FeePolicy) -> Network {
 		let mut rng = match split {
-			Split::Skewed { seed } => Some(ChaCha8Rng::seed_from_u64(seed)),
+			Split::Skewed { seed } | Split::Funder { seed } => {
+				Some(ChaCha8Rng::seed_from_u64(seed))
+			}
 			_ => None,
 		};
 		let mut ends = Vec::with_capacity(topology.links.len());
@@ -55,6 +62,14 @@ impl Network {
 			let first = match split {
 				Split::Even => capacity / 2,
 				Split::OneSided => capacity,
+				Split::Funder { .. } => {
+					let first_funds: bool = rng.as_mut().expect("seeded above").random();
+					if first_funds {
+						capacity
+					} else {
+						0
+					}
+				}
 				Split::Skewed { .. } => {
 					let share: f64 = rng.as_mut().expect("seeded above").random();
 					((capacity as f64) * share).floor() as u128
@@ -167,6 +182,27 @@ impl Network {
 		let balance = [self.balance[2 * channel], self.balance[2 * channel + 1]]
 			.map(|amount| i64::try_from(amount).expect("simulated amounts fit the solver"));
 		Channel::willing(channel as u64, [a as u32, b as u32], balance)
+	}
+
+	/// `channel` as the solver sees it when each end pledges only what it holds beyond the
+	/// middle and asks only for what it lacks to it, as the daemon's band policy does: no move
+	/// can take a side past the middle, so a round never drains one channel to balance another.
+	pub fn toward_middle(&self, channel: usize) -> Channel {
+		let mut pledged = self.willing(channel);
+		// The first end's middle is the target; the second end's is the rest of the capacity.
+		let excess = pledged.balance[0] - pledged.target;
+		pledged.max_send = [excess.max(0), (-excess).max(0)];
+		pledged.max_receive = [pledged.max_send[1], pledged.max_send[0]];
+		pledged
+	}
+
+	/// A round's instance over every channel, each end pledging toward the middle only
+	/// ([`Network::toward_middle`]).
+	pub fn everyone_toward_middle(&self) -> Instance {
+		Instance {
+			nodes: self.nodes as u32,
+			channels: (0..self.channels()).map(|channel| self.toward_middle(channel)).collect(),
+		}
 	}
 
 	/// A round's instance over every channel, all willing.

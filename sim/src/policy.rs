@@ -3,7 +3,7 @@
 //! `MaxRequestEntries` channels, and a shift moves only the shifting party's own funds.
 
 use crate::{
-	cost::{Rebalancing, MAX_REQUEST_ENTRIES},
+	cost::Rebalancing,
 	network::{Network, Solver},
 };
 use paychan_rebalancer::{model::Instance, routing::Route};
@@ -24,6 +24,17 @@ impl Band {
 	}
 }
 
+/// What each end of every channel pledges to a scheduled round.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Pledge {
+	/// Its whole balance, and to receive what the other end holds: the most a request may
+	/// pledge. A round may then drain one channel to balance others.
+	Whole,
+	/// What it holds beyond the middle, and to receive what it lacks to it, as the daemon's band
+	/// policy pledges: no side is moved past the middle.
+	TowardMiddle,
+}
+
 /// How the network is rebalanced while payments flow.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Policy {
@@ -31,19 +42,20 @@ pub enum Policy {
 	None,
 	/// A round every `every` payments over every channel, each end pledging its whole balance
 	/// toward the middle (the most a request may pledge), solved by `solver`.
-	Scheduled { every: u64, solver: Solver, max_plan_edges: usize },
+	Scheduled { every: u64, solver: Solver, pledge: Pledge, max_plan_edges: usize },
 	/// On demand, as the daemon's `--rebalance-band` does: a party with no open request whose
-	/// side of a channel a payment takes outside `band` files one (its [`MAX_REQUEST_ENTRIES`]
-	/// channels furthest from the middle, each pledging its excess and asking for its
+	/// side of a channel a payment takes outside `band` files one (its `entries` channels, at
+	/// most the runtime's `MaxRequestEntries` on chain, furthest from the middle, each pledging its excess and asking for its
 	/// shortfall), open for `lifetime` payments; a solver solves the open requests exactly every
 	/// `solve_every` payments, and what its plans move is taken off the pledges, as the pallet
 	/// does.
-	OnDemand { band: Band, solve_every: u64, lifetime: u64, max_plan_edges: usize },
+	OnDemand { band: Band, solve_every: u64, lifetime: u64, entries: usize, max_plan_edges: usize },
 	/// Own-channel shifts only (Shaduf-like): every `every` payments each party moves its own
 	/// funds from channels where it holds more than `band.high` to channels where it holds less
 	/// than `band.low`, at most `max_per_party` shifts each.
 	OwnShifts { every: u64, band: Band, max_per_party: usize },
-	/// An ideal no chain would run: a round over every channel after every failed payment.
+	/// An ideal no chain would run: a round over every channel (each end pledging toward the
+	/// middle) after every failed payment.
 	Ideal { max_plan_edges: usize },
 }
 
@@ -87,19 +99,22 @@ impl Rebalancer {
 	) {
 		match self.policy {
 			Policy::None => {}
-			Policy::Scheduled { every, solver, max_plan_edges } => {
+			Policy::Scheduled { every, solver, pledge, max_plan_edges } => {
 				if every > 0 && count.is_multiple_of(every) {
-					let instance = network.everyone_willing();
+					let instance = match pledge {
+						Pledge::Whole => network.everyone_willing(),
+						Pledge::TowardMiddle => network.everyone_toward_middle(),
+					};
 					network.round(&instance, solver, max_plan_edges, tally);
 				}
 			}
 			Policy::Ideal { max_plan_edges } => {
 				if routes.is_none() {
-					let instance = network.everyone_willing();
+					let instance = network.everyone_toward_middle();
 					network.round(&instance, Solver::Exact, max_plan_edges, tally);
 				}
 			}
-			Policy::OnDemand { band, solve_every, lifetime, max_plan_edges } => {
+			Policy::OnDemand { band, solve_every, lifetime, entries, max_plan_edges } => {
 				for route in routes.into_iter().flatten() {
 					for hop in &route.hops {
 						let channel = hop.edge / 2;
@@ -108,7 +123,7 @@ impl Rebalancer {
 							if self.requests[party].is_none()
 								&& band.outside(network.held(channel, party), capacity)
 							{
-								self.file(network, party, count + lifetime, tally);
+								self.file(network, party, entries, count + lifetime, tally);
 							}
 						}
 					}
@@ -134,13 +149,14 @@ impl Rebalancer {
 		}
 	}
 
-	/// Files `party`'s request, open until payment `expires_after`: its channels furthest from
+	/// Files `party`'s request, open until payment `expires_after`: its `most` channels furthest from
 	/// the middle, each pledging what it holds beyond the middle and asking for what it lacks
 	/// (within what the other end holds).
 	fn file(
 		&mut self,
 		network: &Network,
 		party: usize,
+		most: usize,
 		expires_after: u64,
 		tally: &mut Rebalancing,
 	) {
@@ -162,7 +178,7 @@ impl Rebalancer {
 		entries.sort_by_key(|entry| {
 			std::cmp::Reverse((entry.max_send.max(entry.max_receive), entry.channel))
 		});
-		entries.truncate(MAX_REQUEST_ENTRIES);
+		entries.truncate(most);
 		if entries.is_empty() {
 			return;
 		}

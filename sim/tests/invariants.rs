@@ -3,7 +3,8 @@
 
 use paychan_rebalancer::{routing::FeePolicy, workload};
 use paychan_sim::{
-	run, workload::payments, Band, Network, Policy, Rebalancing, Routing, Solver, Split, Workload,
+	run, workload::payments, Band, Network, Pledge, Policy, Rebalancing, Routing, Solver, Split,
+	Workload,
 };
 
 use pallet_payment_channels::weights::WeightInfo as Calls;
@@ -16,7 +17,9 @@ fn small(split: Split) -> Network {
 
 #[test]
 fn every_channel_keeps_its_capacity_and_no_balance_goes_negative() {
-	for split in [Split::Even, Split::Skewed { seed: 3 }, Split::OneSided] {
+	for split in
+		[Split::Even, Split::Skewed { seed: 3 }, Split::OneSided, Split::Funder { seed: 3 }]
+	{
 		let mut network = small(split);
 		let before: Vec<u128> = (0..network.channels()).map(|c| network.capacity(c)).collect();
 		let workload = Workload::Uniform { amounts: (1_000, 200_000) };
@@ -47,8 +50,12 @@ fn scheduled_rounds_keep_capacity_and_let_more_payments_through_on_one_sided_cha
 		report
 	};
 	let baseline = replay(Policy::None);
-	let rounds =
-		replay(Policy::Scheduled { every: 500, solver: Solver::Exact, max_plan_edges: 128 });
+	let rounds = replay(Policy::Scheduled {
+		every: 500,
+		solver: Solver::Exact,
+		pledge: Pledge::Whole,
+		max_plan_edges: 128,
+	});
 	assert_eq!(baseline.rebalancing, Default::default());
 	assert_eq!(rounds.rebalancing.rounds, 8);
 	assert!(
@@ -86,11 +93,27 @@ fn a_line_of_one_sided_channels_carries_what_its_capacity_allows_and_then_fails(
 	// Each payment takes 30 + 2 (fee: 1 + ceil(30 * 100 / 10^6)) from the first channel: the
 	// fourth finds 100 - 96 = 4 there.
 	assert_eq!((report.succeeded, report.payments, report.fees), (3, 4, 6));
+	// The fourth failed at the payer: 0 held 4 in all.
+	assert_eq!(report.failures, paychan_sim::Failures { at_payer: 1, at_payee: 0, in_between: 0 });
 	assert_eq!(network.capacities(), &[4, 96, 10, 90]);
 	// The other way the payments made room: 2 holds 90 toward 1, and 1 holds 96 toward 0.
 	let back = paychan_sim::Payment { payer: 2, payee: 0, amount: 30 };
 	let report = run(&mut network, vec![back], Routing::default(), Policy::None, 0);
 	assert_eq!(report.succeeded, 1);
+	// That took 32 of 2's 90 and 30 of 1's 96: 2 holds 58 toward 1, 1 holds 66 toward 0. 1 pays
+	// 0 30 directly (no fee), leaving 36 that 0 can still receive: 2 paying 0 40 fails at the
+	// payee, although 2 holds enough; 2 paying 1 10 goes through.
+	let report =
+		run(
+			&mut network,
+			[(1, 0, 30), (2, 0, 40), (2, 1, 10)]
+				.map(|(payer, payee, amount)| paychan_sim::Payment { payer, payee, amount }),
+			Routing::default(),
+			Policy::None,
+			0,
+		);
+	assert_eq!(report.succeeded, 2, "{report:?}");
+	assert_eq!(report.failures, paychan_sim::Failures { at_payer: 0, at_payee: 1, in_between: 0 });
 }
 
 #[test]
@@ -194,8 +217,13 @@ const BAND: Band = Band { low: 20, high: 80 };
 #[test]
 fn on_demand_requests_keep_capacity_and_plans_stay_within_their_pledges() {
 	let before = capacities(&small(Split::OneSided));
-	let policy =
-		Policy::OnDemand { band: BAND, solve_every: 100, lifetime: 1_000, max_plan_edges: 128 };
+	let policy = Policy::OnDemand {
+		band: BAND,
+		solve_every: 100,
+		lifetime: 1_000,
+		entries: 16,
+		max_plan_edges: 128,
+	};
 	let (network, report) = replay(Split::OneSided, policy, 4_000, 21);
 	assert_eq!(capacities(&network), before, "plans move funds within channels only");
 	let r = &report.rebalancing;
@@ -203,6 +231,12 @@ fn on_demand_requests_keep_capacity_and_plans_stay_within_their_pledges() {
 	assert!(r.request_entries <= 16 * r.requests, "a request names at most 16 channels");
 	assert_eq!(r.refused_plans, 0, "every plan keeps to what the requests pledged");
 	assert_eq!(r.transactions(), r.plans + r.requests);
+	let last = report.series.last().expect("a row every 1 000 payments");
+	assert_eq!(
+		(last.payments, last.transactions, last.ref_time),
+		(4_000, r.transactions(), r.ref_time)
+	);
+	assert_eq!(last.moved, r.volume, "the series counts what moved as the totals do");
 }
 
 #[test]
@@ -212,7 +246,13 @@ fn a_request_names_only_channels_outside_the_middle_and_plans_need_both_ends() {
 	let ring =
 		workload::Graph { nodes: 3, links: vec![(0, 1, 1_000), (1, 2, 1_000), (2, 0, 1_000)] };
 	let line = workload::Graph { nodes: 3, links: vec![(0, 1, 1_000), (1, 2, 1_000)] };
-	let policy = Policy::OnDemand { band: BAND, solve_every: 1, lifetime: 1, max_plan_edges: 128 };
+	let policy = Policy::OnDemand {
+		band: BAND,
+		solve_every: 1,
+		lifetime: 1,
+		entries: 16,
+		max_plan_edges: 128,
+	};
 	let pay = paychan_sim::Payment { payer: 0, payee: 1, amount: 10 };
 	let mut network = Network::new(&ring, Split::OneSided, FEE);
 	let report = run(&mut network, vec![pay], Routing::default(), policy, 0);
@@ -224,7 +264,13 @@ fn a_request_names_only_channels_outside_the_middle_and_plans_need_both_ends() {
 		paychan_sim::Payment { payer: 0, payee: 1, amount: 10 },
 		paychan_sim::Payment { payer: 1, payee: 2, amount: 10 },
 	];
-	let policy = Policy::OnDemand { band: BAND, solve_every: 2, lifetime: 20, max_plan_edges: 128 };
+	let policy = Policy::OnDemand {
+		band: BAND,
+		solve_every: 2,
+		lifetime: 20,
+		entries: 16,
+		max_plan_edges: 128,
+	};
 	let report = run(&mut network, around, Routing::default(), policy, 0);
 	assert_eq!((report.rebalancing.requests, report.rebalancing.plans), (3, 1));
 	// 2 filed after the second payment, holding 10 of channel 1: it asked for 490 there, which
@@ -267,13 +313,31 @@ fn the_ideal_rounds_after_every_failure_and_every_policy_is_seeded() {
 	assert_eq!(report.rebalancing.rounds, report.payments - report.succeeded);
 	let policies = [
 		Policy::None,
-		Policy::Scheduled { every: 300, solver: Solver::Exact, max_plan_edges: 128 },
 		Policy::Scheduled {
 			every: 300,
+			solver: Solver::Exact,
+			pledge: Pledge::TowardMiddle,
+			max_plan_edges: 128,
+		},
+		Policy::Scheduled {
+			every: 300,
+			solver: Solver::Exact,
+			pledge: Pledge::Whole,
+			max_plan_edges: 128,
+		},
+		Policy::Scheduled {
+			every: 300,
+			pledge: Pledge::TowardMiddle,
 			solver: Solver::Lp { time_limit_ms: 60_000 },
 			max_plan_edges: 128,
 		},
-		Policy::OnDemand { band: BAND, solve_every: 50, lifetime: 500, max_plan_edges: 128 },
+		Policy::OnDemand {
+			band: BAND,
+			solve_every: 50,
+			lifetime: 500,
+			entries: 16,
+			max_plan_edges: 128,
+		},
 		Policy::OwnShifts { every: 300, band: BAND, max_per_party: 4 },
 		Policy::Ideal { max_plan_edges: 128 },
 	];
@@ -285,4 +349,24 @@ fn the_ideal_rounds_after_every_failure_and_every_policy_is_seeded() {
 		assert_eq!(first.rebalancing.refused_plans, 0, "{policy:?}");
 		assert_eq!(first.rebalancing.failed_rounds, 0, "{policy:?}");
 	}
+}
+
+#[test]
+fn a_random_funder_holds_each_channel_whole_and_leaves_cycles_a_round_can_use() {
+	let mut network = small(Split::Funder { seed: 6 });
+	let sides: Vec<[u128; 2]> = (0..network.channels()).map(|c| network.sides(c)).collect();
+	assert!(sides.iter().all(|[a, b]| *a == 0 || *b == 0), "one end holds each channel");
+	let firsts = sides.iter().filter(|[a, _]| *a > 0).count();
+	assert!(
+		firsts > sides.len() / 3 && firsts < 2 * sides.len() / 3,
+		"{firsts} of {}",
+		sides.len()
+	);
+	let mut tally = Rebalancing::default();
+	network.round(&network.everyone_willing(), Solver::Exact, 128, &mut tally);
+	assert!(tally.volume > 0, "a round finds cycles among randomly funded channels");
+	let mut acyclic = small(Split::OneSided);
+	let mut tally = Rebalancing::default();
+	acyclic.round(&acyclic.everyone_willing(), Solver::Exact, 128, &mut tally);
+	assert_eq!(tally.volume, 0, "the first-end split of a generated graph has no cycle");
 }
