@@ -99,6 +99,10 @@ pub struct Timing {
 	pub max_hops: usize,
 }
 
+/// How many parties the backward pass from a payee looks at before it assumes the payee can be
+/// reached ([`Router::payee_cut_off`]).
+const CUT_OFF_SEARCH: usize = 64;
+
 /// A graph prepared for routing: which edges arrive at each party. Capacities change with every
 /// payment and are passed to each search, so one router serves a whole simulation.
 pub struct Router<'a> {
@@ -107,6 +111,12 @@ pub struct Router<'a> {
 	/// party `v`'s are `incoming[starts[v]..starts[v + 1]]`, so a search reads them in one sweep.
 	incoming: Vec<(usize, usize)>,
 	starts: Vec<usize>,
+	/// The edges leaving each party, as (edge index, receiver), laid out the same way.
+	outgoing: Vec<(usize, usize)>,
+	out_starts: Vec<usize>,
+	/// The lowest base fee and the lowest ppm any party charges: each forwarding hop costs at
+	/// least `cheapest_fee.fee(amount)`, which bounds what the rest of a route must still cost.
+	cheapest_fee: FeePolicy,
 }
 
 /// A search's state per party, kept between searches ([`Router::cheapest_in`]). Entries are
@@ -120,7 +130,20 @@ pub struct Scratch {
 	need: Vec<(u128, usize)>,
 	/// The edge each party sends over on its cheapest way to the payee.
 	next: Vec<usize>,
-	heap: BinaryHeap<Reverse<(u128, usize, usize)>>,
+	/// Entries `(bound, hops, need, party)`: `bound` is `need` plus the least the hops still
+	/// between the party and the payer must cost (the A* key).
+	heap: BinaryHeap<Reverse<(u128, usize, u128, usize)>>,
+	/// The fewest hops from the payer to each party over edges that could carry the payment,
+	/// stamped like `need` ([`Router::hops_from_payer`]).
+	reached: Vec<u32>,
+	hops_from_payer: Vec<u32>,
+	queue: Vec<usize>,
+	/// Whether the breadth-first pass went through everything the payer reaches (else the
+	/// parties it did not reach lie at least `beyond` hops away, and may still be reachable).
+	complete: bool,
+	beyond: u32,
+	/// Parties found by the small backward pass from the payee ([`Router::payee_cut_off`]).
+	back_reached: Vec<u32>,
 }
 
 impl Scratch {
@@ -129,6 +152,9 @@ impl Scratch {
 			self.stamp = vec![0; nodes];
 			self.need = vec![(0, 0); nodes];
 			self.next = vec![usize::MAX; nodes];
+			self.reached = vec![0; nodes];
+			self.back_reached = vec![0; nodes];
+			self.hops_from_payer = vec![0; nodes];
 			self.search = 0;
 		}
 		self.search += 1;
@@ -141,6 +167,18 @@ impl Scratch {
 
 	fn next(&self, node: usize) -> Option<usize> {
 		(self.stamp[node] == self.search && self.next[node] != usize::MAX).then(|| self.next[node])
+	}
+
+	/// The fewest hops from the payer to `node` found by this search's breadth-first pass, or
+	/// `None` if the payer cannot reach it.
+	fn hops_from_payer(&self, node: usize) -> Option<u32> {
+		if self.reached[node] == self.search {
+			Some(self.hops_from_payer[node])
+		} else if self.complete {
+			None
+		} else {
+			Some(self.beyond)
+		}
 	}
 
 	fn set(&mut self, node: usize, need: (u128, usize), next: usize) {
@@ -165,7 +203,29 @@ impl<'a> Router<'a> {
 			incoming[fill[edge.to]] = (index, edge.from);
 			fill[edge.to] += 1;
 		}
-		Router { graph, incoming, starts }
+		let mut out_starts = vec![0usize; graph.nodes + 1];
+		for edge in &graph.edges {
+			out_starts[edge.from + 1] += 1;
+		}
+		for node in 0..graph.nodes {
+			out_starts[node + 1] += out_starts[node];
+		}
+		let mut fill = out_starts.clone();
+		let mut outgoing = vec![(0, 0); graph.edges.len()];
+		for (index, edge) in graph.edges.iter().enumerate() {
+			outgoing[fill[edge.from]] = (index, edge.to);
+			fill[edge.from] += 1;
+		}
+		// A party without a policy of its own charges nothing (`unwrap_or_default` below).
+		let cheapest_fee = if graph.fees.len() < graph.nodes {
+			FeePolicy::default()
+		} else {
+			FeePolicy {
+				base: graph.fees.iter().map(|fee| fee.base).min().unwrap_or(0),
+				ppm: graph.fees.iter().map(|fee| fee.ppm).min().unwrap_or(0),
+			}
+		};
+		Router { graph, incoming, starts, outgoing, out_starts, cheapest_fee }
 	}
 
 	/// The edges' capacities as the graph has them.
@@ -207,9 +267,30 @@ impl<'a> Router<'a> {
 			return None;
 		}
 		scratch.begin(graph.nodes);
+		// Which parties the payer can reach at all over edges that could carry the payment, and
+		// in how few hops: a party it cannot reach is never on a route, and one `k` hops from it
+		// has at least `k - 1` forwarding parties, each charging at least the cheapest fee,
+		// between it and the payer. That bound makes the search below an A* search: it settles
+		// the payer after the parties on its cheapest routes rather than after every party
+		// closer to the payee, and finds the same cost (the bound never overestimates and grows
+		// by no more than a hop's fee along an edge, so keys never fall along a path).
+		// A payee that too little can reach is found out by a small search from its end (most
+		// failed payments fail at one end: the breadth-first pass from the payer would otherwise
+		// go through everything the payer reaches before it could tell).
+		if self.payee_cut_off(scratch, capacities, payer, payee, amount)
+			|| !self.reach_from_payer(scratch, capacities, payer, payee, amount, timing.max_hops)
+		{
+			return None;
+		}
+		let bound = |need: u128, hops_from_payer: u32| -> u128 {
+			let forwarders = u128::from(hops_from_payer.saturating_sub(1));
+			let least = self.cheapest_fee.fee(need).unwrap_or(u128::MAX);
+			need.saturating_add(forwarders.saturating_mul(least))
+		};
+		let payee_bound = bound(amount, scratch.hops_from_payer(payee).unwrap_or(0));
 		scratch.set(payee, (amount, 0), usize::MAX);
-		scratch.heap.push(Reverse((amount, 0usize, payee)));
-		while let Some(Reverse((arriving, hops, node))) = scratch.heap.pop() {
+		scratch.heap.push(Reverse((payee_bound, 0usize, amount, payee)));
+		while let Some(Reverse((_, hops, arriving, node))) = scratch.heap.pop() {
 			if scratch.need(node) != Some((arriving, hops)) {
 				continue; // a stale entry: a cheaper way to `node` was found since
 			}
@@ -226,6 +307,7 @@ impl<'a> Router<'a> {
 				if capacities[index] < arriving || sender == payee {
 					continue;
 				}
+				let Some(sender_hops) = scratch.hops_from_payer(sender) else { continue };
 				let must_arrive = if sender == payer {
 					arriving
 				} else {
@@ -245,7 +327,8 @@ impl<'a> Router<'a> {
 				};
 				if scratch.need(sender).is_none_or(|known| (must_arrive, hops + 1) < known) {
 					scratch.set(sender, (must_arrive, hops + 1), index);
-					scratch.heap.push(Reverse((must_arrive, hops + 1, sender)));
+					let key = bound(must_arrive, sender_hops);
+					scratch.heap.push(Reverse((key, hops + 1, must_arrive, sender)));
 				}
 			}
 		}
@@ -273,6 +356,89 @@ impl<'a> Router<'a> {
 			hop.expires_at = timing.now + timing.final_margin + after * timing.hop_margin;
 		}
 		Some(Route { hops })
+	}
+
+	/// Whether `payee` is cut off from `payer`: every party that can send `amount` toward the
+	/// payee (over edges with at least that much, through any number of hops) is found within
+	/// [`CUT_OFF_SEARCH`] parties, and the payer is not among them. `false` whenever the search
+	/// runs past that many parties, so a payee is never wrongly cut off.
+	fn payee_cut_off(
+		&self,
+		scratch: &mut Scratch,
+		capacities: &[u128],
+		payer: usize,
+		payee: usize,
+		amount: u128,
+	) -> bool {
+		let search = scratch.search;
+		scratch.queue.clear();
+		scratch.queue.push(payee);
+		scratch.back_reached[payee] = search;
+		let mut head = 0;
+		while head < scratch.queue.len() {
+			if scratch.queue.len() > CUT_OFF_SEARCH {
+				return false;
+			}
+			let node = scratch.queue[head];
+			head += 1;
+			for &(index, sender) in &self.incoming[self.starts[node]..self.starts[node + 1]] {
+				if capacities[index] < amount || scratch.back_reached[sender] == search {
+					continue;
+				}
+				scratch.back_reached[sender] = search;
+				scratch.queue.push(sender);
+			}
+		}
+		scratch.back_reached[payer] != search
+	}
+
+	/// Breadth-first from the payer over edges with at least `amount` (every hop of a route
+	/// carries at least that), not through the payee and at most `max_hops` deep, recording each
+	/// party's fewest hops in `scratch`. Whether the payee was reached: if not, no route exists.
+	fn reach_from_payer(
+		&self,
+		scratch: &mut Scratch,
+		capacities: &[u128],
+		payer: usize,
+		payee: usize,
+		amount: u128,
+		max_hops: usize,
+	) -> bool {
+		let search = scratch.search;
+		scratch.queue.clear();
+		scratch.queue.push(payer);
+		scratch.reached[payer] = search;
+		scratch.hops_from_payer[payer] = 0;
+		let mut head = 0;
+		while head < scratch.queue.len() {
+			let node = scratch.queue[head];
+			head += 1;
+			let hops = scratch.hops_from_payer[node];
+			if node == payee || hops as usize >= max_hops {
+				continue;
+			}
+			for &(index, receiver) in
+				&self.outgoing[self.out_starts[node]..self.out_starts[node + 1]]
+			{
+				if capacities[index] < amount || scratch.reached[receiver] == search {
+					continue;
+				}
+				scratch.reached[receiver] = search;
+				scratch.hops_from_payer[receiver] = hops + 1;
+				if receiver == payee {
+					// The pass stops here. Every party it has not found is at least as deep as
+					// the payee (any shallower one would have been found first, breadth first),
+					// which `beyond` records as the bound for them: still never more than a hop
+					// shallower than a party it can send to, as the search's keys need.
+					scratch.complete = false;
+					scratch.beyond = hops + 1;
+					return true;
+				}
+				scratch.queue.push(receiver);
+			}
+		}
+		scratch.complete = true;
+		scratch.reached[payee] == search
 	}
 
 	/// Routes for `amount` split over at most `max_parts` paths (all of it or nothing): the
@@ -471,11 +637,57 @@ mod tests {
 		assert_eq!(cheapest(&graph, 0, 3, 1, TIMING), None);
 	}
 
-	#[test]
-	fn a_reused_scratch_finds_the_same_routes_as_a_fresh_search() {
+	/// The search before the A* bound: plain Dijkstra from the payee over what must arrive,
+	/// kept as the oracle the router is checked against.
+	fn reference(
+		graph: &Graph,
+		payer: usize,
+		payee: usize,
+		amount: u128,
+		timing: Timing,
+	) -> Option<(u128, usize)> {
+		let mut need: Vec<Option<(u128, usize)>> = vec![None; graph.nodes];
+		need[payee] = Some((amount, 0));
+		let mut heap = BinaryHeap::from([Reverse((amount, 0usize, payee))]);
+		while let Some(Reverse((arriving, hops, node))) = heap.pop() {
+			if need[node] != Some((arriving, hops)) {
+				continue;
+			}
+			if node == payer {
+				return Some((arriving, hops));
+			}
+			if hops == timing.max_hops {
+				continue;
+			}
+			for edge in graph.edges.iter().filter(|edge| edge.to == node) {
+				let sender = edge.from;
+				if edge.capacity < arriving || sender == payee {
+					continue;
+				}
+				let must_arrive = if sender == payer {
+					arriving
+				} else {
+					match graph.fees[sender].fee(arriving).and_then(|fee| arriving.checked_add(fee))
+					{
+						Some(total) => total,
+						None => continue,
+					}
+				};
+				if need[sender].is_none_or(|known| (must_arrive, hops + 1) < known) {
+					need[sender] = Some((must_arrive, hops + 1));
+					heap.push(Reverse((must_arrive, hops + 1, sender)));
+				}
+			}
+		}
+		None
+	}
+
+	/// A random graph of `channels` channels with random splits, seeded; every party charges
+	/// `uniform` if given (the bound is then tight), else a random policy (some free, some dear).
+	fn random_graph(channels: usize, seed: u64, uniform: Option<FeePolicy>) -> Graph {
 		use rand::{Rng, SeedableRng};
-		let topology = crate::workload::barabasi_albert(400, 3, 5);
-		let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(9);
+		let topology = crate::workload::barabasi_albert(channels, 3, seed);
+		let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
 		let edges = topology
 			.links
 			.iter()
@@ -489,23 +701,53 @@ mod tests {
 			})
 			.collect();
 		let fees = (0..topology.nodes)
-			.map(|_| FeePolicy { base: rng.random_range(0..5), ppm: rng.random_range(0..500) })
+			.map(|_| {
+				uniform.unwrap_or_else(|| FeePolicy {
+					base: rng.random_range(0..5),
+					ppm: rng.random_range(0..5_000),
+				})
+			})
 			.collect();
-		let graph = Graph { nodes: topology.nodes as usize, edges, fees };
-		let router = Router::new(&graph);
-		let capacities = router.capacities();
-		let mut scratch = Scratch::default();
-		let mut found = 0;
-		for _ in 0..500 {
-			let (payer, payee) =
-				(rng.random_range(0..graph.nodes), rng.random_range(0..graph.nodes));
-			let amount = rng.random_range(1..200_000);
-			let fresh = router.cheapest(&capacities, payer, payee, amount, TIMING);
-			let reused =
-				router.cheapest_in(&mut scratch, &capacities, payer, payee, amount, TIMING);
-			found += usize::from(fresh.is_some());
-			assert_eq!(fresh, reused, "{payer} -> {payee}, {amount}");
+		Graph { nodes: topology.nodes as usize, edges, fees }
+	}
+
+	#[test]
+	fn the_bounded_search_finds_what_plain_dijkstra_finds_and_a_scratch_can_be_reused() {
+		use rand::{Rng, SeedableRng};
+		let uniform = Some(FeePolicy { base: 1, ppm: 100 });
+		for (seed, fees) in [(5, None), (6, None), (7, uniform), (8, uniform)] {
+			let graph = random_graph(400, seed, fees);
+			let router = Router::new(&graph);
+			let capacities = router.capacities();
+			let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed + 100);
+			let mut scratch = Scratch::default();
+			let mut found = 0;
+			for _ in 0..400 {
+				let (payer, payee) =
+					(rng.random_range(0..graph.nodes), rng.random_range(0..graph.nodes));
+				let amount = rng.random_range(1..300_000);
+				let fresh = router.cheapest(&capacities, payer, payee, amount, TIMING);
+				let reused =
+					router.cheapest_in(&mut scratch, &capacities, payer, payee, amount, TIMING);
+				assert_eq!(fresh, reused, "{payer} -> {payee}, {amount}");
+				let expected = (payer != payee)
+					.then(|| reference(&graph, payer, payee, amount, TIMING))
+					.flatten();
+				// The same cost and, among routes of that cost, the same number of hops.
+				assert_eq!(
+					fresh.as_ref().map(|route| (route.sent(), route.hops.len())),
+					expected,
+					"seed {seed}: {payer} -> {payee}, {amount}"
+				);
+				if let Some(route) = &fresh {
+					found += 1;
+					assert_eq!(route.delivered(), amount);
+					for hop in &route.hops {
+						assert!(capacities[hop.edge] >= hop.amount, "a hop within its capacity");
+					}
+				}
+			}
+			assert!(found > 100, "seed {seed}: the searches found routes ({found} of 400)");
 		}
-		assert!(found > 100, "the searches found routes ({found} of 500)");
 	}
 }
