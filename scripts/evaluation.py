@@ -136,6 +136,10 @@ def main():
     jobs = int(sys.argv[3]) if len(sys.argv) > 3 else 2
     os.makedirs(DATA, exist_ok=True)
     runs = plan(payments)
+    # Results of runs the plan no longer has would be mistaken for current ones.
+    for file in os.listdir(DATA):
+        if file.rsplit(".", 1)[0] not in runs:
+            os.remove(os.path.join(DATA, file))
     with ThreadPoolExecutor(max_workers=jobs) as pool:
         futures = {name: pool.submit(run, sim, name, args) for name, args in runs.items()}
         results = {name: future.result() for name, future in futures.items()}
@@ -229,6 +233,11 @@ def plot_period(results):
     left.grid(alpha=0.3)
     left.legend(fontsize=7)
     right.plot([cost(r) for _, r in sweep], success, "s-")
+    # A percentage point either side of the baseline, so that noise does not look like a trend.
+    base = 100 * baseline["success_ratio"]
+    right.axhline(base, color="grey", linestyle=":", label="without rebalancing")
+    right.set_ylim(base - 1, base + 1)
+    right.legend(fontsize=7)
     for every, r in sweep:
         right.annotate(f"{every:,}", (cost(r), 100 * r["success_ratio"]), fontsize=7)
     right.set_xscale("log")

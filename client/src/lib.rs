@@ -10,6 +10,7 @@ pub mod htlc;
 pub mod keys;
 pub mod ledger;
 pub mod load;
+pub mod locks_on_chain;
 pub mod planner;
 pub mod session;
 pub mod store;

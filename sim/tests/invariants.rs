@@ -370,3 +370,38 @@ fn a_random_funder_holds_each_channel_whole_and_leaves_cycles_a_round_can_use() 
 	acyclic.round(&acyclic.everyone_willing(), Solver::Exact, 128, &mut tally);
 	assert_eq!(tally.volume, 0, "the first-end split of a generated graph has no cycle");
 }
+
+#[test]
+fn where_payments_go_round_a_cycle_rounds_keep_them_succeeding_and_nothing_else_does() {
+	// Four parties in a ring, 500 on each side of each channel, paying 100 to the next one
+	// directly (one hop: the long way round would rebalance the ring by itself), round and
+	// round: every channel drains toward the payee. Payments around a cycle are a circulation,
+	// so a round can move the funds back; without one the sixth lap fails.
+	let topology = workload::Graph {
+		nodes: 4,
+		links: vec![(0, 1, 1_000), (1, 2, 1_000), (2, 3, 1_000), (3, 0, 1_000)],
+	};
+	let laps =
+		(0..40).map(|i| paychan_sim::Payment { payer: i % 4, payee: (i + 1) % 4, amount: 100 });
+	let direct = Routing {
+		timing: paychan_rebalancer::routing::Timing { max_hops: 1, ..Routing::default().timing },
+		..Routing::default()
+	};
+	let replay = |policy| {
+		let mut network = Network::new(&topology, Split::Even, FEE);
+		run(&mut network, laps.clone(), direct, policy, 0)
+	};
+	let baseline = replay(Policy::None);
+	assert_eq!(baseline.succeeded, 20, "five laps, then every side toward the payee is empty");
+	// Each payer holds 1 000 on its other channel and each payee could take 1 000 on its
+	// other one: the funds are there at both ends, not where the payment goes.
+	assert_eq!(baseline.failures.in_between, 20);
+	let rounds = replay(Policy::Scheduled {
+		every: 4,
+		solver: Solver::Exact,
+		pledge: Pledge::TowardMiddle,
+		max_plan_edges: 128,
+	});
+	assert_eq!(rounds.succeeded, 40, "a round after every lap restores every channel");
+	assert_eq!(rounds.rebalancing.rounds, 10);
+}

@@ -52,8 +52,8 @@ function v0ChainSpec() {
   const current = top['0x3a636f6465'];
   top['0x3a636f6465'] = u8aToHex(readFileSync(V0_RUNTIME));
   // The version-0 pallet had no storage version: what the new genesis wrote must go. So must
-  // the record of the runtime version the genesis was built with (102): the old runtime then
-  // records its own, and the upgrade to 102 runs the migrations.
+  // the record of the runtime version the genesis was built with (103): the old runtime then
+  // records its own, and the upgrade to 103 runs the migrations.
   delete top[storageKey('PaymentChannels', ':__STORAGE_VERSION__:')];
   delete top[storageKey('System', 'LastRuntimeUpgrade')];
   const path = join(mkdtempSync(join(tmpdir(), 'paychan-upgrade-')), 'spec-v0.json');
@@ -116,7 +116,7 @@ test('sudo.setCode from the version-0 runtime keeps open, closing and requested 
   await makeBlocks(api, node, 1); // Both migrations (0 to 1, 1 to 2) run at the start of this block.
   await api.disconnect();
   api = await connect(node);
-  assert.equal(api.runtimeVersion.specVersion.toNumber(), 102);
+  assert.equal(api.runtimeVersion.specVersion.toNumber(), 103);
   assert.equal((await api.query.paymentChannels.palletVersion()).toNumber(), 2);
 
   // Every channel and request is still there, translated, with the same payouts.
