@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The rebalancing evaluation (issue #20): builds paychan-sim, replays every policy on the
 # Lightning snapshot and a Barabási–Albert graph, and regenerates docs/evaluation.md's tables and
-# the plots in docs/evaluation/. PAYMENTS (default 200 000) sets the size of each run and JOBS (default 2) how many run at once; results of
-# runs already made with the current binary are reused, so an interrupted evaluation resumes.
+# the plots in docs/evaluation/. PAYMENTS (default 200 000) sets the size of each run and JOBS
+# (default 2) how many run at once. A run whose result was made from the same code (a digest of
+# sim/, rebalancer/ and the pallet's weights) and arguments is not run again, so an interrupted
+# evaluation resumes and a new experiment runs alone.
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
 cd "$PAYCHAN_ROOT"

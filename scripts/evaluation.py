@@ -6,6 +6,7 @@ into docs/evaluation/, and regenerates the tables of docs/evaluation.md between 
 Usage: evaluation.py SIM_BINARY PAYMENTS [JOBS]
 """
 import csv
+import hashlib
 import json
 import os
 import re
@@ -63,6 +64,10 @@ def plan(payments):
                               ("rounds", "rounds:20000")]:
             runs[f"demand-{share}-{label}"] = lnd(payments, "funder", f"demand:{share}", policy,
                                                   amount="100:1000")
+    # 4b. Zipf-skewed payers and payees: a few parties pay and are paid most.
+    for label, policy in [("none", "none"), ("shifts", SHIFTS), ("on-demand", ON_DEMAND),
+                          ("rounds", "rounds:20000")]:
+        runs[f"zipf-{label}"] = lnd(payments, "funder", "zipf:1.0", policy, amount="100:1000")
     # 5. How many channels a request may name.
     for entries in [16, 64, 128]:
         runs[f"entries-{entries}"] = lnd(payments, "funder", "uniform", ON_DEMAND,
@@ -80,23 +85,49 @@ def plan(payments):
     return runs
 
 
+def source_digest():
+    """A digest of the code a run's numbers depend on: the simulator, the router and solver
+    (rebalancer/), and the pallet's weights. A result made from the same code is reused."""
+    digest = hashlib.sha256()
+    for top in ["sim/src", "rebalancer/src", "pallets/payment-channels/src/weights.rs"]:
+        path = os.path.join(ROOT, top)
+        files = [path] if os.path.isfile(path) else sorted(
+            os.path.join(d, f) for d, _, fs in os.walk(path) for f in fs if f.endswith(".rs"))
+        for file in files:
+            digest.update(os.path.relpath(file, ROOT).encode())
+            with open(file, "rb") as f:
+                digest.update(f.read())
+    return digest.hexdigest()[:16]
+
+
+SOURCE = source_digest()
+
+
 def run(sim, name, args):
-    """Runs paychan-sim once, unless its result is there and newer than the binary."""
+    """Runs paychan-sim once, unless its result is there, from the same code and arguments."""
     result = os.path.join(DATA, f"{name}.json")
     series = os.path.join(DATA, f"{name}.csv")
-    if os.path.exists(result) and os.path.getmtime(result) > os.path.getmtime(sim):
+    if os.path.exists(result):
         with open(result) as f:
-            return json.load(f)
+            kept = json.load(f)
+        if kept.get("source") == SOURCE and kept.get("args") == shown(args):
+            return kept
     started = time.time()
     output = subprocess.run([sim, *args, "--json", "--csv", series], check=True,
                             capture_output=True, text=True).stdout
     totals = json.loads(output)
-    totals["args"] = " ".join(a.replace(os.path.dirname(LND) + "/", "") for a in args)
+    totals["args"] = shown(args)
+    totals["source"] = SOURCE
     with open(result, "w") as f:
         json.dump(totals, f, indent=1)
     print(f"==> {name}: {100 * totals['success_ratio']:.2f}% succeeded "
           f"({time.time() - started:.0f} s)", file=sys.stderr, flush=True)
     return totals
+
+
+def shown(args):
+    """The arguments as the results record them, the snapshot's directory left out."""
+    return " ".join(a.replace(os.path.dirname(LND) + "/", "") for a in args)
 
 
 def series(name):
@@ -168,6 +199,10 @@ def main():
                      f"{r['failed_at_payee']:,} | {r['failed_in_between']:,} | "
                      f"{pct(r['depleted_directions'])} | {r['transactions']:,} | {cost(r):,.0f} |")
     tables["demand"] = "\n".join(lines)
+    lines = [HEADER]
+    for name in [n for n in runs if n.startswith("zipf-")]:
+        lines.append(row(policy_of(results[name]), results[name]))
+    tables["zipf"] = "\n".join(lines)
     lines = ["| entries a request may name | succeeded | requests | plans | moved "
              "| depleted at the end | weight (transfers) |", "|---:|---:|---:|---:|---:|---:|---:|"]
     for entries in [16, 64, 128]:
