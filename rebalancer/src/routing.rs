@@ -99,6 +99,30 @@ pub struct Timing {
 	pub max_hops: usize,
 }
 
+/// The graph's edges grouped by party, one party after another: `end(edge)` gives the party an
+/// edge is filed under and the party at its other end. Party `v`'s entries `(edge index, other
+/// end)` are `entries[starts[v]..starts[v + 1]]`.
+fn adjacency(
+	graph: &Graph,
+	end: impl Fn(&Edge) -> (usize, usize),
+) -> (Vec<(usize, usize)>, Vec<usize>) {
+	let mut starts = vec![0usize; graph.nodes + 1];
+	for edge in &graph.edges {
+		starts[end(edge).0 + 1] += 1;
+	}
+	for node in 0..graph.nodes {
+		starts[node + 1] += starts[node];
+	}
+	let mut fill = starts.clone();
+	let mut entries = vec![(0, 0); graph.edges.len()];
+	for (index, edge) in graph.edges.iter().enumerate() {
+		let (party, other) = end(edge);
+		entries[fill[party]] = (index, other);
+		fill[party] += 1;
+	}
+	(entries, starts)
+}
+
 /// How many parties the backward pass from a payee looks at before it assumes the payee can be
 /// reached ([`Router::payee_cut_off`]).
 const CUT_OFF_SEARCH: usize = 64;
@@ -190,32 +214,8 @@ impl Scratch {
 
 impl<'a> Router<'a> {
 	pub fn new(graph: &'a Graph) -> Router<'a> {
-		let mut starts = vec![0usize; graph.nodes + 1];
-		for edge in &graph.edges {
-			starts[edge.to + 1] += 1;
-		}
-		for node in 0..graph.nodes {
-			starts[node + 1] += starts[node];
-		}
-		let mut fill = starts.clone();
-		let mut incoming = vec![(0, 0); graph.edges.len()];
-		for (index, edge) in graph.edges.iter().enumerate() {
-			incoming[fill[edge.to]] = (index, edge.from);
-			fill[edge.to] += 1;
-		}
-		let mut out_starts = vec![0usize; graph.nodes + 1];
-		for edge in &graph.edges {
-			out_starts[edge.from + 1] += 1;
-		}
-		for node in 0..graph.nodes {
-			out_starts[node + 1] += out_starts[node];
-		}
-		let mut fill = out_starts.clone();
-		let mut outgoing = vec![(0, 0); graph.edges.len()];
-		for (index, edge) in graph.edges.iter().enumerate() {
-			outgoing[fill[edge.from]] = (index, edge.to);
-			fill[edge.from] += 1;
-		}
+		let (incoming, starts) = adjacency(graph, |edge| (edge.to, edge.from));
+		let (outgoing, out_starts) = adjacency(graph, |edge| (edge.from, edge.to));
 		// A party without a policy of its own charges nothing (`unwrap_or_default` below).
 		let cheapest_fee = if graph.fees.len() < graph.nodes {
 			FeePolicy::default()
