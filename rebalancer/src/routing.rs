@@ -332,7 +332,6 @@ impl<'a> Router<'a> {
 				}
 			}
 		}
-		scratch.heap.clear();
 		scratch.need(payer)?;
 		let mut hops = Vec::new();
 		let mut node = payer;

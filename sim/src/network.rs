@@ -179,7 +179,8 @@ impl Network {
 	/// (a request pledging its whole balance: the most the pallet lets a request pledge).
 	pub fn willing(&self, channel: usize) -> Channel {
 		let (a, b) = self.ends[channel];
-		let balance = [self.balance[2 * channel], self.balance[2 * channel + 1]]
+		let balance = self
+			.sides(channel)
 			.map(|amount| i64::try_from(amount).expect("simulated amounts fit the solver"));
 		Channel::willing(channel as u64, [a as u32, b as u32], balance)
 	}
