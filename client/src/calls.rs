@@ -203,6 +203,13 @@ pub struct ChannelBalance {
 	/// to that the chain has not executed yet).
 	#[serde(serialize_with = "as_string_i128")]
 	pub theirs_available: i128,
+	/// The routed payments' locks pending in the channel: this party's to the counterparty (still
+	/// counted in `mine` until they are paid or expire) and the counterparty's to this party
+	/// (still in `theirs`).
+	#[serde(serialize_with = "as_string")]
+	pub locked_out: u128,
+	#[serde(serialize_with = "as_string")]
+	pub locked_in: u128,
 	/// What the chain would pay out if the channel settled now (`settlement_preview`), as
 	/// `[mine, theirs]`: equal to `mine` and `theirs` once the chain holds both newest proofs.
 	#[serde(serialize_with = "option_pair_as_strings")]
@@ -377,24 +384,31 @@ impl Party {
 	}
 
 	/// Starts an irreversible unilateral close with the counterparty's newest proof this party
-	/// holds.
+	/// holds. A locked proof (§10.6) is submitted right after the close, by
+	/// `update_locked_proof`: `close` takes plain proofs only.
 	pub async fn close_unilaterally(&self, channel_id: ChannelId) -> Result<Closed> {
 		let ledger = self.ledger(channel_id).await?;
 		if ledger.view.closing.is_some() {
 			return Err(refuse(format!("channel {channel_id} is already closing")));
 		}
-		let proof = ledger.record.received.as_ref().map(|proof| {
+		let held = ledger.record.received.as_ref();
+		let proof = held.filter(|proof| proof.locks.is_none()).map(|proof| {
 			signed_balance_proof(self.chain.genesis_hash, channel_id, ledger.counterparty(), proof)
 		});
 		let call = runtime::tx().payment_channels().close(channel_id, proof);
 		let receipt = self.chain.submit("close", &call, &self.keys).await?;
 		let started = receipt.event::<runtime::payment_channels::events::CloseStarted>()?;
-		Ok(Closed::Unilaterally { channel_id, deadline: started.deadline, fee: receipt.fee })
+		let mut fee = receipt.fee;
+		if let Some(locked) = held.filter(|proof| proof.locks.is_some()) {
+			fee += self.submit_proof(channel_id, ledger.counterparty(), locked).await?;
+		}
+		Ok(Closed::Unilaterally { channel_id, deadline: started.deadline, fee })
 	}
 
 	/// Disputes a unilateral close with the counterparty's newest proof this party holds, if
 	/// the chain has an older one; refuses (unless `force`) a dispute that costs more in fees
-	/// than it recovers.
+	/// than it recovers. A locked proof is submitted whenever its nonce is newer than the one
+	/// recorded: what its locks are worth shows only once they are unlocked.
 	pub async fn dispute(&self, channel_id: ChannelId, force: bool) -> Result<Disputed> {
 		let ledger = self.ledger(channel_id).await?;
 		ensure!(ledger.view.closing.is_some(), "channel {channel_id} is not closing");
@@ -402,6 +416,16 @@ impl Party {
 			bail!("there is no proof from the counterparty to submit");
 		};
 		let recorded = &ledger.view.sides[ledger.other()];
+		let counterparty = ledger.counterparty();
+		if proof.locks.is_some() {
+			if recorded.nonce >= proof.nonce {
+				let nonce = recorded.nonce;
+				return Ok(Disputed { channel_id, disputed: false, nonce, recovered: 0, fee: 0 });
+			}
+			let recovered = proof.transferred.saturating_sub(recorded.transferred);
+			let fee = self.submit_proof(channel_id, counterparty, &proof).await?;
+			return Ok(Disputed { channel_id, disputed: true, nonce: proof.nonce, recovered, fee });
+		}
 		if recorded.transferred >= proof.transferred {
 			return Ok(Disputed {
 				channel_id,
@@ -411,7 +435,6 @@ impl Party {
 				fee: 0,
 			});
 		}
-		let counterparty = ledger.counterparty();
 		let gain = proof.transferred - recorded.transferred;
 		let fee = self.dispute_fee(channel_id, counterparty, &proof).await?;
 		if gain < fee && !force {
@@ -424,15 +447,21 @@ impl Party {
 		Ok(Disputed { channel_id, disputed: true, nonce: proof.nonce, recovered: gain, fee })
 	}
 
-	/// The dispute extrinsic, `update_balance_proof`, with `proof` signed by `signer` (the
-	/// closing channel's participant whose payments it raises): submitted as is, for the
-	/// `dispute` command, the daemon's watch and the watchtower alike. Returns the fee paid.
+	/// The dispute extrinsic with `proof` signed by `signer` (the closing channel's participant
+	/// whose payments it raises): `update_balance_proof` for a plain proof, submitted as is for
+	/// the `dispute` command, the daemon's watch and the watchtower alike;
+	/// `update_locked_proof` for a locked one, which only its beneficiary, this party, may
+	/// submit. Returns the fee paid.
 	pub async fn submit_proof(
 		&self,
 		channel_id: ChannelId,
 		signer: [u8; 32],
 		proof: &ProofState,
 	) -> Result<u128> {
+		if proof.locks.is_some() {
+			let state = crate::htlc::LockedState::of(proof);
+			return self.submit_locked_proof(channel_id, signer, &state, proof.signature).await;
+		}
 		let call = self.dispute_call(channel_id, signer, proof);
 		Ok(self.chain.submit("dispute", &call, &self.keys).await?.fee)
 	}
@@ -534,6 +563,8 @@ impl Party {
 				custody: sides(|side| side.custody),
 				pledged,
 				theirs_available: ledger.counterparty_available(),
+				locked_out: ledger.record.sent.as_ref().map_or(0, |proof| proof.locked()),
+				locked_in: ledger.record.received.as_ref().map_or(0, |proof| proof.locked()),
 				settlement,
 			});
 		}

@@ -688,7 +688,7 @@ mod tests {
 		);
 		assert_eq!(twin.expires_at, 12);
 
-		let proof = ProofState { nonce: 8, transferred: 55, signature: [9; 64] };
+		let proof = ProofState { nonce: 8, transferred: 55, signature: [9; 64], locks: None };
 		let signed = signed_balance_proof([3; 32], 5, [4; 32], &proof);
 		assert_eq!((signed.payload.genesis_hash, signed.payload.channel_id), (H256([3; 32]), 5));
 		assert_eq!((signed.payload.nonce, signed.payload.transferred), (8, 55));

@@ -6,8 +6,10 @@
 use anyhow::{bail, ensure, Result};
 use paychan_primitives::{
 	locks::{locks_root, secret_hash, Lock, MAX_LOCKS},
-	ChannelId, LockedBalanceProof, Nonce,
+	ChannelId, LockedBalanceProof, Nonce, SignedPayload,
 };
+
+use crate::{keys::Keys, wire::ProofState};
 
 /// A lock as the client keeps it: amounts in planck, expiry a block number.
 pub type HtlcLock = Lock<u128, u32>;
@@ -35,6 +37,26 @@ pub enum Transition {
 }
 
 impl LockedState {
+	/// The state a proof signs (a plain proof: no locks).
+	pub fn of(proof: &ProofState) -> LockedState {
+		LockedState {
+			nonce: proof.nonce,
+			transferred: proof.transferred,
+			locks: proof.pending_locks().to_vec(),
+		}
+	}
+
+	/// This state signed by `keys` as a locked balance proof of `channel_id`.
+	pub fn signed(&self, keys: &Keys, genesis_hash: [u8; 32], channel_id: ChannelId) -> ProofState {
+		let signature = keys.sign(&self.payload(genesis_hash, channel_id).signing_message());
+		ProofState {
+			nonce: self.nonce,
+			transferred: self.transferred,
+			signature,
+			locks: Some(self.locks.clone()),
+		}
+	}
+
 	/// The sum of the pending locks.
 	pub fn locked(&self) -> u128 {
 		self.locks.iter().map(|lock| lock.amount).sum()
@@ -83,6 +105,20 @@ impl LockedState {
 		Ok(next)
 	}
 
+	/// The sender's next state with the lock of `secret_hash` paid: its secret was registered
+	/// on chain by its expiry (so the chain would pay it whatever this party signs).
+	pub fn with_claim_of(&self, secret_hash: &[u8; 32]) -> Result<LockedState> {
+		let Some(index) = self.locks.iter().position(|lock| lock.secret_hash == *secret_hash)
+		else {
+			bail!("no pending lock has this secret hash");
+		};
+		let mut next = self.clone();
+		let lock = next.locks.remove(index);
+		next.nonce += 1;
+		next.transferred += lock.amount;
+		Ok(next)
+	}
+
 	/// The sender's next state without the lock of `secret_hash`, which expired before `now`.
 	pub fn with_expired(&self, secret_hash: &[u8; 32], now: u32) -> Result<LockedState> {
 		let Some(index) = self.locks.iter().position(|lock| lock.secret_hash == *secret_hash)
@@ -99,6 +135,29 @@ impl LockedState {
 		next.nonce += 1;
 		Ok(next)
 	}
+}
+
+/// The receiver's check of a proof `offered` by the sender after `held` (the newest it holds,
+/// if any), as [`check_transition`] does, for proofs as they travel: a plain proof after a plain
+/// one is no transition (the plain rules apply, not these), and a plain proof after a locked one
+/// is refused, since the chain would not take it while locks are recorded (§10.6). Signatures
+/// are the caller's to verify.
+pub fn check_proof_transition(
+	held: Option<&ProofState>,
+	offered: &ProofState,
+	now: u32,
+	reveal_margin: u32,
+) -> Result<Option<Transition>> {
+	let held_locked = held.is_some_and(|proof| proof.locks.is_some());
+	if offered.locks.is_none() {
+		ensure!(!held_locked, "after a locked proof every proof must be locked");
+		return Ok(None);
+	}
+	let held = held.map(LockedState::of).unwrap_or_default();
+	let offered_state = LockedState::of(offered);
+	// The payload is built from the offered locks, so it commits to them by construction.
+	let proof = offered_state.payload([0; 32], 0);
+	check_transition(&held, &offered_state, &proof, now, reveal_margin).map(Some)
 }
 
 /// The receiver's check of the sender's `offered` state (with the proof it signed) against the

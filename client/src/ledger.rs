@@ -53,19 +53,22 @@ impl Ledger {
 		[opener, total.saturating_sub(opener)]
 	}
 
-	/// What the counterparty may still pay or withdraw: its balance less any withdrawal this
-	/// party consented to that the chain has not executed yet.
+	/// What the counterparty may still pay, lock or withdraw: its balance less its locks
+	/// pending to this party and any withdrawal this party consented to that the chain has not
+	/// executed yet.
 	pub fn counterparty_available(&self) -> i128 {
 		let other = self.other();
 		let pending_withdrawal =
 			self.record.consented_withdrawal.saturating_sub(self.view.sides[other].withdrawn);
-		self.balances()[other] - pending_withdrawal as i128
+		let locked = self.record.received.as_ref().map_or(0, |proof| proof.locked());
+		self.balances()[other] - pending_withdrawal as i128 - locked as i128
 	}
 
-	/// What this party may still pay, keeping `pledged` (its open rebalance request's
-	/// `max_send`) on its side.
+	/// What this party may still pay or lock, keeping `pledged` (its open rebalance request's
+	/// `max_send`) and its pending locks on its side.
 	pub fn spendable(&self, pledged: u128) -> i128 {
-		self.balances()[self.me] - pledged as i128
+		let locked = self.record.sent.as_ref().map_or(0, |proof| proof.locked());
+		self.balances()[self.me] - pledged as i128 - locked as i128
 	}
 
 	/// The cooperative-close payouts `[opener, counterparty]`, or `None` if a balance is
@@ -97,7 +100,7 @@ mod tests {
 	}
 
 	fn proof(nonce: Nonce, transferred: u128) -> Option<ProofState> {
-		Some(ProofState { nonce, transferred, signature: [0; 64] })
+		Some(ProofState { nonce, transferred, signature: [0; 64], locks: None })
 	}
 
 	#[test]

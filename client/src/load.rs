@@ -346,7 +346,8 @@ pub async fn setup(chain: &Chain, senders: usize) -> Result<Setup> {
 }
 
 fn bob_proof(chain: &Chain, bob: &Keys, channel_id: ChannelId, nonce: Nonce) -> ProofState {
-	let mut proof = ProofState { nonce, transferred: nonce as u128, signature: [0; 64] };
+	let mut proof =
+		ProofState { nonce, transferred: nonce as u128, signature: [0; 64], locks: None };
 	proof.signature = bob.sign(&proof_message(chain.genesis_hash, channel_id, &proof));
 	proof
 }
@@ -391,7 +392,8 @@ pub async fn channel_operations(
 			}
 			6 => {
 				// Claims to be Bob's proof, signed by the sender.
-				let mut proof = ProofState { nonce: 5, transferred: 5, signature: [0; 64] };
+				let mut proof =
+					ProofState { nonce: 5, transferred: 5, signature: [0; 64], locks: None };
 				proof.signature = sender.sign(&proof_message(chain.genesis_hash, channel, &proof));
 				let forged = signed_balance_proof(
 					chain.genesis_hash,

@@ -107,6 +107,32 @@ impl Chain {
 		}
 	}
 
+	/// The block `secret_hash`'s secret was first registered in and the secret, read from that
+	/// block's `SecretRegistered` event, if it was registered.
+	pub async fn registered_secret(
+		&self,
+		secret_hash: [u8; 32],
+	) -> Result<Option<(u32, [u8; 32])>> {
+		let Some(block) = self.secret_registered_at(secret_hash).await? else { return Ok(None) };
+		let at = self.api.at_block(block).await?;
+		for event in at.events().fetch().await?.iter() {
+			let Some(registered) =
+				event?.decode_fields_as::<runtime::payment_channels::events::SecretRegistered>()
+			else {
+				continue;
+			};
+			let registered = registered?;
+			if registered.secret_hash == secret_hash {
+				return Ok(Some((block, registered.secret)));
+			}
+		}
+		Err(anyhow!(
+			"the registry has the secret of 0x{} at block {block}, but that block has no \
+			 SecretRegistered event for it",
+			crate::keys::hex(&secret_hash)
+		))
+	}
+
 	/// What settled channel `channel_id` still holds for `sender`'s locks, if anything.
 	pub async fn pending_locks(
 		&self,

@@ -261,7 +261,7 @@ mod tests {
 	/// Alice (opener) deposited 100 and paid Bob 95 off chain: she holds 5, Bob 95.
 	fn alice_after_paying_95() -> Ledger {
 		let view = ChannelView::funded(7, [100, 0]);
-		let sent = Some(ProofState { nonce: 1, transferred: 95, signature: [0; 64] });
+		let sent = Some(ProofState { nonce: 1, transferred: 95, signature: [0; 64], locks: None });
 		Ledger::new(view, 0, ChannelRecord { sent, ..ChannelRecord::default() })
 	}
 

@@ -14,7 +14,7 @@ use redb::{
 };
 use std::path::Path;
 
-use crate::wire::ProofState;
+use crate::wire::{Hop, ProofState};
 
 /// Channel records by channel id.
 const CHANNELS: TableDefinition<ChannelId, &[u8]> = TableDefinition::new("channels");
@@ -24,6 +24,51 @@ const WATCHED: TableDefinition<(ChannelId, [u8; 32]), &[u8]> = TableDefinition::
 /// The payment history, by sequence number: one entry per acknowledged proof (a proof may
 /// cover many coalesced payments), pruned to the newest entries a setting keeps.
 const PAYMENTS: TableDefinition<u64, &[u8]> = TableDefinition::new("payments");
+
+/// Routed payments this party takes part in, by their secret hash ([`HtlcEntry`]).
+const HTLCS: TableDefinition<[u8; 32], &[u8]> = TableDefinition::new("htlcs");
+
+/// What a party knows of one routed payment (all its locks share one secret hash): as its payer,
+/// a forwarding party or its payee.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Encode, Decode)]
+pub struct HtlcEntry {
+	/// The secret, once known: the payee's own (its invoice), or revealed from downstream.
+	pub secret: Option<[u8; 32]>,
+	/// Whether this party tells its senders the secret (so they pay its incoming locks): a
+	/// payee once its invoice's amount arrived, a forwarding party once it learned the secret.
+	pub reveal: bool,
+	/// Why this party will not claim the payment's incoming locks (told to their senders).
+	pub failed: Option<String>,
+	/// The amount asked, if this party issued the invoice.
+	pub invoice: Option<u128>,
+	/// Whether this party is the payer.
+	pub origin: bool,
+	/// The locks received for the payment: channel, amount, expiry, and where each is to go on.
+	pub incoming: Vec<(ChannelId, u128, u32, Vec<Hop>)>,
+	/// The channels this party sent the payment's locks in.
+	pub outgoing: Vec<ChannelId>,
+	/// When the entry was made, in milliseconds since the Unix epoch.
+	pub unix_ms: u64,
+}
+
+/// A proof without locks as the first record layouts and the watched table store it.
+#[derive(Encode, Decode)]
+struct PlainProof {
+	nonce: paychan_primitives::Nonce,
+	transferred: u128,
+	signature: [u8; 64],
+}
+
+impl From<PlainProof> for ProofState {
+	fn from(plain: PlainProof) -> ProofState {
+		let PlainProof { nonce, transferred, signature } = plain;
+		ProofState { nonce, transferred, signature, locks: None }
+	}
+}
+
+/// The first byte of a channel record of layout 4, whose proofs carry their locks; records of
+/// the earlier layouts start with an `Option` tag (0 or 1).
+const RECORD_LAYOUT_4: u8 = 4;
 
 /// Which way a payment went.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Encode, Decode, serde::Serialize)]
@@ -62,11 +107,12 @@ pub enum Durability {
 
 /// What a party keeps about one of its channels.
 ///
-/// Stored SCALE-encoded. Records of the earlier layouts are still read: written before
+/// Stored SCALE-encoded after the byte [`RECORD_LAYOUT_4`] (docs/client.md, "The store").
+/// Records of the earlier layouts are still read: their proofs have no locks; written before
 /// `close_signed_until` existed (three fields) the missing fields are 0; written before
 /// `opened_in` existed (four fields) it is unknown (all zero) until the record is next bound to
 /// its channel.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Encode)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ChannelRecord {
 	/// The newest proof this party signed and the counterparty acknowledged (what it paid).
 	pub sent: Option<ProofState>,
@@ -83,12 +129,43 @@ pub struct ChannelRecord {
 	/// restart at 0 on a chain started afresh with the same genesis (a `--dev` chain), so an id
 	/// alone does not say that the record is about the channel the chain has under it now.
 	pub opened_in: [u8; 32],
+	/// The counterparty's account (zero until the record is first written in layout 4): the
+	/// locks a settled channel still holds are found by it after the chain forgot the channel.
+	pub counterparty: [u8; 32],
+}
+
+impl Encode for ChannelRecord {
+	fn encode_to<T: codec::Output + ?Sized>(&self, dest: &mut T) {
+		dest.push_byte(RECORD_LAYOUT_4);
+		self.sent.encode_to(dest);
+		self.received.encode_to(dest);
+		self.consented_withdrawal.encode_to(dest);
+		self.close_signed_until.encode_to(dest);
+		self.opened_in.encode_to(dest);
+		self.counterparty.encode_to(dest);
+	}
 }
 
 impl Decode for ChannelRecord {
 	fn decode<I: codec::Input>(input: &mut I) -> Result<Self, codec::Error> {
-		let sent = Decode::decode(input)?;
-		let received = Decode::decode(input)?;
+		let layout_4;
+		let (sent, received) = match input.read_byte()? {
+			RECORD_LAYOUT_4 => {
+				layout_4 = true;
+				(Decode::decode(input)?, Decode::decode(input)?)
+			}
+			// An earlier layout: the byte read is `sent`'s `Option` tag.
+			tag => {
+				layout_4 = false;
+				let sent = match tag {
+					0 => None,
+					1 => Some(PlainProof::decode(input)?.into()),
+					_ => return Err("a channel record of an unknown layout".into()),
+				};
+				let received: Option<PlainProof> = Decode::decode(input)?;
+				(sent, received.map(ProofState::from))
+			}
+		};
 		let consented_withdrawal = Decode::decode(input)?;
 		// Absent in records of the first layout.
 		let close_signed_until = match input.remaining_len()? {
@@ -100,7 +177,15 @@ impl Decode for ChannelRecord {
 			Some(0) => [0; 32],
 			_ => Decode::decode(input)?,
 		};
-		Ok(ChannelRecord { sent, received, consented_withdrawal, close_signed_until, opened_in })
+		let counterparty = if layout_4 { Decode::decode(input)? } else { [0; 32] };
+		Ok(ChannelRecord {
+			sent,
+			received,
+			consented_withdrawal,
+			close_signed_until,
+			opened_in,
+			counterparty,
+		})
 	}
 }
 
@@ -144,6 +229,9 @@ impl ChannelRecord {
 		self.close_signed_until = self.close_signed_until.max(other.close_signed_until);
 		if self.opened_in == [0; 32] {
 			self.opened_in = other.opened_in;
+		}
+		if self.counterparty == [0; 32] {
+			self.counterparty = other.counterparty;
 		}
 	}
 
@@ -190,6 +278,7 @@ impl Store {
 		txn.open_table(CHANNELS)?;
 		txn.open_table(WATCHED)?;
 		txn.open_table(PAYMENTS)?;
+		txn.open_table(HTLCS)?;
 		txn.commit()?;
 		let durability = match durability {
 			Durability::Immediate => redb::Durability::Immediate,
@@ -386,16 +475,23 @@ impl Store {
 		signer: [u8; 32],
 		proof: &ProofState,
 	) -> Result<bool> {
+		anyhow::ensure!(
+			proof.locks.is_none(),
+			"a locked proof counts only when its beneficiary submits it: a watchtower cannot \
+			 enforce it"
+		);
 		let txn = self.begin_write()?;
 		let newer = {
 			let mut table = txn.open_table(WATCHED)?;
 			let stored = match table.get((channel_id, signer))? {
-				Some(bytes) => Some(ProofState::decode(&mut bytes.value())?),
+				Some(bytes) => Some(ProofState::from(PlainProof::decode(&mut bytes.value())?)),
 				None => None,
 			};
 			let newer = stored.is_none_or(|stored| proof.supersedes(&stored));
 			if newer {
-				table.insert((channel_id, signer), proof.encode().as_slice())?;
+				let ProofState { nonce, transferred, signature, .. } = proof.clone();
+				let plain = PlainProof { nonce, transferred, signature };
+				table.insert((channel_id, signer), plain.encode().as_slice())?;
 			}
 			newer
 		};
@@ -411,9 +507,59 @@ impl Store {
 		for entry in table.iter()? {
 			let (key, bytes) = entry?;
 			let (channel_id, signer) = key.value();
-			out.push((channel_id, signer, ProofState::decode(&mut bytes.value())?));
+			let proof = PlainProof::decode(&mut bytes.value())?.into();
+			out.push((channel_id, signer, proof));
 		}
 		Ok(out)
+	}
+
+	/// What this party knows of the routed payment of `secret_hash`, if anything.
+	pub fn htlc(&self, secret_hash: &[u8; 32]) -> Result<Option<HtlcEntry>> {
+		let Some(txn) = self.begin_read()? else { return Ok(None) };
+		let table = txn.open_table(HTLCS)?;
+		let Some(bytes) = table.get(secret_hash)? else { return Ok(None) };
+		Ok(Some(
+			HtlcEntry::decode(&mut bytes.value())
+				.context("a routed payment's entry in the store is corrupt")?,
+		))
+	}
+
+	/// Every routed payment this party knows of: `(secret hash, entry)`.
+	pub fn htlcs(&self) -> Result<Vec<([u8; 32], HtlcEntry)>> {
+		let mut out = Vec::new();
+		let Some(txn) = self.begin_read()? else { return Ok(out) };
+		let table = txn.open_table(HTLCS)?;
+		for entry in table.iter()? {
+			let (hash, bytes) = entry?;
+			let entry = HtlcEntry::decode(&mut bytes.value())
+				.context("a routed payment's entry in the store is corrupt")?;
+			out.push((hash.value(), entry));
+		}
+		Ok(out)
+	}
+
+	/// Reads the entry of `secret_hash` (a new one if none), lets `change` change it and writes
+	/// it in one transaction; returns the entry written and what `change` returned. If `change`
+	/// fails, nothing is written.
+	pub fn update_htlc<T>(
+		&self,
+		secret_hash: [u8; 32],
+		change: impl FnOnce(&mut HtlcEntry) -> Result<T>,
+	) -> Result<(HtlcEntry, T)> {
+		let txn = self.begin_write()?;
+		let (entry, out) = {
+			let mut table = txn.open_table(HTLCS)?;
+			let mut entry = match table.get(secret_hash)? {
+				Some(bytes) => HtlcEntry::decode(&mut bytes.value())
+					.context("a routed payment's entry in the store is corrupt")?,
+				None => HtlcEntry { unix_ms: crate::events::unix_ms(), ..HtlcEntry::default() },
+			};
+			let out = change(&mut entry)?;
+			table.insert(secret_hash, entry.encode().as_slice())?;
+			(entry, out)
+		};
+		txn.commit()?;
+		Ok((entry, out))
 	}
 
 	/// Forgets the watched proofs of a channel that no longer exists on chain.
@@ -434,7 +580,7 @@ mod tests {
 	use paychan_primitives::Nonce;
 
 	fn proof(nonce: Nonce) -> ProofState {
-		ProofState { nonce, transferred: nonce as u128 * 10, signature: [1; 64] }
+		ProofState { nonce, transferred: nonce as u128 * 10, signature: [1; 64], locks: None }
 	}
 
 	#[test]
@@ -465,14 +611,15 @@ mod tests {
 			std::env::temp_dir().join(format!("paychan-store-watch-{}.redb", std::process::id()));
 		let _ = std::fs::remove_file(&path);
 		let store = Store::open(&path, Durability::Immediate).unwrap();
-		let honest = ProofState { nonce: 7, transferred: 45, signature: [1; 64] };
+		let honest = ProofState { nonce: 7, transferred: 45, signature: [1; 64], locks: None };
 		assert!(store.watch(3, [2; 32], &honest).unwrap());
 		// What the signer hands the tower before it closes with none of its payments.
-		let planted = ProofState { nonce: u64::MAX, transferred: 0, signature: [3; 64] };
+		let planted =
+			ProofState { nonce: u64::MAX, transferred: 0, signature: [3; 64], locks: None };
 		assert!(!store.watch(3, [2; 32], &planted).unwrap());
-		let lower = ProofState { nonce: 8, transferred: 44, signature: [4; 64] };
+		let lower = ProofState { nonce: 8, transferred: 44, signature: [4; 64], locks: None };
 		assert!(!store.watch(3, [2; 32], &lower).unwrap());
-		let same = ProofState { nonce: 7, transferred: 45, signature: [5; 64] };
+		let same = ProofState { nonce: 7, transferred: 45, signature: [5; 64], locks: None };
 		assert!(!store.watch(3, [2; 32], &same).unwrap(), "the same proof is not newer");
 		assert_eq!(store.watched().unwrap(), vec![(3, [2; 32], honest)], "the honest proof stays");
 		drop(store);
@@ -491,6 +638,7 @@ mod tests {
 				consented_withdrawal: 5,
 				close_signed_until: 12,
 				opened_in: [6; 32],
+				counterparty: [0; 32],
 			};
 			store.put_channel(7, &record).unwrap();
 			assert!(store.watch(7, [2; 32], &proof(4)).unwrap());
@@ -514,6 +662,7 @@ mod tests {
 			consented_withdrawal: 30,
 			close_signed_until: 0,
 			opened_in: [0; 32],
+			counterparty: [0; 32],
 		};
 		// A receiver session's copy: older `sent`, newer `received`, a close freeze.
 		let session = ChannelRecord {
@@ -522,6 +671,7 @@ mod tests {
 			consented_withdrawal: 10,
 			close_signed_until: 40,
 			opened_in: [3; 32],
+			counterparty: [0; 32],
 		};
 		stored.merge(&session);
 		assert_eq!(
@@ -532,10 +682,12 @@ mod tests {
 				consented_withdrawal: 30,
 				close_signed_until: 40,
 				opened_in: [3; 32],
+				counterparty: [0; 32],
 			}
 		);
 		// A received proof of a higher nonce over a lower total never displaces the one held.
-		let planted = ProofState { nonce: u64::MAX, transferred: 0, signature: [9; 64] };
+		let planted =
+			ProofState { nonce: u64::MAX, transferred: 0, signature: [9; 64], locks: None };
 		stored.merge(&ChannelRecord { received: Some(planted), ..ChannelRecord::default() });
 		assert_eq!(stored.received, Some(proof(8)));
 		// An opening block once bound stays.
@@ -587,7 +739,10 @@ mod tests {
 	fn records_of_the_first_layout_still_read() {
 		// sent, received, consented_withdrawal: what the client wrote before it kept
 		// `close_signed_until`.
-		let old = (Some(proof(3)), Some(proof(9)), 5u128).encode();
+		let plain = |nonce: Nonce| {
+			Some(PlainProof { nonce, transferred: nonce as u128 * 10, signature: [1; 64] })
+		};
+		let old = (plain(3), plain(9), 5u128).encode();
 		let record = ChannelRecord::decode(&mut &old[..]).unwrap();
 		assert_eq!(
 			record,
@@ -597,15 +752,63 @@ mod tests {
 				consented_withdrawal: 5,
 				close_signed_until: 0,
 				opened_in: [0; 32],
+				counterparty: [0; 32],
 			}
 		);
 		// The second layout: the four fields before `opened_in`.
-		let second = (Some(proof(3)), Some(proof(9)), 5u128, 7u32).encode();
+		let second = (plain(3), plain(9), 5u128, 7u32).encode();
 		let record = ChannelRecord::decode(&mut &second[..]).unwrap();
 		assert_eq!((record.close_signed_until, record.opened_in), (7, [0; 32]));
 		let new = ChannelRecord { opened_in: [4; 32], ..record }.encode();
 		let read = ChannelRecord::decode(&mut &new[..]).unwrap();
 		assert_eq!((read.close_signed_until, read.opened_in), (7, [4; 32]));
+		// The third layout: five fields, proofs without locks; no sent proof.
+		let third = (None::<PlainProof>, plain(9), 5u128, 7u32, [4u8; 32]).encode();
+		let record = ChannelRecord::decode(&mut &third[..]).unwrap();
+		assert_eq!((record.sent, record.received), (None, Some(proof(9))));
+		assert_eq!((record.close_signed_until, record.opened_in), (7, [4; 32]));
+	}
+
+	#[test]
+	fn records_of_layout_4_keep_their_proofs_locks_and_start_with_the_layout_byte() {
+		let lock = crate::htlc::HtlcLock { amount: 5, expires_at: 90, secret_hash: [3; 32] };
+		let locked = ProofState { locks: Some(vec![lock]), ..proof(4) };
+		let record = ChannelRecord {
+			sent: Some(proof(3)),
+			received: Some(locked),
+			consented_withdrawal: 1,
+			close_signed_until: 2,
+			opened_in: [5; 32],
+			counterparty: [6; 32],
+		};
+		let bytes = record.encode();
+		assert_eq!(bytes[0], RECORD_LAYOUT_4);
+		assert_eq!(ChannelRecord::decode(&mut &bytes[..]).unwrap(), record);
+		assert!(ChannelRecord::decode(&mut &[2u8][..]).is_err(), "an unknown layout");
+	}
+
+	#[test]
+	fn a_watchtower_store_refuses_a_locked_proof_and_keeps_the_plain_layout() {
+		let path =
+			std::env::temp_dir().join(format!("paychan-store-locked-{}.redb", std::process::id()));
+		let _ = std::fs::remove_file(&path);
+		let store = Store::open(&path, Durability::Immediate).unwrap();
+		let locked = ProofState { locks: Some(vec![]), ..proof(5) };
+		let refused = store.watch(3, [2; 32], &locked).unwrap_err().to_string();
+		assert!(refused.contains("a watchtower cannot enforce it"), "{refused}");
+		assert!(store.watched().unwrap().is_empty(), "nothing stored");
+		assert!(store.watch(3, [2; 32], &proof(5)).unwrap());
+		assert_eq!(store.watched().unwrap(), vec![(3, [2; 32], proof(5))]);
+		store
+			.update_htlc([8; 32], |entry| {
+				entry.invoice = Some(7);
+				Ok(())
+			})
+			.unwrap();
+		assert_eq!(store.htlc(&[8; 32]).unwrap().map(|e| e.invoice), Some(Some(7)));
+		assert_eq!(store.htlcs().unwrap().len(), 1);
+		drop(store);
+		let _ = std::fs::remove_file(&path);
 	}
 
 	#[test]

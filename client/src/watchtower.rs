@@ -336,7 +336,7 @@ mod tests {
 	const COUNTERPARTY: [u8; 32] = [2; 32];
 
 	fn proof(nonce: Nonce, transferred: u128) -> ProofState {
-		ProofState { nonce, transferred, signature: [0; 64] }
+		ProofState { nonce, transferred, signature: [0; 64], locks: None }
 	}
 
 	/// Channel `id` closing with deadline 20, the chain holding `recorded` as each side's total.

@@ -13,7 +13,10 @@
 
 use anyhow::{anyhow, bail, ensure, Context, Result};
 use codec::{Decode, DecodeLimit, Encode};
-use paychan_primitives::{BalanceProof, ChannelId, Nonce, StateVersion};
+use paychan_primitives::{
+	locks::locks_root, BalanceProof, ChannelId, LockedBalanceProof, Nonce, SignedPayload,
+	StateVersion,
+};
 use std::sync::Arc;
 use tokio::{
 	io::{AsyncReadExt, AsyncWriteExt, BufReader, BufWriter},
@@ -23,10 +26,14 @@ use tokio::{
 	},
 };
 
-use crate::keys::{self, Keys};
+use crate::{
+	htlc::HtlcLock,
+	keys::{self, Keys},
+};
 
-/// The plaintext format version; a peer that sends another is refused.
-pub const WIRE_VERSION: u8 = 1;
+/// The plaintext format version; a peer that sends another is refused. Version 2: proofs carry
+/// their pending locks, and the lock, reveal and fail messages of routed payments.
+pub const WIRE_VERSION: u8 = 2;
 /// The Noise protocol of every link.
 pub const NOISE_PARAMS: &str = "Noise_XX_25519_ChaChaPoly_BLAKE2s";
 /// Domain tag of the link authentication signature.
@@ -40,24 +47,47 @@ pub const FRAME_BUDGET: usize = 60_000;
 
 /// A counterparty's signed balance proof as it travels between parties: the payload fields
 /// that vary (the genesis hash and channel id are fixed by the session) and the signature.
+///
+/// `locks` says which payload the signature covers: `None` a [`BalanceProof`] (§2.1), `Some`
+/// a [`LockedBalanceProof`] (§10.3) over these pending locks, in order (possibly none: once a
+/// signer used locks in a channel it signs every later proof in this form).
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
 pub struct ProofState {
 	pub nonce: Nonce,
 	pub transferred: u128,
 	pub signature: [u8; 64],
+	pub locks: Option<Vec<HtlcLock>>,
 }
 
 impl ProofState {
-	/// Whether this proof counts for more than `other` of the same signer and channel: a higher
-	/// total, the only order the chain knows (a proof is recorded if it raises its signer's
-	/// `transferred`), and the higher nonce between equal totals. Every place that keeps one
-	/// proof of two uses this, never the nonce alone: a signer can sign a higher nonce over a
-	/// lower total, and a proof kept by nonce would then lose what the signer had paid.
+	/// Whether this proof counts for more than `other` of the same signer and channel.
+	///
+	/// Between plain proofs: a higher total, the only order the chain knows (a proof is recorded
+	/// if it raises its signer's `transferred`), and the higher nonce between equal totals. Every
+	/// place that keeps one proof of two uses this, never the nonce alone: a signer can sign a
+	/// higher nonce over a lower total, and a proof kept by nonce would then lose what the signer
+	/// had paid. Where either is locked, the higher nonce, which is how the chain orders locked
+	/// proofs; a receiver takes a locked proof only after checking what it changed
+	/// ([`crate::htlc::check_transition`]), so only its own checked proofs meet here.
 	pub fn supersedes(&self, other: &ProofState) -> bool {
+		if self.locks.is_some() || other.locks.is_some() {
+			return self.nonce > other.nonce;
+		}
 		(self.transferred, self.nonce) > (other.transferred, other.nonce)
 	}
 
-	/// The balance proof this is a signature over, in `channel_id` of the chain `genesis_hash`.
+	/// The sum of the pending locks (0 for a plain proof).
+	pub fn locked(&self) -> u128 {
+		self.locks.iter().flatten().map(|lock| lock.amount).sum()
+	}
+
+	/// The pending locks (none for a plain proof).
+	pub fn pending_locks(&self) -> &[HtlcLock] {
+		self.locks.as_deref().unwrap_or(&[])
+	}
+
+	/// The balance proof this is a signature over, in `channel_id` of the chain `genesis_hash`,
+	/// read as a plain proof (the locked form's [`ProofState::locked_payload`]).
 	pub fn payload(
 		&self,
 		genesis_hash: [u8; 32],
@@ -65,7 +95,45 @@ impl ProofState {
 	) -> BalanceProof<[u8; 32], u128> {
 		BalanceProof { genesis_hash, channel_id, nonce: self.nonce, transferred: self.transferred }
 	}
+
+	/// The locked balance proof this is a signature over (with no locks if it is plain).
+	pub fn locked_payload(
+		&self,
+		genesis_hash: [u8; 32],
+		channel_id: ChannelId,
+	) -> LockedBalanceProof<[u8; 32], u128> {
+		LockedBalanceProof {
+			genesis_hash,
+			channel_id,
+			nonce: self.nonce,
+			transferred: self.transferred,
+			locked: self.locked(),
+			locks_root: locks_root(self.pending_locks())
+				.expect("a proof never holds more than MAX_LOCKS locks"),
+		}
+	}
+
+	/// The bytes the signature covers: the plain or the locked payload, as `locks` says.
+	pub fn signing_message(&self, genesis_hash: [u8; 32], channel_id: ChannelId) -> Vec<u8> {
+		match self.locks {
+			None => self.payload(genesis_hash, channel_id).signing_message(),
+			Some(_) => self.locked_payload(genesis_hash, channel_id).signing_message(),
+		}
+	}
 }
+
+/// One hop after the receiver of a lock, for a lock that is forwarded: the channel to forward
+/// it in (from the receiver), and the amount and expiry the next lock carries. What the
+/// receiver keeps is what its incoming lock carries over `amount`: its fee.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+pub struct Hop {
+	pub channel_id: ChannelId,
+	pub amount: u128,
+	pub expires_at: u32,
+}
+
+/// The most hops a routed payment may take after its first.
+pub const MAX_ONWARD_HOPS: usize = 19;
 
 /// Proves which channel key is at the other end of a link.
 #[derive(Clone, Debug, Encode, Decode)]
@@ -123,6 +191,16 @@ pub enum Message {
 	},
 	/// The listener's signature over the funding consent those terms describe.
 	FundingSigned { signature: [u8; 64] },
+	/// A conditional payment: the sender's proof with one lock added (its last), and where the
+	/// receiver is to forward it; no hops: the receiver is the payee.
+	Lock { proof: ProofState, onward: Vec<Hop> },
+	/// From a lock's receiver: the secret that opens it. The sender answers with a proof that
+	/// pays the lock (a `Pay` whose proof moves its amount into `transferred`).
+	Reveal { secret: [u8; 32] },
+	/// From a lock's receiver: the payment of `secret_hash` failed downstream (it could not be
+	/// forwarded, or the payee refused it). Only news: the lock stays until it is paid or
+	/// expires, since the receiver could still submit a proof that holds it (§10.7).
+	Fail { secret_hash: [u8; 32], reason: String },
 }
 
 /// Which end of the handshake a party was.
@@ -425,7 +503,8 @@ mod tests {
 
 		// Many payments in few frames, and the answer the other way.
 		for nonce in 1..=2000 as Nonce {
-			let proof = ProofState { nonce, transferred: nonce as u128, signature: [7; 64] };
+			let proof =
+				ProofState { nonce, transferred: nonce as u128, signature: [7; 64], locks: None };
 			connected.writer.push(Message::Pay(proof)).await.unwrap();
 		}
 		connected.writer.flush().await.unwrap();
@@ -435,7 +514,12 @@ mod tests {
 		}
 		assert_eq!(
 			received.last(),
-			Some(&Message::Pay(ProofState { nonce: 2000, transferred: 2000, signature: [7; 64] }))
+			Some(&Message::Pay(ProofState {
+				nonce: 2000,
+				transferred: 2000,
+				signature: [7; 64],
+				locks: None
+			}))
 		);
 		accepted.writer.send(Message::Ack { nonce: 2000 }).await.unwrap();
 		assert_eq!(connected.reader.receive_one().await.unwrap(), Message::Ack { nonce: 2000 });

@@ -338,7 +338,7 @@ fn a_peer_with_bad_proofs_is_refused_with_its_reason_and_nothing_is_stored() {
 		let alice_keys = Keys::from_uri("//Alice").unwrap();
 		let bob_key = Keys::from_uri("//Bob").unwrap().public();
 		let proof = |keys: &Keys, channel: u64, nonce: u64, transferred: u128| {
-			let mut proof = ProofState { nonce, transferred, signature: [0; 64] };
+			let mut proof = ProofState { nonce, transferred, signature: [0; 64], locks: None };
 			proof.signature = keys.sign(&proof_message(genesis, channel, &proof));
 			proof
 		};

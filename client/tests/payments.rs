@@ -252,7 +252,7 @@ fn the_receiver_refuses_payments_a_pledged_plan_could_take_back() {
 	let chain = runtime.block_on(Chain::connect(&node.url(), Progress::Silent)).unwrap();
 	let genesis = chain.genesis_hash;
 	let pay = |link: &mut Link, nonce: u64, transferred: u128| {
-		let mut proof = ProofState { nonce, transferred, signature: [0; 64] };
+		let mut proof = ProofState { nonce, transferred, signature: [0; 64], locks: None };
 		proof.signature = alice_keys.sign(&proof_message(genesis, channel, &proof));
 		runtime.block_on(async {
 			link.writer.send(Message::Pay(proof)).await.unwrap();

@@ -96,6 +96,61 @@ struct ChannelAmount {
 	amount: Amount,
 }
 
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct InvoiceParams {
+	amount: Amount,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RouteParams {
+	to: String,
+	amount: Amount,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PayRoutedParams {
+	to: String,
+	amount: Amount,
+	/// The invoice's secret hash, 0x and 64 hex digits.
+	secret_hash: String,
+	/// How long to wait for the secret to come back.
+	#[serde(default = "default_routed_timeout")]
+	timeout_seconds: u64,
+}
+
+fn default_routed_timeout() -> u64 {
+	60
+}
+
+/// The most seconds a `paychan_payRouted` call waits for its secret.
+pub const MAX_ROUTED_TIMEOUT: u64 = 3_600;
+
+fn hash32(text: &str) -> Result<[u8; 32], ErrorObjectOwned> {
+	let digits = text.strip_prefix("0x").unwrap_or(text);
+	let bytes = hex::decode(digits).ok().filter(|bytes| bytes.len() == 32).ok_or_else(|| {
+		error(INVALID_PARAMS, format!("`{text}` is not a secret hash (0x and 64 hex digits)"))
+	})?;
+	Ok(bytes.try_into().expect("32 bytes"))
+}
+
+impl PayRoutedParams {
+	fn check(&self) -> Result<([u8; 32], [u8; 32]), ErrorObjectOwned> {
+		if self.amount.0 == 0 {
+			return Err(error(INVALID_PARAMS, "the amount must be positive"));
+		}
+		if self.timeout_seconds == 0 || self.timeout_seconds > MAX_ROUTED_TIMEOUT {
+			return Err(error(
+				INVALID_PARAMS,
+				format!("timeout_seconds must be 1 to {MAX_ROUTED_TIMEOUT}"),
+			));
+		}
+		Ok((account(&self.to)?, hash32(&self.secret_hash)?))
+	}
+}
+
 /// The most payments one `paychan_payMany` call carries.
 pub const MAX_PAYMENTS_PER_CALL: usize = 10_000;
 
@@ -225,6 +280,10 @@ pub const METHODS: &[&str] = &[
 	"paychan_rebalanceStatus",
 	"paychan_stats",
 	"paychan_network",
+	"paychan_invoice",
+	"paychan_route",
+	"paychan_payRouted",
+	"paychan_routedPayments",
 ];
 
 /// Decodes `params` of `method` into the type its handler reads, and nothing more: the API's
@@ -239,7 +298,14 @@ pub fn decode_params(method: &str, params: Option<&str>) -> Result<(), ErrorObje
 		| "paychan_rebalanceCancel"
 		| "paychan_rebalanceStatus"
 		| "paychan_stats"
+		| "paychan_routedPayments"
 		| "paychan_network" => Ok(()),
+		"paychan_invoice" => parse_required::<InvoiceParams>(&params).map(drop),
+		"paychan_route" => {
+			let RouteParams { to, .. } = parse_required(&params)?;
+			account(&to).map(drop)
+		}
+		"paychan_payRouted" => parse_required::<PayRoutedParams>(&params)?.check().map(drop),
 		"paychan_balance" => parse::<BalanceParams>(&params).map(drop),
 		"paychan_open" => parse_required::<OpenParams>(&params).map(drop),
 		"paychan_deposit" | "paychan_withdraw" | "paychan_pay" => {
@@ -344,6 +410,70 @@ pub fn module(shared: Shared) -> Result<RpcModule<Shared>> {
 			Ok(paid) => to_value(paid),
 			Err(failure) => Err(error(PAYMENT_FAILED, format!("{failure:#}"))),
 		}
+	})?;
+	module.register_async_method("paychan_invoice", |params, shared, _| async move {
+		let InvoiceParams { amount } = parse_required(&params)?;
+		if amount.0 == 0 {
+			return Err(error(INVALID_PARAMS, "the amount must be positive"));
+		}
+		to_value(shared.invoice(amount.0).map_err(api_error)?)
+	})?;
+	module.register_async_method("paychan_route", |params, shared, _| async move {
+		let RouteParams { to, amount } = parse_required(&params)?;
+		let to = account(&to)?;
+		if amount.0 == 0 {
+			return Err(error(INVALID_PARAMS, "the amount must be positive"));
+		}
+		match shared.route(to, amount.0).await {
+			Ok(route) => to_value(route),
+			Err(failure) => Err(error(PAYMENT_FAILED, format!("{failure:#}"))),
+		}
+	})?;
+	module.register_async_method("paychan_payRouted", |params, shared, _| async move {
+		let params: PayRoutedParams = parse_required(&params)?;
+		let (to, hash) = params.check()?;
+		let timeout = std::time::Duration::from_secs(params.timeout_seconds);
+		match shared.pay_routed(to, params.amount.0, hash, timeout).await {
+			Ok(paid) => to_value(paid),
+			Err(failed) => Err(ErrorObjectOwned::owned(
+				PAYMENT_FAILED,
+				failed.to_string(),
+				Some(json!({ "attempts": failed.attempts })),
+			)),
+		}
+	})?;
+	module.register_async_method("paychan_routedPayments", |_, shared, _| async move {
+		let entries = shared.party.store.htlcs().map_err(api_error)?;
+		let payments: Vec<Value> = entries
+			.into_iter()
+			.map(|(hash, entry)| {
+				let role = match (entry.origin, entry.invoice.is_some()) {
+					(true, _) => "payer",
+					(false, true) => "payee",
+					(false, false) => "forwarder",
+				};
+				let status = match (entry.reveal, &entry.failed) {
+					(true, _) => "paid",
+					(false, Some(_)) => "failed",
+					(false, None) => "pending",
+				};
+				json!({
+					"secret_hash": format!("0x{}", hex::encode(hash)),
+					"role": role,
+					"status": status,
+					"invoice": entry.invoice.map(|amount| amount.to_string()),
+					"failed": entry.failed,
+					"incoming": entry.incoming.iter().map(|(channel, amount, expires_at, _)| json!({
+						"channel_id": channel,
+						"amount": amount.to_string(),
+						"expires_at": expires_at,
+					})).collect::<Vec<_>>(),
+					"outgoing": entry.outgoing,
+					"unix_ms": entry.unix_ms,
+				})
+			})
+			.collect();
+		Ok::<_, ErrorObjectOwned>(Value::from(payments))
 	})?;
 	module.register_async_method("paychan_payMany", |params, shared, _| async move {
 		let PayManyParams { channel_id, amounts } = parse_required(&params)?;

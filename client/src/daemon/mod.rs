@@ -12,9 +12,11 @@
 pub mod api;
 pub mod auth;
 pub mod dashboard;
+pub mod lock_watch;
 pub mod metrics;
 pub mod payer;
 pub mod rebalance;
+pub mod routed;
 pub mod watch;
 
 use anyhow::{anyhow, Context, Result};
@@ -59,6 +61,8 @@ pub struct Config {
 	pub max_funding: u128,
 	/// Automatic rebalancing (off unless a band or a solve period is set).
 	pub rebalance: rebalance::Policy,
+	/// Routed payments: fees, lock timing, route length.
+	pub locks: routed::LockPolicy,
 }
 
 /// The file in the data directory that holds the API token.
@@ -83,6 +87,12 @@ pub struct Inner {
 	pub last_round: Mutex<Option<(u32, Vec<crate::chain::PlanMove>)>>,
 	peers: Mutex<BTreeMap<[u8; 32], String>>,
 	payers: Mutex<HashMap<ChannelId, mpsc::Sender<Order>>>,
+	/// Routed payments this party makes, by secret hash: where the secret (or why they failed)
+	/// goes once it comes back.
+	pub(crate) routed: Mutex<HashMap<[u8; 32], routed::Outcome>>,
+	/// Moves whenever this party learns a secret or a payment fails downstream: the listener's
+	/// sessions then tell their senders.
+	pub(crate) htlc_changed: tokio::sync::watch::Sender<u64>,
 }
 
 /// A handle on the daemon's shared state.
@@ -126,7 +136,7 @@ impl Shared {
 		Ok(())
 	}
 
-	fn payer(&self, channel_id: ChannelId) -> mpsc::Sender<Order> {
+	pub(crate) fn payer(&self, channel_id: ChannelId) -> mpsc::Sender<Order> {
 		let mut payers = self.payers.lock().expect("not poisoned");
 		if let Some(payer) = payers.get(&channel_id).filter(|payer| !payer.is_closed()) {
 			return payer.clone();
@@ -247,6 +257,8 @@ pub async fn start(party: Party, config: Config) -> Result<Running> {
 		last_round: Mutex::new(None),
 		peers: Mutex::new(peers),
 		payers: Mutex::new(HashMap::new()),
+		routed: Mutex::new(HashMap::new()),
+		htlc_changed: tokio::sync::watch::channel(0).0,
 	}));
 	// Counts what the listener reports too.
 	let counting = shared.clone();
@@ -278,6 +290,18 @@ pub async fn start(party: Party, config: Config) -> Result<Running> {
 	listener.events = Some(events.clone());
 	listener.history_keep = config.history_keep;
 	listener.max_funding = config.max_funding;
+	let (incoming_locks, incoming) = mpsc::unbounded_channel();
+	let admitting = shared.clone();
+	listener.locks = Some(crate::session::LockRules {
+		admit: Arc::new(move |lock, onward| {
+			let shared = admitting.clone();
+			Box::pin(async move { shared.admit_lock(&lock, &onward).await })
+		}),
+		incoming: incoming_locks,
+		reveal_margin: config.locks.reveal_margin,
+		changed: shared.htlc_changed.subscribe(),
+	});
+	tokio::spawn(routed::run(shared.clone(), incoming));
 
 	let token = auth::write_cookie(&config.data.join(COOKIE_FILE))?;
 	let (api, api_address) = api::serve(shared.clone(), &config.api_listen, token).await?;

@@ -25,11 +25,13 @@ use tokio::sync::{mpsc, oneshot};
 use super::Shared;
 use crate::{
 	events::{report, unix_ms, Event},
+	htlc::{HtlcLock, LockedState},
 	ledger::Ledger,
 	session::{proof_message, Party},
 	store::{Direction, PaymentEntry},
-	wire::{LinkWriter, Message, ProofState},
+	wire::{Hop, LinkWriter, Message, ProofState},
 };
+use paychan_primitives::locks::{secret_hash, MAX_LOCKS};
 
 /// Proofs in flight at most before the payer waits for an acknowledgement.
 pub const WINDOW: usize = 64;
@@ -41,6 +43,8 @@ const REFRESH: Duration = Duration::from_millis(500);
 const BACKOFF: (Duration, Duration) = (Duration::from_millis(100), Duration::from_secs(5));
 /// Dial attempts after which payments not yet signed fail (signed ones keep waiting).
 const DIAL_ATTEMPTS_BEFORE_FAILING: u32 = 4;
+/// How often the payer looks for its locks that expired.
+const LOCKS_TICK: Duration = Duration::from_secs(2);
 
 /// A payment that was acknowledged.
 #[derive(Clone, Debug, Serialize)]
@@ -82,17 +86,46 @@ pub enum Order {
 	},
 	/// The request is on chain or failed: the chain's pledges count again.
 	Release,
+	/// Add `lock` for a routed payment, to be forwarded along `onward`; answered once the
+	/// receiver acknowledged it.
+	Lock {
+		lock: HtlcLock,
+		onward: Vec<Hop>,
+		reply: LockReply,
+	},
+	/// Resolve the pending lock of `secret_hash`: pay it (its secret came out in time), or drop
+	/// it (it expired unclaimed). The payer queues these itself.
+	Resolve {
+		secret_hash: [u8; 32],
+		pay: bool,
+	},
 }
 
 /// Where a payment's outcome goes.
 type PayReply = oneshot::Sender<Result<Paid, String>>;
+/// Where a lock's outcome goes: acknowledged, or why not.
+type LockReply = oneshot::Sender<Result<(), String>>;
 
 /// A proof sent and not yet acknowledged, with the payments it covers: each one's amount,
-/// submission time and reply.
+/// submission time and reply; for a lock, where it goes on and who waits for it.
 struct InFlight {
 	proof: ProofState,
+	/// What the proof commits beyond the one before: its payments' sum, or its new lock.
 	amount: u128,
 	payments: Vec<(u128, Instant, PayReply)>,
+	lock: Option<(Vec<Hop>, LockReply)>,
+}
+
+impl InFlight {
+	/// The message that carries this proof (again, after a redial).
+	fn message(&self) -> Message {
+		match &self.lock {
+			Some((onward, _)) => {
+				Message::Lock { proof: self.proof.clone(), onward: onward.clone() }
+			}
+			None => Message::Pay(self.proof.clone()),
+		}
+	}
 }
 
 /// The link and what the payer knows of the channel while it is up.
@@ -127,6 +160,7 @@ pub async fn run(shared: Shared, channel_id: ChannelId, mut orders: mpsc::Receiv
 		limits: None,
 		attempts: 0,
 		reserved: 0,
+		awaiting: false,
 	};
 	let reason = match payer.serve(&mut orders).await {
 		Ok(()) => format!("channel {channel_id} is no longer open"),
@@ -189,12 +223,19 @@ struct Payer {
 	attempts: u32,
 	/// What a rebalance request on its way pledges ([`Order::Reserve`]).
 	reserved: u128,
+	/// Whether locks this party sent are pending in the channel (it keeps the link up).
+	awaiting: bool,
 }
 
 impl Payer {
 	async fn serve(&mut self, orders: &mut mpsc::Receiver<Order>) -> Result<()> {
+		let mut locks_tick = tokio::time::interval(LOCKS_TICK);
+		locks_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+		self.awaiting = !self.pending_locks().is_empty();
 		loop {
-			if self.link.is_none() && !(self.queued.is_empty() && self.in_flight.is_empty()) {
+			// A link is kept while locks are pending: their secrets come back over it.
+			let wanted = !(self.queued.is_empty() && self.in_flight.is_empty()) || self.awaiting;
+			if self.link.is_none() && wanted {
 				if matches!(self.queued.front(), Some(Order::Exclusive { .. }))
 					&& self.in_flight.is_empty()
 				{
@@ -232,6 +273,12 @@ impl Payer {
 				frame = frames => {
 					let frame = frame.unwrap_or_else(|| Err(anyhow!("the link closed")));
 					self.on_frame(frame).await?;
+				}
+				_ = locks_tick.tick() => {
+					self.awaiting = !self.pending_locks().is_empty();
+					if let Err(error) = self.resolve_expired().await {
+						eprintln!("channel {}: cannot resolve expired locks: {error:#}", self.channel_id);
+					}
 				}
 			}
 		}
@@ -284,10 +331,16 @@ impl Payer {
 				Order::Pay { reply, .. } => drop(reply.send(Err(reason.to_owned()))),
 				Order::Exclusive { reply, .. } => drop(reply.send(Err(reason.to_owned()))),
 				Order::Reserve { reply, .. } => drop(reply.send(Err(reason.to_owned()))),
-				Order::Release => {}
+				Order::Lock { reply, .. } => drop(reply.send(Err(reason.to_owned()))),
+				Order::Release | Order::Resolve { .. } => {}
 			}
 		}
 		for flight in self.in_flight.drain(..) {
+			if let Some((_, reply)) = flight.lock {
+				let _ = reply.send(Err(format!(
+					"{reason}; the lock was signed and sent but not acknowledged"
+				)));
+			}
 			for (_, _, reply) in flight.payments {
 				let _ = reply.send(Err(format!(
 					"{reason}; the payment was signed and sent but not acknowledged: the balance \
@@ -297,13 +350,20 @@ impl Payer {
 		}
 	}
 
-	/// Fails the payments not yet signed (a close or withdrawal queued behind them stays).
-	fn fail_queued_payments(&mut self, reason: &str) {
+	/// Fails the payments not yet signed (a close or withdrawal queued behind them stays), and
+	/// the locks too unless `keep_locks`: a lock may wait for an unreachable counterparty, since
+	/// a lock acknowledged upstream is pending until it expires anyway, and the lock is checked
+	/// against the time left when it is signed.
+	fn fail_queued(&mut self, reason: &str, keep_locks: bool) {
 		let mut failed = 0;
 		let mut kept = VecDeque::new();
 		for order in self.queued.drain(..) {
 			match order {
 				Order::Pay { reply, .. } => {
+					failed += 1;
+					let _ = reply.send(Err(reason.to_owned()));
+				}
+				Order::Lock { reply, .. } if !keep_locks => {
 					failed += 1;
 					let _ = reply.send(Err(reason.to_owned()));
 				}
@@ -352,10 +412,9 @@ impl Payer {
 				self.link = Some(Connected { writer, frames, reader_task });
 				// What the receiver already holds is acknowledged; the rest is resent as it was.
 				self.acknowledge(held).await?;
-				let resend: Vec<ProofState> =
-					self.in_flight.iter().map(|flight| flight.proof.clone()).collect();
-				for proof in resend {
-					self.push(Message::Pay(proof)).await;
+				let resend: Vec<Message> = self.in_flight.iter().map(InFlight::message).collect();
+				for message in resend {
+					self.push(message).await;
 				}
 				self.flush().await;
 				Ok(())
@@ -368,9 +427,7 @@ impl Payer {
 					Event::LinkDown { channel_id: self.channel_id, peer, reason: reason.clone() },
 				);
 				if self.attempts >= DIAL_ATTEMPTS_BEFORE_FAILING {
-					self.fail_queued_payments(&format!(
-						"the counterparty is unreachable: {reason}"
-					));
+					self.fail_queued(&format!("the counterparty is unreachable: {reason}"), true);
 				}
 				let delay = BACKOFF.0 * 2u32.saturating_pow(self.attempts.min(16));
 				tokio::time::sleep(delay.min(BACKOFF.1)).await;
@@ -444,7 +501,7 @@ impl Payer {
 			return;
 		}
 		if let Err(error) = self.refresh_limits().await {
-			self.fail_queued_payments(&format!("cannot read the channel: {error:#}"));
+			self.fail_queued(&format!("cannot read the channel: {error:#}"), false);
 			return;
 		}
 		// The limits may be up to REFRESH old; a payment they would refuse is checked against
@@ -452,7 +509,7 @@ impl Payer {
 		if self.refused_by_cached_limits() {
 			self.limits = None;
 			if let Err(error) = self.refresh_limits().await {
-				self.fail_queued_payments(&format!("cannot read the channel: {error:#}"));
+				self.fail_queued(&format!("cannot read the channel: {error:#}"), false);
 				return;
 			}
 		}
@@ -463,29 +520,92 @@ impl Payer {
 				 until then",
 				self.channel_id, limits.ledger.record.close_signed_until
 			);
-			self.fail_queued_payments(&reason);
+			self.fail_queued(&reason, false);
 			return;
 		}
 		let (spendable, pledged) = self.spendable(limits);
-		let (mut nonce, mut transferred) = match self.in_flight.back() {
-			Some(flight) => (flight.proof.nonce, flight.proof.transferred),
-			None => (
-				limits.ledger.record.sent.as_ref().map_or(0, |proof| proof.nonce),
-				limits.ledger.paid(),
-			),
+		// The state the next proof changes: the newest in flight, else the newest acknowledged.
+		let base = match self.in_flight.back() {
+			Some(flight) => flight.proof.clone(),
+			None => ProofState {
+				nonce: limits.ledger.record.sent.as_ref().map_or(0, |proof| proof.nonce),
+				transferred: limits.ledger.paid(),
+				signature: [0; 64],
+				locks: limits.ledger.record.sent.as_ref().and_then(|proof| proof.locks.clone()),
+			},
 		};
-		let (payments, amount) = coalesce(&mut self.queued, spendable, pledged, self.channel_id);
-		if payments.is_empty() {
-			return;
-		}
-		nonce += 1;
-		transferred += amount;
+		let mut next = ProofState { nonce: base.nonce + 1, ..base.clone() };
+		let (amount, payments, lock) = match self.queued.front() {
+			Some(Order::Lock { .. }) => {
+				let Some(Order::Lock { lock, onward, reply }) = self.queued.pop_front() else {
+					unreachable!("matched above")
+				};
+				let held = base.pending_locks();
+				let refusal = if lock.amount == 0 || lock.amount as i128 > spendable {
+					Some(format!(
+						"channel {}: a lock of {} exceeds what this party may still spend ({})",
+						self.channel_id,
+						lock.amount,
+						spendable.max(0)
+					))
+				} else if lock.expires_at
+					< limits.block.saturating_add(self.shared.config.locks.reveal_margin)
+				{
+					Some(format!(
+						"channel {}: the lock would expire at block {}, too soon after block {}",
+						self.channel_id, lock.expires_at, limits.block
+					))
+				} else if held.len() >= MAX_LOCKS as usize {
+					Some(format!("channel {}: {MAX_LOCKS} locks are pending", self.channel_id))
+				} else if held.iter().any(|pending| pending.secret_hash == lock.secret_hash) {
+					Some(format!(
+						"channel {}: a lock of this payment is pending in the channel already",
+						self.channel_id
+					))
+				} else {
+					None
+				};
+				if let Some(reason) = refusal {
+					let _ = reply.send(Err(reason));
+					return;
+				}
+				let mut locks = held.to_vec();
+				locks.push(lock.clone());
+				next.locks = Some(locks);
+				(lock.amount, Vec::new(), Some((onward, reply)))
+			}
+			Some(Order::Resolve { .. }) => {
+				let Some(Order::Resolve { secret_hash, pay }) = self.queued.pop_front() else {
+					unreachable!("matched above")
+				};
+				let state = LockedState::of(&base);
+				let resolved = match pay {
+					true => state.with_claim_of(&secret_hash),
+					false => state.with_expired(&secret_hash, limits.block),
+				};
+				// Resolved by an earlier order, or not expired by the limits' block yet.
+				let Ok(resolved) = resolved else { return };
+				next.transferred = resolved.transferred;
+				next.locks = Some(resolved.locks);
+				(0, Vec::new(), None)
+			}
+			_ => {
+				let (payments, amount) =
+					coalesce(&mut self.queued, spendable, pledged, self.channel_id);
+				if payments.is_empty() {
+					return;
+				}
+				next.transferred += amount;
+				(amount, payments, None)
+			}
+		};
 		let party = &self.shared.party;
-		let mut proof = ProofState { nonce, transferred, signature: [0; 64] };
-		proof.signature =
-			party.keys.sign(&proof_message(party.chain.genesis_hash, self.channel_id, &proof));
-		self.in_flight.push_back(InFlight { proof: proof.clone(), amount, payments });
-		self.push(Message::Pay(proof)).await;
+		next.signature =
+			party.keys.sign(&proof_message(party.chain.genesis_hash, self.channel_id, &next));
+		let flight = InFlight { proof: next, amount, payments, lock };
+		let message = flight.message();
+		self.in_flight.push_back(flight);
+		self.push(message).await;
 		self.flush().await;
 	}
 
@@ -533,6 +653,8 @@ impl Payer {
 		for message in messages {
 			match message {
 				Message::Ack { nonce } => newest = Some(nonce),
+				Message::Reveal { secret } => self.on_reveal(secret).await?,
+				Message::Fail { secret_hash, reason } => self.on_fail(secret_hash, reason)?,
 				Message::Refused { nonce, reason } => {
 					if let Some(acked) = newest.take() {
 						self.acknowledge(acked).await?;
@@ -565,6 +687,87 @@ impl Payer {
 		Ok(())
 	}
 
+	/// The pending locks of the newest state this payer signed (in flight or acknowledged).
+	fn pending_locks(&self) -> Vec<HtlcLock> {
+		let newest = match self.in_flight.back() {
+			Some(flight) => Some(&flight.proof),
+			None => self.limits.as_ref().and_then(|limits| limits.ledger.record.sent.as_ref()),
+		};
+		match newest {
+			Some(proof) => proof.pending_locks().to_vec(),
+			None => self
+				.shared
+				.party
+				.store
+				.channel(self.channel_id)
+				.ok()
+				.and_then(|record| record.sent)
+				.map(|proof| proof.pending_locks().to_vec())
+				.unwrap_or_default(),
+		}
+	}
+
+	/// Whether a resolution of the lock of `secret_hash` is queued already.
+	fn resolving(&self, hash: &[u8; 32]) -> bool {
+		self.queued
+			.iter()
+			.any(|order| matches!(order, Order::Resolve { secret_hash, .. } if secret_hash == hash))
+	}
+
+	/// The receiver revealed the secret of one of this party's locks: it is noted (so this
+	/// party's own senders are told in turn) and the lock is paid.
+	async fn on_reveal(&mut self, secret: [u8; 32]) -> Result<()> {
+		let hash = secret_hash(&secret);
+		if !self.pending_locks().iter().any(|lock| lock.secret_hash == hash) {
+			return Ok(()); // paid already, or not one of ours
+		}
+		self.shared.learned_secret(secret)?;
+		if !self.resolving(&hash) {
+			self.queue(Order::Resolve { secret_hash: hash, pay: true });
+		}
+		Ok(())
+	}
+
+	/// The receiver says the payment of `secret_hash` failed downstream: news only, the lock
+	/// stays until it is paid or expires (the receiver could still use a proof that holds it).
+	fn on_fail(&mut self, hash: [u8; 32], reason: String) -> Result<()> {
+		if !self.pending_locks().iter().any(|lock| lock.secret_hash == hash) {
+			return Ok(());
+		}
+		self.shared.payment_failed(hash, &format!("{reason} (the lock stays until it expires)"))
+	}
+
+	/// Resolves this party's locks that expired: paid if their secret was registered on chain
+	/// in time (the chain would pay them anyway; the secret is read from the registration and
+	/// passed upstream), dropped otherwise.
+	async fn resolve_expired(&mut self) -> Result<()> {
+		let locks = self.pending_locks();
+		if locks.is_empty() {
+			return Ok(());
+		}
+		let chain = self.shared.party.chain.clone();
+		let now = chain.block_number().await?;
+		for lock in locks {
+			if now <= lock.expires_at || self.resolving(&lock.secret_hash) {
+				continue;
+			}
+			let registered = chain.registered_secret(lock.secret_hash).await?;
+			let pay = match registered {
+				Some((block, secret)) if block <= lock.expires_at => {
+					self.shared.learned_secret(secret)?;
+					true
+				}
+				_ => {
+					let reason = format!("the lock expired at block {} unclaimed", lock.expires_at);
+					self.shared.payment_failed(lock.secret_hash, &reason)?;
+					false
+				}
+			};
+			self.queue(Order::Resolve { secret_hash: lock.secret_hash, pay });
+		}
+		Ok(())
+	}
+
 	fn drop_link(&mut self, reason: String) {
 		if self.link.take().is_some() {
 			report(
@@ -580,6 +783,10 @@ impl Payer {
 		while self.in_flight.back().is_some_and(|flight| flight.proof.nonce >= nonce) {
 			let flight = self.in_flight.pop_back().expect("checked above");
 			count += flight.payments.len() as u32;
+			if let Some((_, reply)) = flight.lock {
+				count += 1;
+				let _ = reply.send(Err(format!("the receiver refused the lock: {reason}")));
+			}
 			for (_, _, reply) in flight.payments {
 				let _ = reply.send(Err(format!("the receiver refused the payment: {reason}")));
 			}
@@ -604,18 +811,26 @@ impl Payer {
 		}
 		let Some(newest) = done.last().map(|flight| flight.proof.clone()) else { return Ok(()) };
 		let now = unix_ms();
-		let entries: Vec<PaymentEntry> = done
-			.iter()
-			.map(|flight| PaymentEntry {
+		// What each proof paid: its total over the one before (a lock pays nothing yet; a paid
+		// lock pays its amount).
+		let mut before = self.limits.as_ref().map_or(0, |limits| limits.ledger.paid());
+		let mut entries = Vec::new();
+		for flight in &done {
+			let amount = flight.proof.transferred.saturating_sub(before);
+			before = flight.proof.transferred;
+			if amount == 0 {
+				continue;
+			}
+			entries.push(PaymentEntry {
 				channel_id: self.channel_id,
 				direction: Direction::Sent,
-				amount: flight.amount,
+				amount,
 				nonce: flight.proof.nonce,
 				transferred: flight.proof.transferred,
-				payments: flight.payments.len() as u32,
+				payments: flight.payments.len().max(1) as u32,
 				unix_ms: now,
-			})
-			.collect();
+			});
+		}
 		let store = self.shared.party.store.clone();
 		let (channel_id, keep) = (self.channel_id, self.shared.config.history_keep);
 		let record = tokio::task::spawn_blocking(move || {
@@ -633,7 +848,14 @@ impl Payer {
 			limits.ledger.record = record;
 		}
 		let acknowledged = Instant::now();
-		for flight in done {
+		for mut flight in done {
+			if let Some((_, reply)) = flight.lock.take() {
+				let _ = reply.send(Ok(()));
+				continue;
+			}
+			if flight.payments.is_empty() {
+				continue;
+			}
 			report(
 				&self.shared.events,
 				Event::PaymentSent {

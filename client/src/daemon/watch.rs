@@ -160,6 +160,7 @@ impl Watch {
 /// Watches until the node stops sending blocks.
 pub async fn run(shared: Shared) -> Result<()> {
 	let mut watch = Watch::default();
+	let mut locks = super::lock_watch::LockWatch::default();
 	let (done_tx, mut done_rx) = tokio::sync::mpsc::unbounded_channel::<Finished>();
 	let mut blocks = shared.party.chain.api.stream_best_blocks().await?;
 	while let Some(block) = futures::StreamExt::next(&mut blocks).await {
@@ -169,7 +170,7 @@ pub async fn run(shared: Shared) -> Result<()> {
 		while let Ok(finished) = done_rx.try_recv() {
 			watch.finished(finished);
 		}
-		if let Err(error) = check(&shared, &at, now, &mut watch, &done_tx).await {
+		if let Err(error) = check(&shared, &at, now, &mut watch, &mut locks, &done_tx).await {
 			// A node hiccup; the next block looks again.
 			eprintln!("watch: block {now}: {error:#}");
 		}
@@ -184,6 +185,7 @@ async fn check(
 	at: &AtBlock,
 	now: u32,
 	watch: &mut Watch,
+	locks: &mut super::lock_watch::LockWatch,
 	done: &tokio::sync::mpsc::UnboundedSender<Finished>,
 ) -> Result<()> {
 	let party = &shared.party;
@@ -202,6 +204,9 @@ async fn check(
 	});
 	for error in step.errors {
 		eprintln!("watch: block {now}: {error}");
+	}
+	if let Err(error) = super::lock_watch::check(shared, now, &channels, locks).await {
+		eprintln!("watch: block {now}: locks: {error:#}");
 	}
 	for event in step.events {
 		if let Event::ChannelRebalanced { channel_id, received, sent } = event {
@@ -251,7 +256,11 @@ async fn dispute(
 	recovered: u128,
 ) -> bool {
 	let party = &shared.party;
-	let fee = party.dispute_fee(channel_id, counterparty, proof).await.unwrap_or(0);
+	let fee = match proof.locks {
+		// Its locks' worth shows only once they are unlocked: always submitted.
+		Some(_) => 0,
+		None => party.dispute_fee(channel_id, counterparty, proof).await.unwrap_or(0),
+	};
 	if recovered < fee {
 		shared.report(Event::DisputeSkipped { channel_id, recovered, fee });
 		return true;
@@ -302,6 +311,14 @@ pub fn action(
 	}
 	let recorded = &view.sides[1 - side];
 	match received {
+		// A locked proof counts from its beneficiary alone, ordered by nonce (§10.6): what is at
+		// stake is its total over the recorded one and its locks.
+		Some(proof) if proof.locks.is_some() => match proof.nonce > recorded.nonce {
+			true => Action::Dispute {
+				recovered: proof.transferred.saturating_sub(recorded.transferred) + proof.locked(),
+			},
+			false => Action::Nothing,
+		},
 		// The chain takes a proof if it raises its signer's total; nonces do not order proofs
 		// there (a signer's own high nonce with a low total must not shut out its newest proof).
 		Some(proof) if proof.transferred > recorded.transferred => {
@@ -316,7 +333,7 @@ mod tests {
 	use super::*;
 
 	fn proof(nonce: Nonce, transferred: u128) -> ProofState {
-		ProofState { nonce, transferred, signature: [0; 64] }
+		ProofState { nonce, transferred, signature: [0; 64], locks: None }
 	}
 
 	fn closing(deadline: u32, recorded: (Nonce, u128)) -> ChannelView {

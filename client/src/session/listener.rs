@@ -2,9 +2,45 @@
 //! answers close and withdrawal requests.
 
 use super::*;
+use crate::{
+	htlc::{check_proof_transition, HtlcLock, Transition},
+	wire::Hop,
+};
 
 /// Where a listener hands the proofs it receives, so that a watchtower can enforce them.
 pub type WatchQueue = mpsc::UnboundedSender<(ChannelId, [u8; 32], ProofState)>;
+
+/// A lock the counterparty added in a channel, once it is durable here: for the daemon to
+/// forward along `onward`, or to claim as the payee if `onward` is empty.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IncomingLock {
+	pub channel_id: ChannelId,
+	pub lock: HtlcLock,
+	pub onward: Vec<Hop>,
+}
+
+/// Whether a party takes a lock to be forwarded along the hops given (or, with none, as the
+/// payee); why not if it does not.
+pub type Admit = std::sync::Arc<
+	dyn Fn(HtlcLock, Vec<Hop>) -> futures::future::BoxFuture<'static, Result<(), String>>
+		+ Send
+		+ Sync,
+>;
+
+/// What a listener does with routed payments: which locks it takes and where it hands them, how
+/// close to its expiry it still takes a lock, and the counter that moves whenever this party
+/// learns a secret or gives up on a payment (its sessions then tell their senders).
+#[derive(Clone)]
+pub struct LockRules {
+	pub admit: Admit,
+	pub incoming: mpsc::UnboundedSender<IncomingLock>,
+	/// Blocks before a lock's expiry this party needs to register its secret on chain.
+	pub reveal_margin: u32,
+	pub changed: tokio::sync::watch::Receiver<u64>,
+}
+
+/// The blocks a party needs, by default, to get a secret registered on chain.
+pub const REVEAL_MARGIN: u32 = 10;
 
 /// A session's inbound exposure ([`Party::inbound_exposure`]) and the block it was read at.
 #[derive(Default)]
@@ -26,6 +62,8 @@ pub struct Listener {
 	pub history_keep: u64,
 	/// The most this party locks in a channel another opens (dual funding); 0 refuses all.
 	pub max_funding: u128,
+	/// Routed payments: refused unless set.
+	pub locks: Option<LockRules>,
 }
 
 impl Listener {
@@ -37,6 +75,7 @@ impl Listener {
 			events: None,
 			history_keep: 0,
 			max_funding: 0,
+			locks: None,
 		}
 	}
 
@@ -112,20 +151,72 @@ impl Listener {
 		// Frames are read ahead while the previous group commits (group commit).
 		let (mut frames_rx, read_task) = reader.read_ahead(1024);
 		let mut exposure = ExposureCache::default();
+		let mut told = HashSet::new();
+		let mut changed = self.locks.as_ref().map(|rules| rules.changed.clone());
 		let result = async {
-			while let Some(first) = frames_rx.recv().await {
-				let Ok(first) = first else { return Ok(()) }; // the peer left
-				let mut messages = first;
-				while let Ok(Ok(more)) = frames_rx.try_recv() {
-					messages.extend(more);
+			self.tell_sender(ledger, &mut told, writer).await?;
+			loop {
+				let notified = async {
+					match changed.as_mut() {
+						Some(changed) => changed.changed().await.is_ok(),
+						None => std::future::pending().await,
+					}
+				};
+				tokio::select! {
+					first = frames_rx.recv() => {
+						let Some(Ok(first)) = first else { return Ok(()) }; // the peer left
+						let mut messages = first;
+						while let Ok(Ok(more)) = frames_rx.try_recv() {
+							messages.extend(more);
+						}
+						self.handle(channel_id, ledger, messages, &mut exposure, writer).await?;
+					}
+					alive = notified => {
+						if !alive {
+							changed = None;
+						}
+					}
 				}
-				self.handle(channel_id, ledger, messages, &mut exposure, writer).await?;
+				self.tell_sender(ledger, &mut told, writer).await?;
 			}
-			Ok(())
 		}
 		.await;
 		read_task.abort();
 		result
+	}
+
+	/// Tells the sender, once per session, the secret of each of its pending locks this party
+	/// reveals ([`Message::Reveal`]) and each it gave up on ([`Message::Fail`]), from the store:
+	/// what a session missed while it was down is told when the next one starts.
+	async fn tell_sender(
+		&self,
+		ledger: &Ledger,
+		told: &mut HashSet<[u8; 32]>,
+		writer: &mut LinkWriter,
+	) -> Result<()> {
+		if self.locks.is_none() {
+			return Ok(());
+		}
+		let Some(received) = &ledger.record.received else { return Ok(()) };
+		let mut said = false;
+		for lock in received.pending_locks() {
+			if told.contains(&lock.secret_hash) {
+				continue;
+			}
+			let Some(entry) = self.party.store.htlc(&lock.secret_hash)? else { continue };
+			let message = match (entry.reveal, entry.secret, entry.failed) {
+				(true, Some(secret), _) => Message::Reveal { secret },
+				(false, _, Some(reason)) => Message::Fail { secret_hash: lock.secret_hash, reason },
+				_ => continue,
+			};
+			told.insert(lock.secret_hash);
+			writer.push(message).await?;
+			said = true;
+		}
+		if said {
+			writer.flush().await?;
+		}
+		Ok(())
 	}
 
 	async fn handle(
@@ -139,7 +230,8 @@ impl Listener {
 		let mut payments = Vec::new();
 		for message in messages {
 			match message {
-				Message::Pay(proof) => payments.push(proof),
+				Message::Pay(proof) => payments.push((proof, None)),
+				Message::Lock { proof, onward } => payments.push((proof, Some(onward))),
 				other => {
 					let group = std::mem::take(&mut payments);
 					self.accept_payments(channel_id, ledger, group, exposure, writer).await?;
@@ -165,24 +257,42 @@ impl Listener {
 		&self,
 		channel_id: ChannelId,
 		ledger: &mut Ledger,
-		payments: Vec<ProofState>,
+		group: Vec<(ProofState, Option<Vec<Hop>>)>,
 		exposure_cache: &mut ExposureCache,
 		writer: &mut LinkWriter,
 	) -> Result<()> {
-		let Some(newest) = payments.last().cloned() else { return Ok(()) };
-		let refuse = |reason: String| Message::Refused { nonce: payments[0].nonce, reason };
-		if let Err(reason) = check_group(
-			self.party.chain.genesis_hash,
-			channel_id,
-			&ledger.counterparty(),
-			ledger.record.received.as_ref(),
-			&payments,
-		) {
+		let Some(newest) = group.last().map(|(proof, _)| proof.clone()) else { return Ok(()) };
+		let first_nonce = group[0].0.nonce;
+		let refuse = |reason: String| Message::Refused { nonce: first_nonce, reason };
+		let payments: Vec<ProofState> = group.iter().map(|(proof, _)| proof.clone()).collect();
+		let routed = payments.iter().any(|proof| proof.locks.is_some());
+		let precheck = if routed && self.locks.is_none() {
+			Err("this party does not take routed payments".to_string())
+		} else {
+			check_group(
+				self.party.chain.genesis_hash,
+				channel_id,
+				&ledger.counterparty(),
+				ledger.record.received.as_ref(),
+				&payments,
+			)
+		};
+		// A lock is taken only if this party can forward it (or issued its invoice).
+		let mut precheck = precheck;
+		if let (Ok(()), Some(rules)) = (&precheck, &self.locks) {
+			for (proof, onward) in &group {
+				let (Some(onward), Some(lock)) = (onward, proof.pending_locks().last()) else {
+					continue;
+				};
+				if let Err(reason) = (rules.admit)(lock.clone(), onward.clone()).await {
+					precheck = Err(reason);
+					break;
+				}
+			}
+		}
+		if let Err(reason) = precheck {
 			writer.send(refuse(reason.clone())).await?;
-			bail!(
-				"channel {channel_id}: payments from nonce {} refused: {reason}",
-				payments[0].nonce
-			);
+			bail!("channel {channel_id}: payments from nonce {first_nonce} refused: {reason}");
 		}
 		let at = self.party.chain.api.at_current_block().await?;
 		let now = at.block_number() as u32;
@@ -201,6 +311,10 @@ impl Listener {
 			// A deposit may have landed since the session started.
 			ledger.view = self.party.chain.existing_channel(channel_id).await?;
 		}
+		let rules = Transitions {
+			now,
+			reveal_margin: self.locks.as_ref().map_or(0, |rules| rules.reveal_margin),
+		};
 		let earned_before = ledger.earned();
 		let entry = PaymentEntry {
 			channel_id,
@@ -213,17 +327,17 @@ impl Listener {
 		};
 		let store = self.party.store.clone();
 		let (view, me, keep) = (ledger.view.clone(), ledger.me, self.history_keep);
-		let taken = newest.clone();
 		let committed = tokio::task::spawn_blocking(move || {
 			store.update_channel_logged(channel_id, &[entry], keep, |stored| {
-				let record = check_payment(view, me, stored, taken, now, exposure)?;
+				let (record, transitions) =
+					check_payment(view, me, stored, &payments, exposure, &rules)?;
 				*stored = record;
-				Ok(())
+				Ok(transitions)
 			})
 		})
 		.await?;
-		let record = match committed {
-			Ok((record, ())) => record,
+		let (record, transitions) = match committed {
+			Ok(committed) => committed,
 			Err(error) => {
 				writer.send(refuse(format!("{error:#}"))).await?;
 				return Err(error
@@ -231,9 +345,29 @@ impl Listener {
 			}
 		};
 		ledger.record = record;
+		// Each new lock is noted with where it goes before it is acknowledged; the daemon forwards
+		// it (or, as its payee, claims it) from there.
+		for transition in &transitions {
+			let Transition::Lock(lock) = transition else { continue };
+			let onward = group
+				.iter()
+				.find(|(proof, _)| proof.pending_locks().last() == Some(lock))
+				.and_then(|(_, onward)| onward.clone())
+				.unwrap_or_default();
+			let noted = (channel_id, lock.amount, lock.expires_at, onward.clone());
+			self.party.store.update_htlc(lock.secret_hash, |entry| {
+				entry.incoming.push(noted);
+				Ok(())
+			})?;
+			if let Some(rules) = &self.locks {
+				let _ =
+					rules.incoming.send(IncomingLock { channel_id, lock: lock.clone(), onward });
+			}
+		}
 		// Queued for the watchtower before the acknowledgement leaves: a listener stopped right
-		// after acknowledging has already queued what it acknowledged.
-		if let Some(queue) = &self.watch_queue {
+		// after acknowledging has already queued what it acknowledged. A locked proof counts
+		// only from its beneficiary, so no watchtower is handed one.
+		if let Some(queue) = self.watch_queue.as_ref().filter(|_| newest.locks.is_none()) {
 			let _ = queue.send((channel_id, ledger.counterparty(), newest.clone()));
 		}
 		writer.send(Message::Ack { nonce: newest.nonce }).await?;
@@ -363,21 +497,31 @@ fn check_group(
 	Ok(())
 }
 
-/// The record that taking `proof` from the counterparty makes of `stored`, or why it is
-/// refused: the channel is frozen by a close this party signed, the proof is not newer than the
-/// one held, it over-spends the payer's side, or it leaves the payer less than a rebalance plan
-/// may still take from it (`exposure`). Pure: it runs inside the store's write transaction.
+/// What a receiver needs to check locked proofs: the block and its reveal margin.
+struct Transitions {
+	now: u32,
+	reveal_margin: u32,
+}
+
+/// The record that taking `payments` (a group, newest last) from the counterparty makes of
+/// `stored`, with what each locked proof changed, or why it is refused: the channel is frozen by
+/// a close this party signed, a proof is not newer than the one held, a locked proof changes
+/// more than one thing or drops what this party is owed ([`check_proof_transition`]), the newest
+/// over-spends the payer's side (its pending locks included), or it leaves the payer less than a
+/// rebalance plan may still take from it (`exposure`). Pure: it runs inside the store's write
+/// transaction, on the record as stored.
 fn check_payment(
 	view: crate::chain::ChannelView,
 	me: usize,
 	stored: &ChannelRecord,
-	proof: ProofState,
-	now: u32,
+	payments: &[ProofState],
 	exposure: u128,
-) -> Result<ChannelRecord> {
+	rules: &Transitions,
+) -> Result<(ChannelRecord, Vec<Transition>)> {
 	let channel_id = view.id;
+	let proof = payments.last().context("no payment")?.clone();
 	let mut candidate = Ledger::new(view, me, stored.clone());
-	ensure_not_frozen(&candidate, now, channel_id)?;
+	ensure_not_frozen(&candidate, rules.now, channel_id)?;
 	if let Some(held) = &stored.received {
 		ensure!(
 			proof.nonce > held.nonce && proof.transferred >= held.transferred,
@@ -385,6 +529,16 @@ fn check_payment(
 			held.nonce,
 			proof.nonce
 		);
+	}
+	let mut transitions = Vec::new();
+	let mut held = stored.received.clone();
+	for offered in payments {
+		if let Some(transition) =
+			check_proof_transition(held.as_ref(), offered, rules.now, rules.reveal_margin)?
+		{
+			transitions.push(transition);
+		}
+		held = Some(offered.clone());
 	}
 	candidate.record.received = Some(proof);
 	let available = candidate.counterparty_available();
@@ -394,7 +548,7 @@ fn check_payment(
 		"the payment would leave the payer {available} on its side, less than the {exposure} a \
 		 rebalance plan may still move from it"
 	);
-	Ok(candidate.record)
+	Ok((candidate.record, transitions))
 }
 
 #[cfg(test)]
@@ -403,6 +557,19 @@ mod tests {
 	use crate::chain::ChannelView;
 
 	const GENESIS: [u8; 32] = [7; 32];
+
+	/// [`check_payment`] of one plain proof at block `now`.
+	fn check_one(
+		view: ChannelView,
+		me: usize,
+		stored: &ChannelRecord,
+		proof: ProofState,
+		now: u32,
+		exposure: u128,
+	) -> Result<ChannelRecord> {
+		let rules = Transitions { now, reveal_margin: 10 };
+		check_payment(view, me, stored, &[proof], exposure, &rules).map(|(record, _)| record)
+	}
 
 	fn payer() -> Keys {
 		Keys::from_uri("//Bob").unwrap()
@@ -414,7 +581,7 @@ mod tests {
 		nonce: Nonce,
 		transferred: u128,
 	) -> ProofState {
-		let mut proof = ProofState { nonce, transferred, signature: [0; 64] };
+		let mut proof = ProofState { nonce, transferred, signature: [0; 64], locks: None };
 		proof.signature = keys.sign(&proof_message(GENESIS, channel_id, &proof));
 		proof
 	}
@@ -487,7 +654,7 @@ mod tests {
 	fn a_payment_within_the_payers_balance_becomes_the_record() {
 		let (view, stored) = receiver(Some((4, 20)));
 		let proof = signed_by(&payer(), 3, 5, 50);
-		let record = check_payment(view, 0, &stored, proof.clone(), 12, 0).unwrap();
+		let record = check_one(view, 0, &stored, proof.clone(), 12, 0).unwrap();
 		assert_eq!(record.received, Some(proof));
 		assert_eq!(record.sent, stored.sent);
 	}
@@ -495,7 +662,7 @@ mod tests {
 	#[test]
 	fn a_payment_over_the_payers_balance_is_refused() {
 		let (view, stored) = receiver(None);
-		let refused = check_payment(view, 0, &stored, signed_by(&payer(), 3, 1, 51), 12, 0);
+		let refused = check_one(view, 0, &stored, signed_by(&payer(), 3, 1, 51), 12, 0);
 		assert_eq!(refused.unwrap_err().to_string(), "the payment exceeds the payer's balance");
 	}
 
@@ -503,10 +670,8 @@ mod tests {
 	fn a_payment_that_leaves_less_than_a_rebalance_plan_may_take_is_refused() {
 		let (view, stored) = receiver(None);
 		// A plan may still move 15 of the payer's 50 to this party: 35 is all it can pay.
-		assert!(
-			check_payment(view.clone(), 0, &stored, signed_by(&payer(), 3, 1, 35), 12, 15).is_ok()
-		);
-		let refused = check_payment(view, 0, &stored, signed_by(&payer(), 3, 1, 36), 12, 15);
+		assert!(check_one(view.clone(), 0, &stored, signed_by(&payer(), 3, 1, 35), 12, 15).is_ok());
+		let refused = check_one(view, 0, &stored, signed_by(&payer(), 3, 1, 36), 12, 15);
 		assert_eq!(
 			refused.unwrap_err().to_string(),
 			"the payment would leave the payer 14 on its side, less than the 15 a rebalance plan \
@@ -518,15 +683,13 @@ mod tests {
 	fn a_payment_is_refused_while_a_signed_close_can_land_and_when_the_store_moved_on() {
 		let (view, mut stored) = receiver(Some((4, 20)));
 		stored.close_signed_until = 12;
-		let frozen = check_payment(view.clone(), 0, &stored, signed_by(&payer(), 3, 5, 30), 12, 0);
+		let frozen = check_one(view.clone(), 0, &stored, signed_by(&payer(), 3, 5, 30), 12, 0);
 		assert!(frozen.unwrap_err().to_string().contains("can land until block 12"));
-		assert!(
-			check_payment(view.clone(), 0, &stored, signed_by(&payer(), 3, 5, 30), 13, 0).is_ok()
-		);
+		assert!(check_one(view.clone(), 0, &stored, signed_by(&payer(), 3, 5, 30), 13, 0).is_ok());
 		// Another session took nonce 6 meanwhile: this session's nonce 5 is stale in the
 		// write transaction, whatever it read before.
 		stored.received = Some(signed_by(&payer(), 3, 6, 30));
-		let stale = check_payment(view, 0, &stored, signed_by(&payer(), 3, 5, 40), 13, 0);
+		let stale = check_one(view, 0, &stored, signed_by(&payer(), 3, 5, 40), 13, 0);
 		assert_eq!(
 			stale.unwrap_err().to_string(),
 			"nonces must increase and amounts must not fall (held 6, offered 5)"

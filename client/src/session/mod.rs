@@ -44,9 +44,10 @@ pub struct Party {
 	pub store: Arc<Store>,
 }
 
-/// The message a balance proof signature covers.
+/// The message a balance proof signature covers: the plain or the locked payload, as the
+/// proof's form says.
 pub fn proof_message(genesis_hash: [u8; 32], channel_id: ChannelId, proof: &ProofState) -> Vec<u8> {
-	proof.payload(genesis_hash, channel_id).signing_message()
+	proof.signing_message(genesis_hash, channel_id)
 }
 
 mod funding;
@@ -56,7 +57,7 @@ mod sender;
 
 pub use funding::{check_terms, Consent, FundingTerms, FUNDING_CONSENT_BLOCKS};
 
-pub use listener::{Listener, WatchQueue};
+pub use listener::{Admit, IncomingLock, Listener, LockRules, WatchQueue, REVEAL_MARGIN};
 pub use requests::{request_close, request_withdrawal, withdraw_proof, CloseTerms};
 pub use sender::{pay, PayReport};
 
@@ -76,14 +77,24 @@ fn ensure_not_frozen(ledger: &Ledger, now: u32, channel_id: ChannelId) -> Result
 /// higher total, never merely a higher nonce, so a peer cannot displace the proof of what it
 /// paid with one of its own over less); it must then carry `signer`'s signature. Returns
 /// whether it was taken.
+///
+/// A proof of the peer's own in locked form is never taken this way (`own_proofs` false): what
+/// a locked proof entitles its receiver to depends on each change before it, which only a
+/// session checks ([`crate::htlc::check_transition`]). This party's own proofs it signed are
+/// taken in either form: the peer holding one means it was sent.
 fn adopt_newer(
 	slot: &mut Option<ProofState>,
 	offered: Option<ProofState>,
 	signer: &[u8; 32],
 	genesis_hash: [u8; 32],
 	channel_id: ChannelId,
+	own_proofs: bool,
 ) -> Result<bool> {
 	let Some(offered) = offered else { return Ok(false) };
+	let locked = offered.locks.is_some() || slot.as_ref().is_some_and(|held| held.locks.is_some());
+	if locked && !own_proofs {
+		return Ok(false);
+	}
 	if slot.as_ref().is_some_and(|held| !offered.supersedes(held)) {
 		return Ok(false);
 	}
@@ -107,6 +118,9 @@ impl Party {
 			.ok_or_else(|| anyhow!("this key is not a participant of channel {channel_id}"))?;
 		let mut record = self.store.channel(channel_id)?;
 		record.bind_to(channel_id, self.chain.block_hash(view.opened_at).await?)?;
+		if record.counterparty == [0; 32] {
+			record.counterparty = view.participants[1 - me];
+		}
 		Ok(Ledger::new(view, me, record))
 	}
 
@@ -201,6 +215,7 @@ impl Party {
 			&self.keys.public(),
 			genesis,
 			channel_id,
+			true,
 		)
 		.context("the peer claims a proof of ours that we never signed")?;
 		let adopted_received = adopt_newer(
@@ -209,6 +224,7 @@ impl Party {
 			&counterparty,
 			genesis,
 			channel_id,
+			false,
 		)
 		.context("the peer's newest proof has an invalid signature")?;
 		let changed = adopted_sent || adopted_received;
@@ -235,7 +251,7 @@ mod tests {
 	}
 
 	fn signed(keys: &Keys, nonce: u64, transferred: u128) -> ProofState {
-		let mut proof = ProofState { nonce, transferred, signature: [0; 64] };
+		let mut proof = ProofState { nonce, transferred, signature: [0; 64], locks: None };
 		proof.signature = keys.sign(&proof_message([7; 32], 2, &proof));
 		proof
 	}
@@ -247,17 +263,21 @@ mod tests {
 		let mut slot = Some(held.clone());
 		// The peer's own, validly signed proof of a higher nonce over less.
 		let planted = signed(&peer, u64::MAX, 0);
-		let taken = adopt_newer(&mut slot, Some(planted), &peer.public(), [7; 32], 2).unwrap();
+		let taken =
+			adopt_newer(&mut slot, Some(planted), &peer.public(), [7; 32], 2, false).unwrap();
 		assert!(!taken);
 		assert_eq!(slot, Some(held.clone()), "the proof of 45 stays");
 		// A proof over more is the peer's to give, and taken.
 		let more = signed(&peer, 8, 50);
-		assert!(adopt_newer(&mut slot, Some(more.clone()), &peer.public(), [7; 32], 2).unwrap());
+		assert!(
+			adopt_newer(&mut slot, Some(more.clone()), &peer.public(), [7; 32], 2, false).unwrap()
+		);
 		assert_eq!(slot, Some(more));
 		// Over more but signed by someone else: refused with the error, the slot unchanged.
 		let forged = signed(&Keys::from_uri("//Eve").unwrap(), 9, 60);
 		let mut slot = Some(held.clone());
-		let refused = adopt_newer(&mut slot, Some(forged), &peer.public(), [7; 32], 2).unwrap_err();
+		let refused =
+			adopt_newer(&mut slot, Some(forged), &peer.public(), [7; 32], 2, false).unwrap_err();
 		assert_eq!(refused.to_string(), "invalid signature");
 		assert_eq!(slot, Some(held));
 	}

@@ -18,10 +18,14 @@ pub struct CloseTerms {
 
 impl CloseTerms {
 	/// The terms this party would sign now for the channel `ledger` describes, or `None` if a
-	/// balance is negative (the proofs over-spend, which honest parties never sign).
+	/// balance is negative (the proofs over-spend, which honest parties never sign) or a lock
+	/// is pending (a split has no place for it: its receiver would lose the claim).
 	pub fn of(ledger: &Ledger, expires_at: u32) -> Option<CloseTerms> {
 		let mut nonces: [Nonce; 2] = [0; 2];
 		let held = [&ledger.record.sent, &ledger.record.received];
+		if held.iter().any(|proof| proof.as_ref().is_some_and(|proof| proof.locked() > 0)) {
+			return None;
+		}
 		for (side, proof) in [(ledger.me, held[0]), (ledger.other(), held[1])] {
 			let ours = proof.as_ref().map_or(0, |proof| proof.nonce);
 			nonces[side] = ours.max(ledger.view.sides[side].nonce);
@@ -74,8 +78,10 @@ pub async fn request_close(
 ) -> Result<(CloseTerms, [[u8; 64]; 2])> {
 	let (mut link, mut ledger) = party.connect(channel_id, address).await?;
 	let expires_at = party.chain.block_number().await? + CLOSE_SPLIT_BLOCKS;
-	let terms =
-		CloseTerms::of(&ledger, expires_at).context("the channel's proofs over-spend a side")?;
+	let terms = CloseTerms::of(&ledger, expires_at).context(
+		"no split can be signed now: a routed payment's lock is pending in the channel, or the \
+		 channel's proofs over-spend a side",
+	)?;
 	let message = terms.payload(party.chain.genesis_hash, channel_id).signing_message();
 	ledger.record.close_signed_until = ledger.record.close_signed_until.max(expires_at);
 	ledger.record = party.commit(channel_id, &ledger.record).await?;
@@ -158,7 +164,7 @@ mod tests {
 	use crate::store::ChannelRecord;
 
 	fn proof(nonce: Nonce, transferred: u128) -> Option<ProofState> {
-		Some(ProofState { nonce, transferred, signature: [0; 64] })
+		Some(ProofState { nonce, transferred, signature: [0; 64], locks: None })
 	}
 
 	#[test]

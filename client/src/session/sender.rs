@@ -78,6 +78,8 @@ pub async fn pay(
 	});
 
 	let start_nonce = ledger.record.sent.as_ref().map_or(0, |p| p.nonce);
+	// Once this party used locks in the channel, every proof it signs there is locked (§10.3).
+	let locks = ledger.record.sent.as_ref().and_then(|proof| proof.locks.clone());
 	let mut transferred = ledger.paid();
 	let paid_before = transferred;
 	let mut in_flight: VecDeque<(ProofState, Instant)> = VecDeque::new();
@@ -93,7 +95,12 @@ pub async fn pay(
 		while next_nonce < last_nonce && next_nonce - acked < window {
 			next_nonce += 1;
 			transferred += amount;
-			let mut proof = ProofState { nonce: next_nonce, transferred, signature: [0; 64] };
+			let mut proof = ProofState {
+				nonce: next_nonce,
+				transferred,
+				signature: [0; 64],
+				locks: locks.clone(),
+			};
 			proof.signature = party.keys.sign(&proof_message(genesis, channel_id, &proof));
 			in_flight.push_back((proof.clone(), Instant::now()));
 			if let Err(e) = writer.push(Message::Pay(proof)).await {

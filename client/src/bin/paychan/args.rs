@@ -209,6 +209,23 @@ pub(crate) struct DaemonArgs {
 	/// submit the plans.
 	#[arg(long)]
 	pub(crate) solve_every: Option<u32>,
+	/// Routed payments: the base fee this party charges to forward a payment (and assumes
+	/// others charge when it routes).
+	#[arg(long, value_parser = parse_amount, default_value = "0.000001UNIT")]
+	pub(crate) forward_fee_base: u128,
+	/// Routed payments: the fee in parts per million of what is forwarded.
+	#[arg(long, default_value_t = 100)]
+	pub(crate) forward_fee_ppm: u32,
+	/// Routed payments: blocks the payee's lock runs.
+	#[arg(long, default_value_t = 40)]
+	pub(crate) lock_final_margin: u32,
+	/// Routed payments: blocks each lock runs longer than the next along the route.
+	#[arg(long, default_value_t = 20)]
+	pub(crate) lock_hop_margin: u32,
+	/// Routed payments: blocks this party needs to register a secret on chain; it takes no lock
+	/// that expires sooner.
+	#[arg(long, default_value_t = 10)]
+	pub(crate) lock_reveal_margin: u32,
 }
 
 #[derive(Subcommand)]

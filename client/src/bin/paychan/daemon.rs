@@ -29,6 +29,16 @@ pub async fn run(cli: &Cli, args: &DaemonArgs, party: Party, data: &Path) -> Res
 			expires_in: args.rebalance_expiry,
 			solve_every: args.solve_every.filter(|&every| every > 0),
 		},
+		locks: paychand::routed::LockPolicy {
+			fee: paychan_rebalancer::routing::FeePolicy {
+				base: args.forward_fee_base,
+				ppm: args.forward_fee_ppm,
+			},
+			final_margin: args.lock_final_margin,
+			hop_margin: args.lock_hop_margin,
+			reveal_margin: args.lock_reveal_margin,
+			..Default::default()
+		},
 	};
 	let account = party.keys.account().to_string();
 	let mut running = paychand::start(party, config).await?;

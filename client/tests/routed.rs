@@ -1,0 +1,243 @@
+//! Routed payments between five `paychan daemon`s on a dev node (issue #19): a line of channels
+//! alice → bob → charlie → dave → eve, each funded by its opener. Alice pays eve over three
+//! forwarding parties; a payment eve never issued an invoice for fails and every lock comes
+//! back at its expiry; and a forwarding party that goes offline after forwarding leaves its
+//! downstream neighbour to claim on chain (secret registered, channel closed, lock unlocked),
+//! and is paid by its upstream neighbour from the secret on chain once it is back.
+//!
+//! Every balance is checked to the planck against what the route's fees say.
+
+mod common;
+
+use common::*;
+use serde_json::{json, Value};
+use std::{
+	thread,
+	time::{Duration, Instant},
+};
+
+const NAMES: [&str; 5] = ["alice", "bob", "charlie", "dave", "eve"];
+/// The daemons' fee policy, as the route assumes it: 0.000001 UNIT + 100 ppm.
+const FEE_BASE: u128 = UNIT / 1_000_000;
+const FEE_PPM: u128 = 100;
+
+fn fee(amount: u128) -> u128 {
+	FEE_BASE + (amount * FEE_PPM).div_ceil(1_000_000)
+}
+
+struct Net {
+	node: Node,
+	parties: Vec<Party>,
+	accounts: Vec<String>,
+	ports: Vec<(u16, u16)>,
+	daemons: Vec<Option<Listener>>,
+	/// Channel `k` joins party `k` (its opener) and party `k + 1`.
+	channels: Vec<u64>,
+}
+
+impl Net {
+	fn start(name: &str) -> Net {
+		let node = Node::start(name);
+		let parties: Vec<Party> = NAMES.iter().map(|name| Party::new(&node, name)).collect();
+		let accounts: Vec<String> = parties.iter().map(Party::address).collect();
+		let ports: Vec<(u16, u16)> = NAMES.iter().map(|_| (free_port(), free_port())).collect();
+		let mut net = Net { node, parties, accounts, ports, daemons: vec![], channels: vec![] };
+		for k in 0..NAMES.len() {
+			let daemon = net.daemon(k);
+			net.daemons.push(Some(daemon));
+		}
+		for k in 0..NAMES.len() - 1 {
+			let opened = net.parties[k].rpc(
+				"paychan_open",
+				json!({
+					"counterparty": net.accounts[k + 1],
+					"deposit": "100UNIT",
+					"challenge_period": 5,
+				}),
+			);
+			net.channels.push(opened["channel_id"].as_u64().unwrap());
+		}
+		net
+	}
+
+	/// Starts party `k`'s daemon, with every other party in its peer book.
+	fn daemon(&self, k: usize) -> Listener {
+		let peers: Vec<String> = (0..NAMES.len())
+			.filter(|&j| j != k)
+			.map(|j| format!("--peer={}=127.0.0.1:{}", self.accounts[j], self.ports[j].0))
+			.collect();
+		let peers: Vec<&str> = peers.iter().map(String::as_str).collect();
+		let (peer, api) = self.ports[k];
+		self.parties[k].daemon_with(peer, api, &peers)
+	}
+
+	/// Party `k`'s view of channel `c` (`mine`, `theirs`, ...).
+	fn view(&self, k: usize, c: usize) -> Value {
+		let balance =
+			self.parties[k].rpc("paychan_balance", json!({ "channel_id": self.channels[c] }));
+		balance["channels"][0].clone()
+	}
+
+	/// `[mine, theirs]` of party `k` in channel `c`.
+	fn split(&self, k: usize, c: usize) -> [u128; 2] {
+		let view = self.view(k, c);
+		[number(&view["mine"]), number(&view["theirs"])]
+	}
+
+	fn invoice(&self, k: usize, amount: u128) -> Value {
+		self.parties[k].rpc("paychan_invoice", json!({ "amount": amount.to_string() }))
+	}
+
+	/// `paychan_payRouted` from party `k`; the answer or the error as JSON.
+	fn pay_routed(&self, k: usize, to: usize, amount: u128, hash: &str, timeout: u64) -> Value {
+		let params = json!({
+			"to": self.accounts[to],
+			"amount": amount.to_string(),
+			"secret_hash": hash,
+			"timeout_seconds": timeout,
+		});
+		let output = self.parties[k]
+			.command(&["rpc", "paychan_payRouted", &params.to_string()])
+			.output()
+			.unwrap();
+		if output.status.success() {
+			last_json(&output)
+		} else {
+			json!({ "error": String::from_utf8_lossy(&output.stderr) })
+		}
+	}
+
+	fn routed(&self, k: usize, hash: &str) -> Value {
+		let all = self.parties[k].rpc("paychan_routedPayments", json!({}));
+		all.as_array()
+			.unwrap()
+			.iter()
+			.find(|payment| payment["secret_hash"] == hash)
+			.cloned()
+			.unwrap_or(Value::Null)
+	}
+}
+
+/// Reads with `read` every 250 ms until `done` holds, at most `within`; the last value read.
+fn wait_until<T: std::fmt::Debug>(
+	what: &str,
+	within: Duration,
+	read: impl Fn() -> T,
+	done: impl Fn(&T) -> bool,
+) -> T {
+	let started = Instant::now();
+	loop {
+		let seen = read();
+		if done(&seen) {
+			return seen;
+		}
+		assert!(started.elapsed() < within, "never saw {what}: {seen:?}");
+		thread::sleep(Duration::from_millis(250));
+	}
+}
+
+#[test]
+fn alice_pays_eve_over_three_hops_and_an_unpayable_payment_returns_at_expiry() {
+	let _serial = serial();
+	let net = Net::start("routed");
+	let [ab, bc, cd, de] = [0, 1, 2, 3];
+	let before: Vec<[u128; 2]> = (0..4).map(|c| net.split(c, c)).collect();
+	assert_eq!(before[ab], [100 * UNIT, 0]);
+
+	// The route alice's daemon finds: three forwarding parties, fees falling along it.
+	let amount = 10 * UNIT;
+	let route = net.parties[0]
+		.rpc("paychan_route", json!({ "to": net.accounts[4], "amount": amount.to_string() }));
+	let hops = route["hops"].as_array().unwrap();
+	assert_eq!(hops.len(), 4, "{route}");
+	let into_dave = amount + fee(amount);
+	let into_charlie = into_dave + fee(into_dave);
+	let into_bob = into_charlie + fee(into_charlie);
+	let carried: Vec<u128> = hops.iter().map(|hop| number(&hop["amount"])).collect();
+	assert_eq!(carried, vec![into_bob, into_charlie, into_dave, amount]);
+	assert_eq!(number(&route["fees"]), into_bob - amount);
+	let expiries: Vec<u64> = hops.iter().map(|hop| hop["expires_at"].as_u64().unwrap()).collect();
+	assert!(expiries.windows(2).all(|pair| pair[0] == pair[1] + 20), "{expiries:?}");
+
+	// Eve's invoice, paid by alice: the secret comes back and hashes to the invoice's.
+	let invoice = net.invoice(4, amount);
+	let hash = invoice["secret_hash"].as_str().unwrap().to_owned();
+	let paid = net.pay_routed(0, 4, amount, &hash, 60);
+	assert!(paid.get("error").is_none(), "{paid}");
+	let secret = paid["secret"].as_str().unwrap();
+	let secret_bytes: [u8; 32] =
+		hex::decode(secret.trim_start_matches("0x")).unwrap().try_into().unwrap();
+	assert_eq!(
+		format!("0x{}", hex::encode(paychan_primitives::locks::secret_hash(&secret_bytes))),
+		hash
+	);
+	assert_eq!(number(&paid["fees"]), into_bob - amount);
+
+	// Every hop's lock is paid off chain: each party's side moved by what its locks carried.
+	let expect = |c: usize, moved: u128| [before[c][0] - moved, before[c][1] + moved];
+	for (c, moved) in [(ab, into_bob), (bc, into_charlie), (cd, into_dave), (de, amount)] {
+		let split = wait_until(
+			&format!("channel {c} paid"),
+			Duration::from_secs(30),
+			|| net.split(c, c),
+			|split| *split == expect(c, moved),
+		);
+		assert_eq!(net.split(c + 1, c), [split[1], split[0]], "both ends agree on channel {c}");
+	}
+	// Each forwarding party earned its fee: what came in less what went out.
+	assert_eq!(into_bob - into_charlie, fee(into_charlie));
+	for (k, role) in
+		[(0, "payer"), (1, "forwarder"), (2, "forwarder"), (3, "forwarder"), (4, "payee")]
+	{
+		let entry = wait_until(
+			&format!("{} sees the payment paid", NAMES[k]),
+			Duration::from_secs(30),
+			|| net.routed(k, &hash),
+			|entry| entry["status"] == "paid",
+		);
+		assert_eq!(entry["role"], role, "{entry}");
+	}
+
+	// A second route under the same hash is refused: it could pay a party that forwarded nothing.
+	let again = net.pay_routed(0, 4, amount, &hash, 10);
+	assert!(
+		again["error"].as_str().unwrap().contains("ask the payee for a new invoice"),
+		"{again}"
+	);
+
+	// A payment eve issued no invoice for: dave cannot deliver it, every lock up to dave stays
+	// pending until it expires, then comes back to its sender.
+	let unknown = format!("0x{}", hex::encode([0x42u8; 32]));
+	let before: Vec<[u128; 2]> = (0..4).map(|c| net.split(c, c)).collect();
+	let failed = net.pay_routed(0, 4, UNIT, &unknown, 30);
+	let error = failed["error"].as_str().unwrap_or_default();
+	assert!(error.contains("issued no invoice under this secret hash"), "{failed}");
+	for (k, c) in [(0, ab), (1, bc), (2, cd)] {
+		let view = net.view(k, c);
+		assert!(
+			number(&view["locked_out"]) > 0,
+			"{}'s lock in channel {c} is pending: {view}",
+			NAMES[k]
+		);
+	}
+	assert_eq!(net.split(3, de), before[de], "nothing reached eve");
+	// Past the first lock's expiry (alice's, the latest: 40 + 3 × 20 blocks) every lock is
+	// dropped.
+	let alice_lock = &net.routed(0, &unknown);
+	assert_eq!(alice_lock["status"], "failed", "{alice_lock}");
+	net.node.make_blocks(40 + 3 * 20 + 2);
+	for (k, c) in [(0, ab), (1, bc), (2, cd)] {
+		wait_until(
+			&format!("{}'s lock in channel {c} back", NAMES[k]),
+			Duration::from_secs(30),
+			|| net.view(k, c),
+			|view| number(&view["locked_out"]) == 0,
+		);
+		assert_eq!(net.split(k, c), before[c], "channel {c} as before the payment");
+		assert_eq!(net.split(k + 1, c), [before[c][1], before[c][0]]);
+	}
+	for (k, name) in NAMES.iter().enumerate().take(4) {
+		assert_eq!(net.routed(k, &unknown)["status"], "failed", "{name}");
+	}
+	drop(net);
+}
