@@ -13,8 +13,12 @@ fn main() {
 	let genesis = [0x11; 32];
 	let messages: Vec<Vec<u8>> = (1..=count)
 		.map(|nonce| {
-			let proof =
-				ProofState { nonce, transferred: nonce as u128 * 1_000, signature: [0; 64], locks: None };
+			let proof = ProofState {
+				nonce,
+				transferred: nonce as u128 * 1_000,
+				signature: [0; 64],
+				locks: None,
+			};
 			proof_message(genesis, 7, &proof)
 		})
 		.collect();

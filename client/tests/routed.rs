@@ -241,3 +241,122 @@ fn alice_pays_eve_over_three_hops_and_an_unpayable_payment_returns_at_expiry() {
 	}
 	drop(net);
 }
+
+/// Waits until `daemon` printed `text` on standard error.
+fn wait_for_log(daemon: &Listener, text: &str) {
+	wait_until(
+		&format!("`{text}` in the daemon's log"),
+		Duration::from_secs(60),
+		|| daemon.errors(),
+		|log| log.contains(text),
+	);
+}
+
+#[test]
+fn a_forwarding_party_offline_after_forwarding_is_claimed_from_on_chain_and_paid_when_back() {
+	let _serial = serial();
+	let mut net = Net::start("routed-offline");
+	let [ab, bc, cd, de] = [0, 1, 2, 3];
+	let (alice, charlie, dave, eve) = (0, 2, 3, 4);
+	let amount = 10 * UNIT;
+	let into_dave = amount + fee(amount);
+	let into_charlie = into_dave + fee(into_dave);
+	let into_bob = into_charlie + fee(into_charlie);
+	let invoice = net.invoice(eve, amount);
+	let hash = invoice["secret_hash"].as_str().unwrap().to_owned();
+	let start = net.node.block_number(false);
+
+	// Eve is offline when the payment sets out: dave holds charlie's lock and waits to forward.
+	net.daemons[eve].take().unwrap().stop();
+	let payment = {
+		let payer = Party::new(&net.node, NAMES[alice]);
+		let params = json!({
+			"to": net.accounts[eve],
+			"amount": amount.to_string(),
+			"secret_hash": hash,
+			"timeout_seconds": 300,
+		});
+		let mut command = payer.command(&["rpc", "paychan_payRouted", &params.to_string()]);
+		thread::spawn(move || command.output().unwrap())
+	};
+	wait_until(
+		"dave holding charlie's lock",
+		Duration::from_secs(30),
+		|| net.view(dave, cd),
+		|view| number(&view["locked_in"]) == into_dave,
+	);
+	// Charlie goes offline for good (SIGKILL), and eve comes back: dave forwards, eve reveals
+	// the secret, dave pays eve, but charlie is not there to pay dave.
+	net.daemons[charlie].take().unwrap().kill();
+	net.daemons[eve] = Some(net.daemon(eve));
+	let de_paid = [100 * UNIT - amount, amount];
+	wait_until(
+		"dave paying eve",
+		Duration::from_secs(60),
+		|| net.split(dave, de),
+		|s| *s == de_paid,
+	);
+	assert_eq!(net.view(dave, cd)["locked_in"], into_dave.to_string(), "charlie's lock pending");
+
+	// Within the reveal margin of charlie's lock (it expires 40 + 20 blocks after the start) dave
+	// registers the secret; past its expiry (and the grace) it closes the channel with charlie's
+	// locked proof; once it is settled it unlocks the lock.
+	let cd_expiry = start + 60;
+	let free_before = number(&net.parties[dave].run(&["balance"])["free"]);
+	let to = |block: u32| {
+		let now = net.node.block_number(false);
+		net.node.make_blocks(block.saturating_sub(now));
+	};
+	to(cd_expiry - 10);
+	let dave_log = net.daemons[dave].as_ref().unwrap();
+	wait_for_log(dave_log, "registered at block");
+	to(cd_expiry + 4);
+	wait_until(
+		"dave's close",
+		Duration::from_secs(60),
+		|| net.view(dave, cd),
+		|view| view["closing"] == true,
+	);
+	// The challenge period is 5 blocks; the runtime settles the channel after it.
+	net.node.make_blocks(8);
+	wait_for_log(dave_log, "1 locks unlocked");
+	let free_after = number(&net.parties[dave].run(&["balance"])["free"]);
+	// What dave got: the lock; what it paid: four transactions' fees (register, close, the
+	// locked proof, unlock), each well under a hundredth of a UNIT.
+	let gained = free_after - free_before;
+	assert!(gained <= into_dave && into_dave - gained < UNIT / 100, "dave gained {gained}");
+
+	// Bob's lock to charlie expires at block start + 80; the secret was registered before, so
+	// bob pays it (to charlie, offline) and tells alice, who pays bob: alice's payment succeeds.
+	to(start + 82);
+	let answer = payment.join().unwrap();
+	assert!(answer.status.success(), "{}", String::from_utf8_lossy(&answer.stderr));
+	let paid = last_json(&answer);
+	assert_eq!(paid["secret_hash"], hash.as_str(), "{paid}");
+	let ab_paid = [100 * UNIT - into_bob, into_bob];
+	wait_until(
+		"alice paying bob",
+		Duration::from_secs(60),
+		|| net.split(alice, ab),
+		|s| *s == ab_paid,
+	);
+
+	// Charlie comes back: bob's payment of its lock arrives, and charlie's record says the
+	// payment is paid (it read the secret from the chain).
+	net.daemons[charlie] = Some(net.daemon(charlie));
+	let bc_paid = [into_charlie, 100 * UNIT - into_charlie];
+	wait_until(
+		"bob's payment to charlie",
+		Duration::from_secs(60),
+		|| net.split(charlie, bc),
+		|s| *s == bc_paid,
+	);
+	assert_eq!(net.split(1, bc), [100 * UNIT - into_charlie, into_charlie]);
+	wait_until(
+		"charlie knowing the secret",
+		Duration::from_secs(30),
+		|| net.routed(charlie, &hash),
+		|e| e["status"] == "paid",
+	);
+	drop(net);
+}

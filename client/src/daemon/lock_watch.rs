@@ -236,11 +236,14 @@ async fn submit(shared: &Shared, action: LockAction) {
 	};
 	match result {
 		Ok(done) => eprintln!("locks: {done}"),
-		Err(error) => shared.report(Event::ChainActionFailed {
-			channel_id: channel_id.unwrap_or_default(),
-			action: what.into(),
-			reason: format!("{error:#}"),
-		}),
+		Err(error) => {
+			eprintln!("locks: {what} failed: {error:#}");
+			shared.report(Event::ChainActionFailed {
+				channel_id: channel_id.unwrap_or_default(),
+				action: what.into(),
+				reason: format!("{error:#}"),
+			})
+		}
 	}
 }
 

@@ -833,10 +833,13 @@ impl Payer {
 		}
 		let store = self.shared.party.store.clone();
 		let (channel_id, keep) = (self.channel_id, self.shared.config.history_keep);
+		let counterparty =
+			self.limits.as_ref().map_or([0; 32], |limits| limits.ledger.counterparty());
 		let record = tokio::task::spawn_blocking(move || {
 			store.update_channel_logged(channel_id, &entries, keep, |stored| {
 				stored.merge(&crate::store::ChannelRecord {
 					sent: Some(newest),
+					counterparty,
 					..Default::default()
 				});
 				Ok(())

@@ -521,6 +521,9 @@ fn check_payment(
 	let channel_id = view.id;
 	let proof = payments.last().context("no payment")?.clone();
 	let mut candidate = Ledger::new(view, me, stored.clone());
+	if candidate.record.counterparty == [0; 32] {
+		candidate.record.counterparty = candidate.counterparty();
+	}
 	ensure_not_frozen(&candidate, rules.now, channel_id)?;
 	if let Some(held) = &stored.received {
 		ensure!(
