@@ -35,40 +35,53 @@ struct Net {
 	channels: Vec<u64>,
 }
 
+/// The line alice → bob → charlie → dave → eve, each channel with 100 UNIT on its opener's side.
+const LINE: [(usize, usize, u128, u128); 4] =
+	[(0, 1, 100 * UNIT, 0), (1, 2, 100 * UNIT, 0), (2, 3, 100 * UNIT, 0), (3, 4, 100 * UNIT, 0)];
+
 impl Net {
-	fn start(name: &str) -> Net {
+	/// Five daemons and `channels`: `(opener, counterparty, opener's deposit, counterparty's)`.
+	fn start(name: &str, channels: &[(usize, usize, u128, u128)]) -> Net {
 		let node = Node::start(name);
 		let parties: Vec<Party> = NAMES.iter().map(|name| Party::new(&node, name)).collect();
 		let accounts: Vec<String> = parties.iter().map(Party::address).collect();
 		let ports: Vec<(u16, u16)> = NAMES.iter().map(|_| (free_port(), free_port())).collect();
 		let mut net = Net { node, parties, accounts, ports, daemons: vec![], channels: vec![] };
 		for k in 0..NAMES.len() {
-			let daemon = net.daemon(k);
+			let daemon = net.daemon(k, &[]);
 			net.daemons.push(Some(daemon));
 		}
-		for k in 0..NAMES.len() - 1 {
-			let opened = net.parties[k].rpc(
+		for &(opener, counterparty, deposit, counter_deposit) in channels {
+			let opened = net.parties[opener].rpc(
 				"paychan_open",
 				json!({
-					"counterparty": net.accounts[k + 1],
-					"deposit": "100UNIT",
+					"counterparty": net.accounts[counterparty],
+					"deposit": deposit.to_string(),
 					"challenge_period": 5,
 				}),
 			);
-			net.channels.push(opened["channel_id"].as_u64().unwrap());
+			let channel = opened["channel_id"].as_u64().unwrap();
+			if counter_deposit > 0 {
+				net.parties[counterparty].rpc(
+					"paychan_deposit",
+					json!({ "channel_id": channel, "amount": counter_deposit.to_string() }),
+				);
+			}
+			net.channels.push(channel);
 		}
 		net
 	}
 
-	/// Starts party `k`'s daemon, with every other party in its peer book.
-	fn daemon(&self, k: usize) -> Listener {
+	/// Starts party `k`'s daemon with `extra` options, every other party in its peer book.
+	fn daemon(&self, k: usize, extra: &[&str]) -> Listener {
 		let peers: Vec<String> = (0..NAMES.len())
 			.filter(|&j| j != k)
 			.map(|j| format!("--peer={}=127.0.0.1:{}", self.accounts[j], self.ports[j].0))
 			.collect();
-		let peers: Vec<&str> = peers.iter().map(String::as_str).collect();
+		let mut options: Vec<&str> = peers.iter().map(String::as_str).collect();
+		options.extend_from_slice(extra);
 		let (peer, api) = self.ports[k];
-		self.parties[k].daemon_with(peer, api, &peers)
+		self.parties[k].daemon_with(peer, api, &options)
 	}
 
 	/// Party `k`'s view of channel `c` (`mine`, `theirs`, ...).
@@ -90,12 +103,19 @@ impl Net {
 
 	/// `paychan_payRouted` from party `k`; the answer or the error as JSON.
 	fn pay_routed(&self, k: usize, to: usize, amount: u128, hash: &str, timeout: u64) -> Value {
-		let params = json!({
+		self.pay_routed_with(k, to, amount, hash, json!({ "timeout_seconds": timeout }))
+	}
+
+	/// [`Net::pay_routed`] with more parameters.
+	fn pay_routed_with(&self, k: usize, to: usize, amount: u128, hash: &str, more: Value) -> Value {
+		let mut params = json!({
 			"to": self.accounts[to],
 			"amount": amount.to_string(),
 			"secret_hash": hash,
-			"timeout_seconds": timeout,
 		});
+		for (key, value) in more.as_object().unwrap() {
+			params[key] = value.clone();
+		}
 		let output = self.parties[k]
 			.command(&["rpc", "paychan_payRouted", &params.to_string()])
 			.output()
@@ -139,7 +159,7 @@ fn wait_until<T: std::fmt::Debug>(
 #[test]
 fn alice_pays_eve_over_three_hops_and_an_unpayable_payment_returns_at_expiry() {
 	let _serial = serial();
-	let net = Net::start("routed");
+	let net = Net::start("routed", &LINE);
 	let [ab, bc, cd, de] = [0, 1, 2, 3];
 	let before: Vec<[u128; 2]> = (0..4).map(|c| net.split(c, c)).collect();
 	assert_eq!(before[ab], [100 * UNIT, 0]);
@@ -255,7 +275,7 @@ fn wait_for_log(daemon: &Listener, text: &str) {
 #[test]
 fn a_forwarding_party_offline_after_forwarding_is_claimed_from_on_chain_and_paid_when_back() {
 	let _serial = serial();
-	let mut net = Net::start("routed-offline");
+	let mut net = Net::start("routed-offline", &LINE);
 	let [ab, bc, cd, de] = [0, 1, 2, 3];
 	let (alice, charlie, dave, eve) = (0, 2, 3, 4);
 	let amount = 10 * UNIT;
@@ -288,7 +308,7 @@ fn a_forwarding_party_offline_after_forwarding_is_claimed_from_on_chain_and_paid
 	// Charlie goes offline for good (SIGKILL), and eve comes back: dave forwards, eve reveals
 	// the secret, dave pays eve, but charlie is not there to pay dave.
 	net.daemons[charlie].take().unwrap().kill();
-	net.daemons[eve] = Some(net.daemon(eve));
+	net.daemons[eve] = Some(net.daemon(eve, &[]));
 	let de_paid = [100 * UNIT - amount, amount];
 	wait_until(
 		"dave paying eve",
@@ -343,7 +363,7 @@ fn a_forwarding_party_offline_after_forwarding_is_claimed_from_on_chain_and_paid
 
 	// Charlie comes back: bob's payment of its lock arrives, and charlie's record says the
 	// payment is paid (it read the secret from the chain).
-	net.daemons[charlie] = Some(net.daemon(charlie));
+	net.daemons[charlie] = Some(net.daemon(charlie, &[]));
 	let bc_paid = [into_charlie, 100 * UNIT - into_charlie];
 	wait_until(
 		"bob's payment to charlie",
@@ -358,5 +378,67 @@ fn a_forwarding_party_offline_after_forwarding_is_claimed_from_on_chain_and_paid
 		|| net.routed(charlie, &hash),
 		|e| e["status"] == "paid",
 	);
+	drop(net);
+}
+
+#[test]
+fn a_route_short_of_capacity_fails_a_rebalancing_round_runs_and_the_same_payment_succeeds() {
+	let _serial = serial();
+	let (alice, bob, charlie, dave) = (0, 1, 2, 3);
+	// Alice pays dave through bob, whose side of his channel with dave is nearly empty. Bob,
+	// charlie and dave form a cycle that a circulation can move 14 UNIT around: dave is full in
+	// bob–dave, bob in bob–charlie, charlie in charlie–dave.
+	let channels = [
+		(alice, bob, 40 * UNIT, 0),
+		(bob, dave, 6 * UNIT, 34 * UNIT),
+		(bob, charlie, 40 * UNIT, 0),
+		(charlie, dave, 40 * UNIT, 0),
+	];
+	let mut net = Net::start("routed-rebalance", &channels);
+	let bd = 1;
+	let amount = 10 * UNIT;
+	let invoice = net.invoice(dave, amount);
+	let hash = invoice["secret_hash"].as_str().unwrap().to_owned();
+	// Two hops at most: the only route is through bob, who cannot forward 10 UNIT to dave. He
+	// refuses before acknowledging, so nothing is locked anywhere.
+	let two_hops = json!({ "timeout_seconds": 30, "max_hops": 2 });
+	let failed = net.pay_routed_with(alice, dave, amount, &hash, two_hops.clone());
+	let error = failed["error"].as_str().unwrap_or_default();
+	assert!(error.contains("cannot forward"), "{failed}");
+	assert!(error.contains("no route of at most 2 hops"), "{failed}");
+	assert_eq!(net.view(alice, 0)["locked_out"], "0", "nothing stays locked");
+	assert_eq!(net.split(bob, bd), [6 * UNIT, 34 * UNIT]);
+
+	// Bob, charlie and dave restart with a band; dave also solves: the round moves 14 UNIT
+	// dave → bob → charlie → dave.
+	let band = ["--rebalance-band", "20:80", "--rebalance-expiry", "200"];
+	for k in [bob, charlie, dave] {
+		net.daemons[k].take().unwrap().stop();
+		let mut extra = band.to_vec();
+		if k == dave {
+			extra.extend(["--solve-every", "1"]);
+		}
+		net.daemons[k] = Some(net.daemon(k, &extra));
+	}
+	wait_until(
+		"the round",
+		Duration::from_secs(120),
+		|| net.split(bob, bd),
+		|split| *split == [20 * UNIT, 20 * UNIT],
+	);
+
+	// The same invoice, the same two-hop limit: paid through bob now.
+	let paid = net.pay_routed_with(alice, dave, amount, &hash, two_hops);
+	assert!(paid.get("error").is_none(), "{paid}");
+	assert_eq!(paid["attempts"].as_array().map(Vec::len), Some(1), "{paid}");
+	let into_dave = amount;
+	let into_bob = into_dave + fee(into_dave);
+	wait_until(
+		"bob paying dave",
+		Duration::from_secs(30),
+		|| net.split(bob, bd),
+		|split| *split == [20 * UNIT - into_dave, 20 * UNIT + into_dave],
+	);
+	assert_eq!(net.split(alice, 0), [40 * UNIT - into_bob, into_bob]);
 	drop(net);
 }

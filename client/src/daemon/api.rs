@@ -107,6 +107,8 @@ struct InvoiceParams {
 struct RouteParams {
 	to: String,
 	amount: Amount,
+	#[serde(default)]
+	max_hops: Option<usize>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -119,6 +121,9 @@ struct PayRoutedParams {
 	/// How long to wait for the secret to come back.
 	#[serde(default = "default_routed_timeout")]
 	timeout_seconds: u64,
+	/// The most hops the route may take (the daemon's limit if absent).
+	#[serde(default)]
+	max_hops: Option<usize>,
 }
 
 fn default_routed_timeout() -> u64 {
@@ -147,7 +152,18 @@ impl PayRoutedParams {
 				format!("timeout_seconds must be 1 to {MAX_ROUTED_TIMEOUT}"),
 			));
 		}
+		check_hops(self.max_hops)?;
 		Ok((account(&self.to)?, hash32(&self.secret_hash)?))
+	}
+}
+
+fn check_hops(max_hops: Option<usize>) -> Result<(), ErrorObjectOwned> {
+	let most = crate::wire::MAX_ONWARD_HOPS + 1;
+	match max_hops {
+		Some(hops) if hops == 0 || hops > most => {
+			Err(error(INVALID_PARAMS, format!("max_hops must be 1 to {most}")))
+		}
+		_ => Ok(()),
 	}
 }
 
@@ -302,7 +318,8 @@ pub fn decode_params(method: &str, params: Option<&str>) -> Result<(), ErrorObje
 		| "paychan_network" => Ok(()),
 		"paychan_invoice" => parse_required::<InvoiceParams>(&params).map(drop),
 		"paychan_route" => {
-			let RouteParams { to, .. } = parse_required(&params)?;
+			let RouteParams { to, max_hops, .. } = parse_required(&params)?;
+			check_hops(max_hops)?;
 			account(&to).map(drop)
 		}
 		"paychan_payRouted" => parse_required::<PayRoutedParams>(&params)?.check().map(drop),
@@ -419,12 +436,13 @@ pub fn module(shared: Shared) -> Result<RpcModule<Shared>> {
 		to_value(shared.invoice(amount.0).map_err(api_error)?)
 	})?;
 	module.register_async_method("paychan_route", |params, shared, _| async move {
-		let RouteParams { to, amount } = parse_required(&params)?;
+		let RouteParams { to, amount, max_hops } = parse_required(&params)?;
 		let to = account(&to)?;
 		if amount.0 == 0 {
 			return Err(error(INVALID_PARAMS, "the amount must be positive"));
 		}
-		match shared.route(to, amount.0).await {
+		check_hops(max_hops)?;
+		match shared.route(to, amount.0, max_hops).await {
 			Ok(route) => to_value(route),
 			Err(failure) => Err(error(PAYMENT_FAILED, format!("{failure:#}"))),
 		}
@@ -433,7 +451,7 @@ pub fn module(shared: Shared) -> Result<RpcModule<Shared>> {
 		let params: PayRoutedParams = parse_required(&params)?;
 		let (to, hash) = params.check()?;
 		let timeout = std::time::Duration::from_secs(params.timeout_seconds);
-		match shared.pay_routed(to, params.amount.0, hash, timeout).await {
+		match shared.pay_routed(to, params.amount.0, hash, params.max_hops, timeout).await {
 			Ok(paid) => to_value(paid),
 			Err(failed) => Err(ErrorObjectOwned::owned(
 				PAYMENT_FAILED,

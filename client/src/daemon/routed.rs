@@ -257,9 +257,15 @@ impl Shared {
 		})
 	}
 
-	/// The route a payment of `amount` to `payee` would take now.
-	pub async fn route(&self, payee: [u8; 32], amount: u128) -> Result<RouteView> {
-		let (route, graph) = self.find_route(payee, amount, &HashSet::new()).await?;
+	/// The route a payment of `amount` to `payee` would take now, of at most `max_hops` hops
+	/// (the policy's limit if `None`).
+	pub async fn route(
+		&self,
+		payee: [u8; 32],
+		amount: u128,
+		max_hops: Option<usize>,
+	) -> Result<RouteView> {
+		let (route, graph) = self.find_route(payee, amount, max_hops, &HashSet::new()).await?;
 		Ok(route_view(&route, &graph))
 	}
 
@@ -267,6 +273,7 @@ impl Shared {
 		&self,
 		payee: [u8; 32],
 		amount: u128,
+		max_hops: Option<usize>,
 		excluded: &HashSet<ChannelId>,
 	) -> Result<(Route, ChainGraph)> {
 		let party = &self.party;
@@ -293,7 +300,7 @@ impl Shared {
 			now: party.chain.block_number().await?,
 			final_margin: policy.final_margin,
 			hop_margin: policy.hop_margin,
-			max_hops: policy.max_hops.min(MAX_ONWARD_HOPS + 1),
+			max_hops: max_hops.unwrap_or(policy.max_hops).min(MAX_ONWARD_HOPS + 1),
 		};
 		let router = Router::new(&graph.graph);
 		let capacities = router.capacities();
@@ -317,13 +324,15 @@ impl Shared {
 		Ok((route, graph))
 	}
 
-	/// Pays `amount` to `payee` under the invoice's `hash`, over the cheapest route the daemon
-	/// finds (another, if the first party refuses it); returns once the payee's secret came back.
+	/// Pays `amount` to `payee` under the invoice's `hash`, over the cheapest route of at most
+	/// `max_hops` hops the daemon finds (another, if the first party refuses it); returns once
+	/// the payee's secret came back.
 	pub async fn pay_routed(
 		&self,
 		payee: [u8; 32],
 		amount: u128,
 		hash: [u8; 32],
+		max_hops: Option<usize>,
 		timeout: Duration,
 	) -> std::result::Result<RoutedPaid, RoutedFailed> {
 		let started = Instant::now();
@@ -343,7 +352,7 @@ impl Shared {
 		}
 		let mut excluded = HashSet::new();
 		for _ in 0..ROUTE_ATTEMPTS {
-			let (route, graph) = match self.find_route(payee, amount, &excluded).await {
+			let (route, graph) = match self.find_route(payee, amount, max_hops, &excluded).await {
 				Ok(found) => found,
 				Err(error) => {
 					let reason = format!("{error:#}");
