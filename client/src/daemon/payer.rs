@@ -716,13 +716,20 @@ impl Payer {
 
 	/// The receiver revealed the secret of one of this party's locks: it is noted (so this
 	/// party's own senders are told in turn) and the lock is paid.
+	///
+	/// A secret revealed after the lock expired does not make this party pay: the lock is then
+	/// the receiver's only if the secret was registered on chain in time, which
+	/// [`Payer::resolve_expired`] checks. (The secret is still noted: this party's own incoming
+	/// lock may not have expired yet.)
 	async fn on_reveal(&mut self, secret: [u8; 32]) -> Result<()> {
 		let hash = secret_hash(&secret);
-		if !self.pending_locks().iter().any(|lock| lock.secret_hash == hash) {
+		let Some(lock) = self.pending_locks().into_iter().find(|lock| lock.secret_hash == hash)
+		else {
 			return Ok(()); // paid already, or not one of ours
-		}
+		};
 		self.shared.learned_secret(secret)?;
-		if !self.resolving(&hash) {
+		let now = self.shared.party.chain.block_number().await?;
+		if now <= lock.expires_at && !self.resolving(&hash) {
 			self.queue(Order::Resolve { secret_hash: hash, pay: true });
 		}
 		Ok(())

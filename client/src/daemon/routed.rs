@@ -591,3 +591,64 @@ async fn take(shared: &Shared, taken: IncomingLock) -> Result<()> {
 	})?;
 	shared.lock(next.channel_id, forwarded, onward[1..].to_vec()).await
 }
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+	use crate::chain::ChannelView;
+
+	fn lock(amount: u128, expires_at: u32) -> HtlcLock {
+		HtlcLock { amount, expires_at, secret_hash: [1; 32] }
+	}
+
+	#[test]
+	fn a_lock_is_forwarded_only_with_its_fee_its_margins_and_the_capacity() {
+		let policy = LockPolicy {
+			fee: FeePolicy { base: 10, ppm: 1_000 },
+			hop_margin: 20,
+			reveal_margin: 10,
+			..LockPolicy::default()
+		};
+		let next = Hop { channel_id: 7, amount: 1_000, expires_at: 60 };
+		// The fee on 1 000 is 10 + 1.
+		assert_eq!(check_forward(&lock(1_011, 80), &next, &policy, 50, 1_000), Ok(()));
+		let short = check_forward(&lock(1_010, 80), &next, &policy, 50, 1_000).unwrap_err();
+		assert_eq!(short, "the lock carries 1010 to forward 1000: this party's fee is 11");
+		let soon = check_forward(&lock(1_011, 79), &next, &policy, 50, 1_000).unwrap_err();
+		assert!(soon.contains("less than 20 blocks after the next one"), "{soon}");
+		let late = check_forward(&lock(1_011, 80), &next, &policy, 51, 1_000).unwrap_err();
+		assert!(late.contains("too soon after block 51"), "{late}");
+		let poor = check_forward(&lock(1_011, 80), &next, &policy, 50, 999).unwrap_err();
+		assert_eq!(poor, "channel 7: cannot forward 1000: 999 can be spent there");
+	}
+
+	#[test]
+	fn the_graph_has_own_directions_by_what_may_be_spent_and_nothing_back_into_the_payer() {
+		let me = [1; 32];
+		let mut mine = ChannelView::funded(0, [50, 50]);
+		mine.participants = [me, [2; 32]];
+		let mut theirs = ChannelView::funded(1, [30, 10]);
+		theirs.participants = [[2; 32], [3; 32]];
+		let mut closing = ChannelView::funded(2, [30, 10]);
+		closing.participants = [[3; 32], [4; 32]];
+		closing.closing = Some(([3; 32], 9));
+		let mut excluded_view = ChannelView::funded(3, [30, 10]);
+		excluded_view.participants = [[2; 32], [4; 32]];
+		let own = BTreeMap::from([(0, 45)]);
+		let fee = FeePolicy { base: 1, ppm: 0 };
+		let channels = [mine, theirs, closing, excluded_view];
+		let graph = chain_graph(&channels, &own, me, fee, &HashSet::from([3]));
+		let edges: Vec<(u64, [u8; 32], [u8; 32], u128)> = graph
+			.graph
+			.edges
+			.iter()
+			.map(|e| (e.channel_id, graph.accounts[e.from], graph.accounts[e.to], e.capacity))
+			.collect();
+		assert_eq!(
+			edges,
+			vec![(0, me, [2; 32], 45), (1, [2; 32], [3; 32], 40), (1, [3; 32], [2; 32], 40)]
+		);
+		assert_eq!(graph.graph.fees, vec![fee; graph.graph.nodes]);
+		assert_eq!(graph.node(&me), Some(0));
+	}
+}

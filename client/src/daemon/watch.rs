@@ -488,4 +488,14 @@ mod tests {
 			"the dispute follows at the next block: {retried:?}"
 		);
 	}
+
+	#[test]
+	fn a_newer_locked_proof_is_submitted_whatever_its_total_and_an_older_one_is_not() {
+		let me = [1; 32];
+		let view = closing(20, (5, 40));
+		let lock = crate::htlc::HtlcLock { amount: 7, expires_at: 30, secret_hash: [3; 32] };
+		let locked = |nonce| ProofState { locks: Some(vec![lock.clone()]), ..proof(nonce, 40) };
+		assert_eq!(action(&view, &me, Some(&locked(6)), 10), Action::Dispute { recovered: 7 });
+		assert_eq!(action(&view, &me, Some(&locked(5)), 10), Action::Nothing);
+	}
 }

@@ -698,4 +698,44 @@ mod tests {
 			"nonces must increase and amounts must not fall (held 6, offered 5)"
 		);
 	}
+
+	fn locked_by(keys: &Keys, nonce: Nonce, transferred: u128, locks: Vec<HtlcLock>) -> ProofState {
+		let state = crate::htlc::LockedState { nonce, transferred, locks };
+		state.signed(keys, GENESIS, 3)
+	}
+
+	#[test]
+	fn a_group_of_locked_proofs_is_checked_change_by_change() {
+		let (view, stored) = receiver(Some((4, 20)));
+		let lock = HtlcLock { amount: 10, expires_at: 40, secret_hash: [5; 32] };
+		let rules = Transitions { now: 12, reveal_margin: 10 };
+		// A lock, then a payment on top of it: both changes are taken, the lock reported.
+		let locked = locked_by(&payer(), 5, 20, vec![lock.clone()]);
+		let paid = locked_by(&payer(), 6, 25, vec![lock.clone()]);
+		let (record, transitions) =
+			check_payment(view.clone(), 0, &stored, &[locked.clone(), paid.clone()], 0, &rules)
+				.unwrap();
+		assert_eq!(
+			transitions,
+			vec![Transition::Lock(lock.clone()), Transition::Pay { amount: 5 }]
+		);
+		assert_eq!(record.received, Some(paid.clone()));
+		// The payer's side covers what it paid and what it locked: 50 in all.
+		let over = locked_by(&payer(), 5, 45, vec![HtlcLock { amount: 6, ..lock.clone() }]);
+		let mut just_paid = stored.clone();
+		just_paid.received = Some(signed_by(&payer(), 3, 4, 45));
+		let refused = check_payment(view.clone(), 0, &just_paid, &[over], 0, &rules).unwrap_err();
+		assert_eq!(refused.to_string(), "the payment exceeds the payer's balance");
+		// Dropping the lock unpaid before it expires, in the middle of a group: refused, and
+		// so is a plain proof after a locked one.
+		let mut held = stored.clone();
+		held.received = Some(paid);
+		let dropped = locked_by(&payer(), 7, 25, vec![]);
+		let more = locked_by(&payer(), 8, 30, vec![]);
+		let refused = check_payment(view.clone(), 0, &held, &[dropped, more], 0, &rules);
+		assert!(refused.unwrap_err().to_string().contains("cannot be dropped unpaid before"));
+		let plain = signed_by(&payer(), 3, 7, 30);
+		let refused = check_payment(view, 0, &held, &[plain], 0, &rules).unwrap_err();
+		assert_eq!(refused.to_string(), "after a locked proof every proof must be locked");
+	}
 }

@@ -281,4 +281,23 @@ mod tests {
 		assert_eq!(refused.to_string(), "invalid signature");
 		assert_eq!(slot, Some(held));
 	}
+
+	#[test]
+	fn a_welcome_never_adopts_the_peers_own_locked_proof_but_takes_back_ours() {
+		let peer = Keys::from_uri("//Bob").unwrap();
+		let me = Keys::from_uri("//Alice").unwrap();
+		let held = signed(&peer, 7, 45);
+		let lock = crate::htlc::HtlcLock { amount: 1, expires_at: 9, secret_hash: [1; 32] };
+		let state = crate::htlc::LockedState { nonce: 8, transferred: 50, locks: vec![lock] };
+		// The peer's own locked proof: what it entitles this party to needs each change checked.
+		let theirs = state.signed(&peer, [7; 32], 2);
+		let mut slot = Some(held.clone());
+		assert!(!adopt_newer(&mut slot, Some(theirs), &peer.public(), [7; 32], 2, false).unwrap());
+		assert_eq!(slot, Some(held));
+		// This party's own locked proof the peer holds: it was sent, so it is taken.
+		let ours = state.signed(&me, [7; 32], 2);
+		let mut slot = Some(signed(&me, 7, 45));
+		assert!(adopt_newer(&mut slot, Some(ours.clone()), &me.public(), [7; 32], 2, true).unwrap());
+		assert_eq!(slot, Some(ours));
+	}
 }
