@@ -14,8 +14,8 @@
 use anyhow::{anyhow, bail, ensure, Context, Result};
 use codec::{Decode, DecodeLimit, Encode};
 use paychan_primitives::{
-	locks::locks_root, BalanceProof, ChannelId, LockedBalanceProof, Nonce, SignedPayload,
-	StateVersion,
+	locks::{locks_root, MAX_LOCKS},
+	BalanceProof, ChannelId, LockedBalanceProof, Nonce, SignedPayload, StateVersion,
 };
 use std::sync::Arc;
 use tokio::{
@@ -373,7 +373,39 @@ pub fn decode_frame(plaintext: &[u8]) -> Result<Vec<Message>> {
 	let messages = Vec::<Message>::decode_with_depth_limit(8, &mut body)
 		.map_err(|_| anyhow!("the peer sent a malformed frame"))?;
 	ensure!(body.is_empty(), "the peer sent trailing bytes in a frame");
+	messages.iter().try_for_each(Message::check_bounds)?;
 	Ok(messages)
+}
+
+impl Message {
+	/// Refuses what no honest peer sends and the code after the decoder assumes away: a proof
+	/// with more than [`MAX_LOCKS`] locks (it has no locks root), a route longer than
+	/// [`MAX_ONWARD_HOPS`].
+	fn check_bounds(&self) -> Result<()> {
+		let proofs: Vec<&ProofState> = match self {
+			Message::Welcome { held_from_you, signed_by_me } => {
+				held_from_you.iter().chain(signed_by_me).collect()
+			}
+			Message::Pay(proof) | Message::Watch { proof, .. } => vec![proof],
+			Message::Lock { proof, onward } => {
+				ensure!(
+					onward.len() <= MAX_ONWARD_HOPS,
+					"the peer sent a route of {} hops",
+					onward.len()
+				);
+				vec![proof]
+			}
+			_ => vec![],
+		};
+		for proof in proofs {
+			ensure!(
+				proof.pending_locks().len() <= MAX_LOCKS as usize,
+				"the peer sent a proof with {} locks, more than {MAX_LOCKS}",
+				proof.pending_locks().len()
+			);
+		}
+		Ok(())
+	}
 }
 
 /// A frame's plaintext for `messages`: what [`decode_frame`] reads back.
@@ -533,5 +565,44 @@ mod tests {
 		let (_, connected) = pair(charlie, alice, Some(bob.public())).await;
 		let error = connected.err().expect("the link must be refused").to_string();
 		assert!(error.contains("instead of the expected"), "{error}");
+	}
+
+	#[test]
+	fn a_frame_with_a_proof_of_too_many_locks_or_too_long_a_route_is_refused() {
+		let lock = HtlcLock { amount: 1, expires_at: 9, secret_hash: [1; 32] };
+		let proof = |locks: usize| ProofState {
+			nonce: 1,
+			transferred: 0,
+			signature: [0; 64],
+			locks: Some(vec![lock.clone(); locks]),
+		};
+		let frame = |message: Message| encode_frame(&[message]);
+		assert!(decode_frame(&frame(Message::Pay(proof(64)))).is_ok());
+		let refused = decode_frame(&frame(Message::Pay(proof(65)))).unwrap_err().to_string();
+		assert_eq!(refused, "the peer sent a proof with 65 locks, more than 64");
+		let welcome = Message::Welcome { held_from_you: None, signed_by_me: Some(proof(65)) };
+		assert!(decode_frame(&frame(welcome)).is_err());
+		let hop = Hop { channel_id: 1, amount: 1, expires_at: 9 };
+		let long = Message::Lock { proof: proof(1), onward: vec![hop; MAX_ONWARD_HOPS + 1] };
+		assert_eq!(
+			decode_frame(&frame(long)).unwrap_err().to_string(),
+			"the peer sent a route of 20 hops"
+		);
+	}
+
+	#[test]
+	fn the_message_indices_are_those_docs_protocol_md_gives() {
+		let proof = ProofState { nonce: 1, transferred: 2, signature: [3; 64], locks: None };
+		let index = |message: Message| message.encode()[0];
+		assert_eq!(index(Message::Pay(proof.clone())), 2);
+		assert_eq!(index(Message::Lock { proof, onward: vec![] }), 14);
+		assert_eq!(index(Message::Reveal { secret: [0; 32] }), 15);
+		assert_eq!(index(Message::Fail { secret_hash: [0; 32], reason: String::new() }), 16);
+		// A plain proof ends with a 0 (no locks); a locked one with 1, a compact length, the locks.
+		let plain = ProofState { nonce: 1, transferred: 2, signature: [3; 64], locks: None };
+		assert_eq!(plain.encode().len(), 8 + 16 + 64 + 1);
+		let lock = HtlcLock { amount: 5, expires_at: 7, secret_hash: [9; 32] };
+		let locked = ProofState { locks: Some(vec![lock]), ..plain };
+		assert_eq!(locked.encode().len(), 8 + 16 + 64 + 1 + 1 + 52);
 	}
 }
