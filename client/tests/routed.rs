@@ -168,6 +168,8 @@ fn alice_pays_eve_over_three_hops_and_an_unpayable_payment_returns_at_expiry() {
 	let amount = 10 * UNIT;
 	let route = net.parties[0]
 		.rpc("paychan_route", json!({ "to": net.accounts[4], "amount": amount.to_string() }));
+	// docs/api.md shows these answers.
+	println!("alice's paychan_route: {route}");
 	let hops = route["hops"].as_array().unwrap();
 	assert_eq!(hops.len(), 4, "{route}");
 	let into_dave = amount + fee(amount);
@@ -184,6 +186,7 @@ fn alice_pays_eve_over_three_hops_and_an_unpayable_payment_returns_at_expiry() {
 	let hash = invoice["secret_hash"].as_str().unwrap().to_owned();
 	let paid = net.pay_routed(0, 4, amount, &hash, 60);
 	assert!(paid.get("error").is_none(), "{paid}");
+	println!("eve's paychan_invoice: {invoice}\nalice's paychan_payRouted: {paid}");
 	let secret = paid["secret"].as_str().unwrap();
 	let secret_bytes: [u8; 32] =
 		hex::decode(secret.trim_start_matches("0x")).unwrap().try_into().unwrap();
@@ -216,6 +219,7 @@ fn alice_pays_eve_over_three_hops_and_an_unpayable_payment_returns_at_expiry() {
 			|entry| entry["status"] == "paid",
 		);
 		assert_eq!(entry["role"], role, "{entry}");
+		println!("{}'s paychan_routedPayments entry: {entry}", NAMES[k]);
 	}
 
 	// A second route under the same hash is refused: it could pay a party that forwarded nothing.
