@@ -538,6 +538,33 @@ impl Store {
 		Ok(out)
 	}
 
+	/// Changes the entries of `hashes` (a new one for each hash without) by `change`, all in one
+	/// transaction: one commit for what a group of proofs or a frame brought.
+	pub fn update_htlcs(
+		&self,
+		hashes: &[[u8; 32]],
+		mut change: impl FnMut(usize, &mut HtlcEntry),
+	) -> Result<()> {
+		if hashes.is_empty() {
+			return Ok(());
+		}
+		let txn = self.begin_write()?;
+		{
+			let mut table = txn.open_table(HTLCS)?;
+			for (index, hash) in hashes.iter().enumerate() {
+				let mut entry = match table.get(hash)? {
+					Some(bytes) => HtlcEntry::decode(&mut bytes.value())
+						.context("a routed payment's entry in the store is corrupt")?,
+					None => HtlcEntry { unix_ms: crate::events::unix_ms(), ..HtlcEntry::default() },
+				};
+				change(index, &mut entry);
+				table.insert(hash, entry.encode().as_slice())?;
+			}
+		}
+		txn.commit()?;
+		Ok(())
+	}
+
 	/// Reads the entry of `secret_hash` (a new one if none), lets `change` change it and writes
 	/// it in one transaction; returns the entry written and what `change` returned. If `change`
 	/// fails, nothing is written.

@@ -650,10 +650,18 @@ impl Payer {
 			}
 		};
 		let mut newest = None;
+		let reveals: Vec<[u8; 32]> = messages
+			.iter()
+			.filter_map(|message| match message {
+				Message::Reveal { secret } => Some(*secret),
+				_ => None,
+			})
+			.collect();
+		self.on_reveals(reveals).await?;
 		for message in messages {
 			match message {
 				Message::Ack { nonce } => newest = Some(nonce),
-				Message::Reveal { secret } => self.on_reveal(secret).await?,
+				Message::Reveal { .. } => {}
 				Message::Fail { secret_hash, reason } => self.on_fail(secret_hash, reason)?,
 				Message::Refused { nonce, reason } => {
 					if let Some(acked) = newest.take() {
@@ -714,23 +722,39 @@ impl Payer {
 			.any(|order| matches!(order, Order::Resolve { secret_hash, .. } if secret_hash == hash))
 	}
 
-	/// The receiver revealed the secret of one of this party's locks: it is noted (so this
-	/// party's own senders are told in turn) and the lock is paid.
+	/// The receiver revealed the secrets of some of this party's locks: they are noted (so this
+	/// party's own senders are told in turn, one commit for them all) and the locks are paid.
 	///
-	/// A secret revealed after the lock expired does not make this party pay: the lock is then
+	/// A secret revealed after its lock expired does not make this party pay: the lock is then
 	/// the receiver's only if the secret was registered on chain in time, which
 	/// [`Payer::resolve_expired`] checks. (The secret is still noted: this party's own incoming
 	/// lock may not have expired yet.)
-	async fn on_reveal(&mut self, secret: [u8; 32]) -> Result<()> {
-		let hash = secret_hash(&secret);
-		let Some(lock) = self.pending_locks().into_iter().find(|lock| lock.secret_hash == hash)
-		else {
-			return Ok(()); // paid already, or not one of ours
+	async fn on_reveals(&mut self, secrets: Vec<[u8; 32]>) -> Result<()> {
+		let pending = self.pending_locks();
+		let revealed: Vec<([u8; 32], HtlcLock)> = secrets
+			.into_iter()
+			.filter_map(|secret| {
+				let hash = secret_hash(&secret);
+				let lock = pending.iter().find(|lock| lock.secret_hash == hash)?;
+				Some((secret, lock.clone()))
+			})
+			.collect();
+		if revealed.is_empty() {
+			return Ok(()); // paid already, or not ours
+		}
+		let secrets: Vec<[u8; 32]> = revealed.iter().map(|(secret, _)| *secret).collect();
+		let shared = self.shared.clone();
+		tokio::task::spawn_blocking(move || shared.learned_secrets(&secrets)).await??;
+		// The block is read at most once a refresh period: a lock within a block of its expiry
+		// is left to the expiry check, which reads the chain.
+		let now = match &self.limits {
+			Some(limits) if limits.read_at.elapsed() < REFRESH => limits.block.saturating_add(1),
+			_ => self.shared.party.chain.block_number().await?,
 		};
-		self.shared.learned_secret(secret)?;
-		let now = self.shared.party.chain.block_number().await?;
-		if now <= lock.expires_at && !self.resolving(&hash) {
-			self.queue(Order::Resolve { secret_hash: hash, pay: true });
+		for (_, lock) in revealed {
+			if now <= lock.expires_at && !self.resolving(&lock.secret_hash) {
+				self.queue(Order::Resolve { secret_hash: lock.secret_hash, pay: true });
+			}
 		}
 		Ok(())
 	}

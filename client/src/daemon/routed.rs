@@ -454,15 +454,26 @@ impl Shared {
 	/// This party learned `secret` (from its receiver or the chain): it reveals it to its own
 	/// senders from now on, and a payment it made under it is done.
 	pub fn learned_secret(&self, secret: [u8; 32]) -> Result<()> {
-		let hash = secret_hash(&secret);
-		self.party.store.update_htlc(hash, |entry| {
-			entry.secret = Some(secret);
-			entry.reveal = true;
-			Ok(())
-		})?;
-		if let Some(done) = self.routed.lock().expect("not poisoned").remove(&hash) {
-			let _ = done.send(Ok(secret));
+		self.learned_secrets(&[secret])
+	}
+
+	/// [`Shared::learned_secret`] for several secrets, in one commit.
+	pub fn learned_secrets(&self, secrets: &[[u8; 32]]) -> Result<()> {
+		if secrets.is_empty() {
+			return Ok(());
 		}
+		let hashes: Vec<[u8; 32]> = secrets.iter().map(secret_hash).collect();
+		self.party.store.update_htlcs(&hashes, |index, entry| {
+			entry.secret = Some(secrets[index]);
+			entry.reveal = true;
+		})?;
+		let mut routed = self.routed.lock().expect("not poisoned");
+		for (hash, secret) in hashes.iter().zip(secrets) {
+			if let Some(done) = routed.remove(hash) {
+				let _ = done.send(Ok(*secret));
+			}
+		}
+		drop(routed);
 		self.htlc_changed.send_modify(|count| *count += 1);
 		Ok(())
 	}

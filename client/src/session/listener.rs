@@ -345,23 +345,41 @@ impl Listener {
 			}
 		};
 		ledger.record = record;
-		// Each new lock is noted with where it goes before it is acknowledged; the daemon forwards
-		// it (or, as its payee, claims it) from there.
-		for transition in &transitions {
-			let Transition::Lock(lock) = transition else { continue };
-			let onward = group
+		// Each new lock is noted with where it goes before it is acknowledged (one commit for the
+		// group); the daemon forwards it (or, as its payee, claims it) from there.
+		let taken: Vec<IncomingLock> = transitions
+			.iter()
+			.filter_map(|transition| match transition {
+				Transition::Lock(lock) => Some(lock),
+				_ => None,
+			})
+			.map(|lock| {
+				let onward = group
+					.iter()
+					.find(|(proof, _)| proof.pending_locks().last() == Some(lock))
+					.and_then(|(_, onward)| onward.clone())
+					.unwrap_or_default();
+				IncomingLock { channel_id, lock: lock.clone(), onward }
+			})
+			.collect();
+		if !taken.is_empty() {
+			let hashes: Vec<[u8; 32]> = taken.iter().map(|taken| taken.lock.secret_hash).collect();
+			let notes: Vec<_> = taken
 				.iter()
-				.find(|(proof, _)| proof.pending_locks().last() == Some(lock))
-				.and_then(|(_, onward)| onward.clone())
-				.unwrap_or_default();
-			let noted = (channel_id, lock.amount, lock.expires_at, onward.clone());
-			self.party.store.update_htlc(lock.secret_hash, |entry| {
-				entry.incoming.push(noted);
-				Ok(())
-			})?;
-			if let Some(rules) = &self.locks {
-				let _ =
-					rules.incoming.send(IncomingLock { channel_id, lock: lock.clone(), onward });
+				.map(|IncomingLock { lock, onward, .. }| {
+					(channel_id, lock.amount, lock.expires_at, onward.clone())
+				})
+				.collect();
+			let store = self.party.store.clone();
+			tokio::task::spawn_blocking(move || {
+				store
+					.update_htlcs(&hashes, |index, entry| entry.incoming.push(notes[index].clone()))
+			})
+			.await??;
+		}
+		if let Some(rules) = &self.locks {
+			for incoming in taken {
+				let _ = rules.incoming.send(incoming);
 			}
 		}
 		// Queued for the watchtower before the acknowledgement leaves: a listener stopped right
