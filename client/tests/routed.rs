@@ -446,3 +446,48 @@ fn a_route_short_of_capacity_fails_a_rebalancing_round_runs_and_the_same_payment
 	assert_eq!(net.split(alice, 0), [40 * UNIT - into_bob, into_bob]);
 	drop(net);
 }
+
+#[test]
+fn a_payment_no_single_route_carries_is_split_and_paid_in_full_or_not_at_all() {
+	let _serial = serial();
+	let (alice, bob, charlie, dave) = (0, 1, 2, 3);
+	// Two routes from alice to dave, each of 60 UNIT.
+	let channels = [
+		(alice, bob, 60 * UNIT, 0),
+		(bob, dave, 60 * UNIT, 0),
+		(alice, charlie, 60 * UNIT, 0),
+		(charlie, dave, 60 * UNIT, 0),
+	];
+	let net = Net::start("routed-split", &channels);
+	let amount = 100 * UNIT;
+	let invoice = net.invoice(dave, amount);
+	let hash = invoice["secret_hash"].as_str().unwrap().to_owned();
+	let paid = net.pay_routed(alice, dave, amount, &hash, 60);
+	assert!(paid.get("error").is_none(), "{paid}");
+	let parts = paid["attempts"][0]["parts"].as_array().unwrap();
+	let last_hop = |part: &Value| part["hops"].as_array().unwrap().last().unwrap().clone();
+	let delivered: Vec<u128> = parts.iter().map(|part| number(&last_hop(part)["amount"])).collect();
+	assert_eq!(delivered, vec![50 * UNIT, 50 * UNIT], "{paid}");
+	// Each part reached dave through its own forwarding party, which kept its fee.
+	let part = 50 * UNIT;
+	let sent = part + fee(part);
+	for (c, moved) in [(0, sent), (1, part), (2, sent), (3, part)] {
+		let opener = channels[c].0;
+		wait_until(
+			&format!("channel {c} paid"),
+			Duration::from_secs(30),
+			|| net.split(opener, c),
+			|s| *s == [60 * UNIT - moved, moved],
+		);
+	}
+	assert_eq!(number(&paid["fees"]), 2 * fee(part));
+
+	// More than both routes carry together: refused before anything is locked.
+	let invoice = net.invoice(dave, 150 * UNIT);
+	let hash = invoice["secret_hash"].as_str().unwrap().to_owned();
+	let failed = net.pay_routed(alice, dave, 150 * UNIT, &hash, 10);
+	let error = failed["error"].as_str().unwrap_or_default();
+	assert!(error.contains("in up to 8 parts"), "{failed}");
+	assert_eq!(net.view(alice, 0)["locked_out"], "0");
+	drop(net);
+}

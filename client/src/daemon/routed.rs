@@ -67,6 +67,9 @@ impl Default for LockPolicy {
 /// Where a routed payment's outcome goes: its secret, or why it failed.
 pub type Outcome = oneshot::Sender<Result<[u8; 32], String>>;
 
+/// The most parts a payment is split into when no single route carries it.
+pub const MAX_PARTS: usize = 8;
+
 /// Routes tried at most for one payment (each after the one before was refused before any lock
 /// was acknowledged).
 const ROUTE_ATTEMPTS: usize = 4;
@@ -105,7 +108,8 @@ pub struct RouteView {
 /// One route tried for a payment, and what came of it.
 #[derive(Clone, Debug, Serialize)]
 pub struct Attempt {
-	pub route: RouteView,
+	/// The routes of the payment's parts (one unless it was split).
+	pub parts: Vec<RouteView>,
 	/// `None` if the payment succeeded over it.
 	pub error: Option<String>,
 }
@@ -134,10 +138,17 @@ impl std::fmt::Display for RoutedFailed {
 	fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
 		write!(f, "{}", self.reason)?;
 		for (index, attempt) in self.attempts.iter().enumerate() {
-			let channels: Vec<String> =
-				attempt.route.hops.iter().map(|hop| hop.channel_id.to_string()).collect();
+			let parts: Vec<String> = attempt
+				.parts
+				.iter()
+				.map(|part| {
+					let channels: Vec<String> =
+						part.hops.iter().map(|hop| hop.channel_id.to_string()).collect();
+					channels.join(" → ")
+				})
+				.collect();
 			let error = attempt.error.as_deref().unwrap_or("paid");
-			write!(f, "; route {} over channels {}: {error}", index + 1, channels.join(" → "))?;
+			write!(f, "; attempt {} over channels {}: {error}", index + 1, parts.join(" and "))?;
 		}
 		Ok(())
 	}
@@ -265,17 +276,20 @@ impl Shared {
 		amount: u128,
 		max_hops: Option<usize>,
 	) -> Result<RouteView> {
-		let (route, graph) = self.find_route(payee, amount, max_hops, &HashSet::new()).await?;
-		Ok(route_view(&route, &graph))
+		let (routes, graph) = self.find_routes(payee, amount, max_hops, 1, &HashSet::new()).await?;
+		Ok(route_view(&routes[0], &graph))
 	}
 
-	async fn find_route(
+	/// The cheapest route for `amount`, or, if none carries it and `max_parts` allows, routes
+	/// for its parts ([`split_disjoint`]).
+	async fn find_routes(
 		&self,
 		payee: [u8; 32],
 		amount: u128,
 		max_hops: Option<usize>,
+		max_parts: usize,
 		excluded: &HashSet<ChannelId>,
-	) -> Result<(Route, ChainGraph)> {
+	) -> Result<(Vec<Route>, ChainGraph)> {
 		let party = &self.party;
 		let me = party.keys.public();
 		ensure!(payee != me, "a payment to oneself needs no route");
@@ -303,25 +317,20 @@ impl Shared {
 			max_hops: max_hops.unwrap_or(policy.max_hops).min(MAX_ONWARD_HOPS + 1),
 		};
 		let router = Router::new(&graph.graph);
-		let capacities = router.capacities();
-		let route = router
-			.cheapest(
-				&capacities,
-				graph.node(&me).expect("added first"),
-				payee_node,
-				amount,
-				timing,
-			)
+		let payer = graph.node(&me).expect("added first");
+		let parts =
+			if max_parts > 1 { format!(", in up to {max_parts} parts") } else { String::new() };
+		let routes = split_disjoint(&router, payer, payee_node, amount, max_parts, timing)
 			.ok_or_else(|| {
 				anyhow!(
-					"no route of at most {} hops can carry {amount} to {} (this party's channels \
-					 can spend {} together)",
+					"no route of at most {} hops can carry {amount} to {}{parts} (this party's \
+					 channels can spend {} together)",
 					timing.max_hops,
 					AccountId32(payee),
 					own.values().sum::<u128>()
 				)
 			})?;
-		Ok((route, graph))
+		Ok((routes, graph))
 	}
 
 	/// Pays `amount` to `payee` under the invoice's `hash`, over the cheapest route of at most
@@ -352,53 +361,78 @@ impl Shared {
 		}
 		let mut excluded = HashSet::new();
 		for _ in 0..ROUTE_ATTEMPTS {
-			let (route, graph) = match self.find_route(payee, amount, max_hops, &excluded).await {
+			let found = self.find_routes(payee, amount, max_hops, MAX_PARTS, &excluded).await;
+			let (routes, graph) = match found {
 				Ok(found) => found,
-				Err(error) => {
-					let reason = format!("{error:#}");
-					return Err(fail(reason, attempts));
-				}
+				Err(error) => return Err(fail(format!("{error:#}"), attempts)),
 			};
-			let view = route_view(&route, &graph);
-			let first = route.hops[0].clone();
-			let lock =
-				HtlcLock { amount: first.amount, expires_at: first.expires_at, secret_hash: hash };
-			let onward: Vec<Hop> = route.hops[1..]
-				.iter()
-				.map(|hop| Hop {
-					channel_id: hop.channel_id,
-					amount: hop.amount,
-					expires_at: hop.expires_at,
-				})
-				.collect();
+			let parts: Vec<RouteView> =
+				routes.iter().map(|route| route_view(route, &graph)).collect();
+			let firsts: Vec<ChannelId> =
+				routes.iter().map(|route| route.hops[0].channel_id).collect();
+			let latest = routes.iter().map(|route| route.hops[0].expires_at).max().unwrap_or(0);
 			let (done_tx, done) = oneshot::channel();
 			self.routed.lock().expect("not poisoned").insert(hash, done_tx);
 			let noted = self.party.store.update_htlc(hash, |entry| {
 				entry.origin = true;
-				entry.outgoing.push(first.channel_id);
+				entry.outgoing.extend(&firsts);
 				Ok(())
 			});
 			if let Err(error) = noted {
 				self.routed.lock().expect("not poisoned").remove(&hash);
 				return Err(fail(format!("{error:#}"), attempts));
 			}
-			match self.lock(first.channel_id, lock, onward).await {
-				Ok(()) => {}
-				Err(error) => {
-					// Refused before it was acknowledged: nothing is pending; another route.
+			// Every part's first lock at once; each forwarding party checks before it
+			// acknowledges that it can forward.
+			let locked = futures::future::join_all(routes.iter().map(|route| {
+				let first = &route.hops[0];
+				let lock = HtlcLock {
+					amount: first.amount,
+					expires_at: first.expires_at,
+					secret_hash: hash,
+				};
+				self.lock(first.channel_id, lock, onward_of(route))
+			}))
+			.await;
+			let refused: Vec<(usize, String)> = locked
+				.into_iter()
+				.enumerate()
+				.filter_map(|(part, result)| result.err().map(|error| (part, format!("{error:#}"))))
+				.collect();
+			if !refused.is_empty() {
+				let reasons: Vec<String> = refused
+					.iter()
+					.map(|(part, error)| match routes.len() {
+						1 => error.clone(),
+						_ => format!("part {}: {error}", part + 1),
+					})
+					.collect();
+				let reason = reasons.join("; ");
+				attempts.push(Attempt { parts, error: Some(reason.clone()) });
+				if refused.len() < routes.len() {
+					// Some parts are locked: they stay until the payee takes all or they expire.
 					self.routed.lock().expect("not poisoned").remove(&hash);
-					let _ = self.party.store.update_htlc(hash, |entry| {
-						entry.origin = false;
-						entry.outgoing.retain(|channel| *channel != first.channel_id);
-						Ok(())
-					});
-					attempts.push(Attempt { route: view, error: Some(format!("{error:#}")) });
-					excluded.insert(first.channel_id);
-					for hop in &route.hops[1..2.min(route.hops.len())] {
+					return Err(fail(
+						format!(
+							"the payment failed: {reason}; the other parts' locks stay pending \
+							 until block {latest} at the latest"
+						),
+						attempts,
+					));
+				}
+				// Refused before any was acknowledged: nothing is pending; other routes.
+				self.routed.lock().expect("not poisoned").remove(&hash);
+				let _ = self.party.store.update_htlc(hash, |entry| {
+					entry.origin = false;
+					entry.outgoing.retain(|channel| !firsts.contains(channel));
+					Ok(())
+				});
+				for (part, _) in &refused {
+					for hop in routes[*part].hops.iter().take(2) {
 						excluded.insert(hop.channel_id);
 					}
-					continue;
 				}
+				continue;
 			}
 			let outcome = tokio::time::timeout(timeout, done).await;
 			let result = match outcome {
@@ -406,27 +440,26 @@ impl Shared {
 				Ok(Ok(Err(reason))) => Err(reason),
 				Ok(Err(_)) => Err("the daemon stopped".to_string()),
 				Err(_) => Err(format!(
-					"no answer within {} s; the lock stays pending until block {} (the payment \
-					 may still succeed: `paychan_routedPayments` shows it)",
+					"no answer within {} s; the locks stay pending until block {latest} at the \
+					 latest (the payment may still succeed: `paychan_routedPayments` shows it)",
 					timeout.as_secs(),
-					first.expires_at
 				)),
 			};
 			self.routed.lock().expect("not poisoned").remove(&hash);
 			return match result {
 				Ok(secret) => {
-					attempts.push(Attempt { route: view, error: None });
+					attempts.push(Attempt { parts, error: None });
 					Ok(RoutedPaid {
 						secret_hash: format!("0x{}", hex(&hash)),
 						secret: format!("0x{}", hex(&secret)),
 						amount,
-						fees: route.fees(),
+						fees: routes.iter().map(Route::fees).sum(),
 						attempts,
 						latency_us: started.elapsed().as_micros() as u64,
 					})
 				}
 				Err(reason) => {
-					attempts.push(Attempt { route: view, error: Some(reason.clone()) });
+					attempts.push(Attempt { parts, error: Some(reason.clone()) });
 					Err(fail(format!("the payment failed: {reason}"), attempts))
 				}
 			};
@@ -534,6 +567,53 @@ fn ensure_str(condition: bool, reason: &str) -> std::result::Result<(), String> 
 	} else {
 		Err(reason.to_owned())
 	}
+}
+
+/// What a route's first lock carries on: every hop after the first.
+fn onward_of(route: &Route) -> Vec<Hop> {
+	route.hops[1..]
+		.iter()
+		.map(|hop| Hop {
+			channel_id: hop.channel_id,
+			amount: hop.amount,
+			expires_at: hop.expires_at,
+		})
+		.collect()
+}
+
+/// Routes for `amount`: the cheapest that carries all of it, else parts, halving the part until
+/// a route carries it, at most `max_parts`. No two parts share a channel direction: a channel
+/// holds one lock per secret hash and direction (§10.4). All parts or none (`None`).
+pub fn split_disjoint(
+	router: &Router,
+	payer: usize,
+	payee: usize,
+	amount: u128,
+	max_parts: usize,
+	timing: Timing,
+) -> Option<Vec<Route>> {
+	let mut capacities = router.capacities();
+	let mut parts = Vec::new();
+	let mut left = amount;
+	let mut part = amount;
+	while left > 0 {
+		if parts.len() == max_parts {
+			return None;
+		}
+		part = part.min(left);
+		match router.cheapest(&capacities, payer, payee, part, timing) {
+			Some(route) => {
+				for hop in &route.hops {
+					capacities[hop.edge] = 0;
+				}
+				left -= part;
+				parts.push(route);
+			}
+			None if part > 1 && max_parts > 1 => part = part.div_ceil(2),
+			None => return None,
+		}
+	}
+	Some(parts)
 }
 
 /// The API's view of `route` over `graph`.
@@ -661,5 +741,30 @@ mod tests {
 		);
 		assert_eq!(graph.graph.fees, vec![fee; graph.graph.nodes]);
 		assert_eq!(graph.node(&me), Some(0));
+	}
+
+	#[test]
+	fn a_payment_no_route_carries_is_split_over_routes_that_share_no_channel() {
+		// alice (0) reaches dave (3) through bob (1) or charlie (2), 100 a channel.
+		let edge = |channel_id, from, to| Edge { channel_id, from, to, capacity: 100 };
+		let graph = Graph {
+			nodes: 4,
+			edges: vec![edge(0, 0, 1), edge(1, 1, 3), edge(2, 0, 2), edge(3, 2, 3)],
+			fees: vec![FeePolicy::default(); 4],
+		};
+		let router = Router::new(&graph);
+		let timing = Timing { now: 10, final_margin: 40, hop_margin: 20, max_hops: 8 };
+		let parts = split_disjoint(&router, 0, 3, 150, MAX_PARTS, timing).unwrap();
+		let delivered: Vec<u128> = parts.iter().map(Route::delivered).collect();
+		assert_eq!(delivered, vec![75, 75]);
+		let channels: Vec<Vec<u64>> = parts
+			.iter()
+			.map(|route| route.hops.iter().map(|hop| hop.channel_id).collect())
+			.collect();
+		assert_eq!(channels.len(), 2);
+		assert!(channels[0].iter().all(|channel| !channels[1].contains(channel)), "{channels:?}");
+		assert_eq!(split_disjoint(&router, 0, 3, 100, MAX_PARTS, timing).unwrap().len(), 1);
+		assert!(split_disjoint(&router, 0, 3, 150, 1, timing).is_none(), "one part only");
+		assert!(split_disjoint(&router, 0, 3, 201, MAX_PARTS, timing).is_none(), "all or none");
 	}
 }
