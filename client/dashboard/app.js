@@ -201,7 +201,7 @@ function currentPage() {
 function show(page) {
   for (const button of document.querySelectorAll('nav button')) button.classList.toggle('active', button.dataset.page === page);
   for (const section of document.querySelectorAll('.page')) section.hidden = section.id !== `page-${page}`;
-  if (page === 'payments') { ensureCharts(); loadHistory(state.historyBefore.at(-1)); }
+  if (page === 'payments') { ensureCharts(); loadHistory(state.historyBefore.at(-1)); loadRouted(); }
   if (page === 'rebalancing') loadRebalancing();
   if (page === 'network') loadNetwork();
 }
@@ -231,6 +231,7 @@ async function refresh() {
     if (currentPage() === 'network') loadNetwork();
     // The newest page of the history follows new payments; older pages stay where they are.
     if (currentPage() === 'payments' && state.historyBefore.length === 1) loadHistory(null);
+    if (currentPage() === 'payments') loadRouted();
   } catch (error) {
     $('status').textContent = plainError(error);
   }
@@ -476,6 +477,26 @@ $('history-older').addEventListener('click', () => {
 });
 $('history-newest').addEventListener('click', () => { state.historyBefore = [null]; loadHistory(null); });
 
+// ---------- routed payments ----------
+
+/** Every routed payment the daemon's store knows, newest first: this party's role in it, whether
+ * its secret is known (paid), and the locks it received and sent. */
+async function loadRouted() {
+  if (!state.api) return;
+  let payments;
+  try { payments = await state.api.call('paychan_routedPayments'); } catch (error) { $('routed').textContent = plainError(error); return; }
+  payments.sort((a, b) => b.unix_ms - a.unix_ms);
+  const received = (p) => p.incoming.reduce((sum, lock) => sum + BigInt(lock.amount), 0n);
+  $('routed').replaceChildren(table(['time', 'secret hash', 'role', 'status', 'invoice', 'locks received (channel: amount, expiry)', 'sent in channels'],
+    payments.slice(0, 200).map((p) => [
+      new Date(p.unix_ms).toLocaleTimeString(), short(p.secret_hash), p.role,
+      p.status === 'failed' ? `failed: ${p.failed}` : p.status,
+      p.invoice === null ? '' : units(p.invoice),
+      p.incoming.length ? `${p.incoming.map((l) => `${l.channel_id}: ${units(l.amount)}, block ${l.expires_at}`).join('; ')} (${units(received(p))})` : '',
+      p.outgoing.join(', '),
+    ])));
+}
+
 // ---------- rebalancing ----------
 
 function table(headers, rows) {
@@ -586,6 +607,10 @@ function paramsOf(form) {
       return { channel_id: number(data.channel_id), amount: text(data.amount), count: number(data.count) || 1 };
     case 'paychan_close':
       return { channel_id: number(data.channel_id), force: form.elements.force.checked };
+    case 'paychan_invoice':
+      return { amount: text(data.amount) };
+    case 'paychan_payRouted':
+      return { to: text(data.to), amount: text(data.amount), secret_hash: text(data.secret_hash), max_hops: number(data.max_hops) };
     case 'paychan_rebalanceRequest': {
       const entries = data.entries.split('\n').map((line) => line.trim()).filter(Boolean).map((line, i) => {
         const [channel, send, receive, ...rest] = line.split(/\s+/);
@@ -610,7 +635,8 @@ for (const form of document.querySelectorAll('form[data-method]')) {
     try { params = drop(paramsOf(form)); } catch (error) { result.classList.add('error'); result.textContent = error.message; return; }
     const button = form.querySelector('button[type=submit]');
     button.disabled = true;
-    result.textContent = `${form.querySelector('h3').textContent}: waiting for the daemon${form.dataset.method === 'paychan_pay' ? '' : ' and the chain (a finalized block)'}…`;
+    const offChain = ['paychan_pay', 'paychan_invoice', 'paychan_payRouted'].includes(form.dataset.method);
+    result.textContent = `${form.querySelector('h3').textContent}: waiting for the daemon${offChain ? '' : ' and the chain (a finalized block)'}…`;
     try {
       let answer;
       if (form.dataset.method === 'paychan_pay' && params.count > 1) {

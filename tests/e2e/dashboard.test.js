@@ -298,6 +298,21 @@ test('the network view draws the chain\'s channel graph and the last round\'s ci
     assert.match(await text(evePage, '#depletion'), /100%|0%/, 'the share before the plan');
     assert.match(await text(evePage, '#depletion'), /50%/, 'and after it');
     await shoot(evePage, 'rebalancing');
+
+    // Eve pays dave's invoice from her dashboard, routed by her daemon; the payment shows on
+    // her Payments page as paid, with her role.
+    const dave = ring[1];
+    const invoice = await dave.call('paychan_invoice', { amount: '1UNIT' });
+    await goTo(evePage, 'actions');
+    await evePage.type('#form-pay-routed [name=to]', invoice.payee);
+    await evePage.type('#form-pay-routed [name=amount]', '1UNIT');
+    await evePage.type('#form-pay-routed [name=secret_hash]', invoice.secret_hash);
+    await evePage.click('#form-pay-routed button');
+    await evePage.waitForFunction(() => /"secret"/.test(document.getElementById('result').textContent), { timeout: 30_000 });
+    await goTo(evePage, 'payments');
+    await evePage.waitForFunction(() => /payer\s*paid/.test(document.getElementById('routed').innerText), { timeout: 10_000 });
+    const payees = await dave.call('paychan_routedPayments');
+    assert.equal(payees.find((p) => p.secret_hash === invoice.secret_hash)?.status, 'paid');
     assert.deepEqual(eveView.problems, []);
     await evePage.close();
   } finally {
