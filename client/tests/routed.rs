@@ -459,11 +459,19 @@ fn a_payment_no_single_route_carries_is_split_and_paid_in_full_or_not_at_all() {
 		(charlie, dave, 60 * UNIT, 0),
 	];
 	let net = Net::start("routed-split", &channels);
+	// Through the CLI this time, as a user would.
 	let amount = 100 * UNIT;
-	let invoice = net.invoice(dave, amount);
+	let invoice = net.parties[dave].run(&["invoice", "--amount", "100UNIT"]);
 	let hash = invoice["secret_hash"].as_str().unwrap().to_owned();
-	let paid = net.pay_routed(alice, dave, amount, &hash, 60);
-	assert!(paid.get("error").is_none(), "{paid}");
+	let paid = net.parties[alice].run(&[
+		"pay-invoice",
+		"--to",
+		invoice["payee"].as_str().unwrap(),
+		"--amount",
+		"100UNIT",
+		"--secret-hash",
+		&hash,
+	]);
 	let parts = paid["attempts"][0]["parts"].as_array().unwrap();
 	let last_hop = |part: &Value| part["hops"].as_array().unwrap().last().unwrap().clone();
 	let delivered: Vec<u128> = parts.iter().map(|part| number(&last_hop(part)["amount"])).collect();
@@ -489,5 +497,7 @@ fn a_payment_no_single_route_carries_is_split_and_paid_in_full_or_not_at_all() {
 	let error = failed["error"].as_str().unwrap_or_default();
 	assert!(error.contains("in up to 8 parts"), "{failed}");
 	assert_eq!(net.view(alice, 0)["locked_out"], "0");
+	let routed = net.parties[alice].run(&["routed"]);
+	assert_eq!(routed.as_array().map(Vec::len), Some(1), "only the paid one: {routed}");
 	drop(net);
 }

@@ -465,10 +465,12 @@ pub fn module(shared: Shared) -> Result<RpcModule<Shared>> {
 		let payments: Vec<Value> = entries
 			.into_iter()
 			.map(|(hash, entry)| {
-				let role = match (entry.origin, entry.invoice.is_some()) {
-					(true, _) => "payer",
-					(false, true) => "payee",
-					(false, false) => "forwarder",
+				// A payer whose every route was refused before a lock was taken is no longer
+				// `origin`, and received nothing.
+				let role = match (entry.origin || entry.incoming.is_empty(), entry.invoice) {
+					(_, Some(_)) => "payee",
+					(true, None) => "payer",
+					(false, None) => "forwarder",
 				};
 				let status = match (entry.reveal, &entry.failed) {
 					(true, _) => "paid",

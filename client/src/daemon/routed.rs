@@ -425,6 +425,7 @@ impl Shared {
 				let _ = self.party.store.update_htlc(hash, |entry| {
 					entry.origin = false;
 					entry.outgoing.retain(|channel| !firsts.contains(channel));
+					entry.failed = Some(format!("refused before any lock was taken: {reason}"));
 					Ok(())
 				});
 				for (part, _) in &refused {

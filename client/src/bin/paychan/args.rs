@@ -156,6 +156,34 @@ pub(crate) enum Command {
 	},
 	/// Print the running daemon's dashboard link, which logs in with its token.
 	Dashboard,
+	/// Make an invoice (a secret kept by the daemon, and its hash) to be paid through other
+	/// parties: give the payer the account, amount and secret hash it prints.
+	Invoice {
+		/// Planck, or with a unit (`10UNIT`).
+		#[arg(long, value_parser = parse_amount)]
+		amount: u128,
+	},
+	/// Pay an invoice through other parties: the daemon finds the route (splitting the payment
+	/// if no route carries it) and answers once the payee's secret comes back.
+	PayInvoice {
+		/// The payee's account (SS58).
+		#[arg(long)]
+		to: String,
+		/// Planck, or with a unit (`10UNIT`).
+		#[arg(long, value_parser = parse_amount)]
+		amount: u128,
+		/// The invoice's secret hash (0x and 64 hex digits).
+		#[arg(long)]
+		secret_hash: String,
+		/// The most hops a route may take.
+		#[arg(long)]
+		max_hops: Option<usize>,
+		/// How long to wait for the secret, in seconds.
+		#[arg(long, default_value_t = 60)]
+		timeout: u64,
+	},
+	/// The routed payments the daemon knows: its role in each, and whether it was paid.
+	Routed,
 	/// Call any method of the running daemon's API: `paychan rpc paychan_info '{}'`.
 	Rpc {
 		method: String,

@@ -142,6 +142,9 @@ pub async fn serve_through(cli: &Cli, data: &Path) -> Option<Result<()>> {
 			| Command::Payments { .. }
 			| Command::Rpc { .. }
 			| Command::Dashboard
+			| Command::Invoice { .. }
+			| Command::PayInvoice { .. }
+			| Command::Routed
 			| Command::Rebalance(RebalanceCommand::Status)
 	);
 	// A request goes through the daemon so that its payers keep the pledge unspent.
@@ -332,6 +335,61 @@ async fn through(cli: &Cli, client: &WsClient) -> Result<()> {
 			let value = call(client, "paychan_rebalanceStatus", json!({})).await?;
 			let line = serde_json::to_string_pretty(&value)?;
 			output(cli, value, line);
+			Ok(())
+		}
+		Command::Invoice { amount } => {
+			let value =
+				call(client, "paychan_invoice", json!({ "amount": amount.to_string() })).await?;
+			let line = format!(
+				"invoice for {}: pay {} with secret hash {}",
+				value["amount"].as_str().unwrap_or("?"),
+				value["payee"].as_str().unwrap_or("?"),
+				value["secret_hash"].as_str().unwrap_or("?")
+			);
+			output(cli, value, line);
+			Ok(())
+		}
+		Command::PayInvoice { to, amount, secret_hash, max_hops, timeout } => {
+			let params = json!({
+				"to": to,
+				"amount": amount.to_string(),
+				"secret_hash": secret_hash,
+				"max_hops": max_hops,
+				"timeout_seconds": timeout,
+			});
+			let value = call(client, "paychan_payRouted", params).await?;
+			let parts = value["attempts"]
+				.as_array()
+				.and_then(|a| a.last())
+				.map_or(0, |last| last["parts"].as_array().map_or(0, Vec::len));
+			let line = format!(
+				"paid {} to {to} in {parts} part(s), fees {}, in {} ms; the secret (the payee's \
+				 receipt) is {}",
+				value["amount"].as_str().unwrap_or("?"),
+				value["fees"].as_str().unwrap_or("?"),
+				value["latency_us"].as_u64().unwrap_or(0) / 1000,
+				value["secret"].as_str().unwrap_or("?")
+			);
+			output(cli, value, line);
+			Ok(())
+		}
+		Command::Routed => {
+			let value = call(client, "paychan_routedPayments", json!({})).await?;
+			let lines: Vec<String> = value
+				.as_array()
+				.into_iter()
+				.flatten()
+				.map(|p| {
+					format!(
+						"{} {} {}{}",
+						p["secret_hash"].as_str().unwrap_or("?"),
+						p["role"].as_str().unwrap_or("?"),
+						p["status"].as_str().unwrap_or("?"),
+						p["failed"].as_str().map(|why| format!(": {why}")).unwrap_or_default()
+					)
+				})
+				.collect();
+			output(cli, value, lines.join("\n"));
 			Ok(())
 		}
 		Command::Rpc { method, params } => {

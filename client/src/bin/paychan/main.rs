@@ -144,6 +144,9 @@ async fn run(cli: Cli) -> Result<()> {
 		| Command::Payments { .. }
 		| Command::Rpc { .. }
 		| Command::Dashboard
+		| Command::Invoice { .. }
+		| Command::PayInvoice { .. }
+		| Command::Routed
 		| Command::Close { force: true, .. } => Store::open_read_only(&store_path)?,
 		_ => Store::open(&store_path, durability)?,
 	});
@@ -159,6 +162,9 @@ async fn run(cli: Cli) -> Result<()> {
 		| Command::Peer(_)
 		| Command::Payments { .. }
 		| Command::Dashboard
+		| Command::Invoice { .. }
+		| Command::PayInvoice { .. }
+		| Command::Routed
 		| Command::Rpc { .. } => {
 			bail!(
 				"no daemon runs for this key and data directory ({}): start `paychan daemon` \
