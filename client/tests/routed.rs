@@ -460,8 +460,8 @@ fn a_payment_no_single_route_carries_is_split_and_paid_in_full_or_not_at_all() {
 	];
 	let net = Net::start("routed-split", &channels);
 	// Through the CLI this time, as a user would.
-	let amount = 100 * UNIT;
 	let invoice = net.parties[dave].run(&["invoice", "--amount", "100UNIT"]);
+	assert_eq!(number(&invoice["amount"]), 100 * UNIT);
 	let hash = invoice["secret_hash"].as_str().unwrap().to_owned();
 	let paid = net.parties[alice].run(&[
 		"pay-invoice",
