@@ -413,6 +413,22 @@ impl Store {
 		keep: u64,
 		change: impl FnOnce(&mut ChannelRecord) -> Result<T>,
 	) -> Result<(ChannelRecord, T)> {
+		self.update_channel_noting_locks(channel_id, payments, keep, change, |_| Vec::new())
+	}
+
+	/// [`Store::update_channel_logged`], noting in the same transaction the locks `notes` names
+	/// for what `change` returned (each a secret hash and the lock received: channel, amount,
+	/// expiry and where it goes on), so that a lock is never in the record without the note that
+	/// says where to forward it.
+	#[allow(clippy::type_complexity)]
+	pub fn update_channel_noting_locks<T>(
+		&self,
+		channel_id: ChannelId,
+		payments: &[PaymentEntry],
+		keep: u64,
+		change: impl FnOnce(&mut ChannelRecord) -> Result<T>,
+		notes: impl FnOnce(&T) -> Vec<([u8; 32], (ChannelId, u128, u32, Vec<Hop>))>,
+	) -> Result<(ChannelRecord, T)> {
 		let txn = self.begin_write()?;
 		if !payments.is_empty() && keep > 0 {
 			let mut table = txn.open_table(PAYMENTS)?;
@@ -438,6 +454,19 @@ impl Store {
 			table.insert(channel_id, record.encode().as_slice())?;
 			(record, out)
 		};
+		let notes = notes(&out);
+		if !notes.is_empty() {
+			let mut table = txn.open_table(HTLCS)?;
+			for (hash, note) in notes {
+				let mut entry = match table.get(hash)? {
+					Some(bytes) => HtlcEntry::decode(&mut bytes.value())
+						.context("a routed payment's entry in the store is corrupt")?,
+					None => HtlcEntry { unix_ms: crate::events::unix_ms(), ..HtlcEntry::default() },
+				};
+				entry.incoming.push(note);
+				table.insert(hash, entry.encode().as_slice())?;
+			}
+		}
 		txn.commit()?;
 		Ok((record, out))
 	}
@@ -832,8 +861,21 @@ mod tests {
 				Ok(())
 			})
 			.unwrap();
+		// A lock is noted in the commit that takes it, and not at all if the change fails.
+		let note = |hash: u8| vec![([hash; 32], (3, 5, 90, vec![]))];
+		let refused = store.update_channel_noting_locks(
+			3,
+			&[],
+			0,
+			|_| -> Result<()> { anyhow::bail!("refused") },
+			|_| note(9),
+		);
+		assert!(refused.is_err());
+		assert_eq!(store.htlc(&[9; 32]).unwrap(), None);
+		store.update_channel_noting_locks(3, &[], 0, |_| Ok(()), |_| note(9)).unwrap();
+		assert_eq!(store.htlc(&[9; 32]).unwrap().unwrap().incoming, vec![(3, 5, 90, vec![])]);
 		assert_eq!(store.htlc(&[8; 32]).unwrap().map(|e| e.invoice), Some(Some(7)));
-		assert_eq!(store.htlcs().unwrap().len(), 1);
+		assert_eq!(store.htlcs().unwrap().len(), 2);
 		drop(store);
 		let _ = std::fs::remove_file(&path);
 	}

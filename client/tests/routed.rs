@@ -311,6 +311,9 @@ fn a_forwarding_party_offline_after_forwarding_is_claimed_from_on_chain_and_clai
 		|| net.view(dave, cd),
 		|view| number(&view["locked_in"]) == into_dave,
 	);
+	// Dave is killed and restarted while it waits: it takes the lock up again from its store.
+	net.daemons[dave].take().unwrap().kill();
+	net.daemons[dave] = Some(net.daemon(dave, &[]));
 	// Charlie goes offline for good (SIGKILL), and eve comes back: dave forwards, eve reveals
 	// the secret, dave pays eve, but charlie is not there to pay dave.
 	net.daemons[charlie].take().unwrap().kill();
@@ -343,7 +346,10 @@ fn a_forwarding_party_offline_after_forwarding_is_claimed_from_on_chain_and_clai
 		|| net.view(dave, cd),
 		|view| view["closing"] == true,
 	);
-	// The challenge period is 5 blocks; the runtime settles the channel after it.
+	// The close is two extrinsics (`close`, then charlie's locked proof): blocks are sealed past
+	// the 5-block challenge period, after which the runtime settles the channel, only once both
+	// are in.
+	wait_for_log(dave_log, "closed: a claimable lock was not paid off chain");
 	net.node.make_blocks(8);
 	wait_for_log(dave_log, "1 locks unlocked");
 	let free_after = number(&net.parties[dave].run(&["balance"])["free"]);
@@ -384,8 +390,11 @@ fn a_forwarding_party_offline_after_forwarding_is_claimed_from_on_chain_and_clai
 		},
 		|view| view["closing"] == true,
 	);
-	net.node.make_blocks(8);
+	// The close is two extrinsics (`close`, then bob's locked proof): blocks are sealed past the
+	// challenge period only once both are in.
 	let charlie_log = net.daemons[charlie].as_ref().unwrap();
+	wait_for_log(charlie_log, "closed: a claimable lock was not paid off chain");
+	net.node.make_blocks(8);
 	wait_for_log(charlie_log, "1 locks unlocked");
 	let gained = free(charlie) - charlie_before;
 	assert!(

@@ -647,29 +647,98 @@ pub async fn run(shared: Shared, mut incoming: mpsc::UnboundedReceiver<IncomingL
 			}
 		}
 	}
-	while let Some(taken) = incoming.recv().await {
-		let shared = shared.clone();
-		tokio::spawn(async move {
-			if let Err(error) = take(&shared, taken.clone()).await {
-				let hash = taken.lock.secret_hash;
-				let reason = format!("{error:#}");
-				eprintln!("routed payment 0x{}: {reason}", hex(&hash));
-				let _ = shared.payment_failed(hash, &reason);
+	// Locks acknowledged before a stop and not carried on are taken again.
+	match unfinished(&shared) {
+		Ok(locks) => {
+			for lock in locks {
+				eprintln!(
+					"routed payment 0x{}: the lock received in channel {} is taken up again",
+					hex(&lock.lock.secret_hash),
+					lock.channel_id
+				);
+				spawn_take(&shared, lock);
 			}
-		});
+		}
+		Err(error) => eprintln!("routed payments: cannot read the store: {error:#}"),
 	}
+	while let Some(taken) = incoming.recv().await {
+		spawn_take(&shared, taken);
+	}
+}
+
+fn spawn_take(shared: &Shared, taken: IncomingLock) {
+	let shared = shared.clone();
+	tokio::spawn(async move {
+		if let Err(error) = take(&shared, taken.clone()).await {
+			let hash = taken.lock.secret_hash;
+			let reason = format!("{error:#}");
+			eprintln!("routed payment 0x{}: {reason}", hex(&hash));
+			let _ = shared.payment_failed(hash, &reason);
+		}
+	});
+}
+
+/// The received locks still pending in `entry`'s channels (each channel's newest received
+/// proof holds them): `(channel, lock, onward)`.
+fn pending_incoming(
+	shared: &Shared,
+	hash: &[u8; 32],
+	entry: &crate::store::HtlcEntry,
+) -> Result<Vec<IncomingLock>> {
+	let mut pending = Vec::new();
+	for (channel_id, _, _, onward) in &entry.incoming {
+		let record = shared.party.store.channel(*channel_id)?;
+		let held = record.received.as_ref().map_or(&[][..], |proof| proof.pending_locks());
+		if let Some(lock) = held.iter().find(|lock| lock.secret_hash == *hash) {
+			let taken = IncomingLock {
+				channel_id: *channel_id,
+				lock: lock.clone(),
+				onward: onward.clone(),
+			};
+			if !pending.contains(&taken) {
+				pending.push(taken);
+			}
+		}
+	}
+	Ok(pending)
+}
+
+/// Locks this party acknowledged and has not carried on (a stop between the acknowledgement and
+/// the forwarding, or before the payee's check): neither paid nor failed, still pending, and,
+/// for a forwarding party, not yet locked in the next channel.
+fn unfinished(shared: &Shared) -> Result<Vec<IncomingLock>> {
+	let mut locks = Vec::new();
+	for (hash, entry) in shared.party.store.htlcs()? {
+		if entry.reveal || entry.failed.is_some() {
+			continue;
+		}
+		for taken in pending_incoming(shared, &hash, &entry)? {
+			let carried = taken.onward.first().is_some_and(|next| {
+				let record = shared.party.store.channel(next.channel_id);
+				record.ok().and_then(|record| record.sent).is_some_and(|proof| {
+					proof.pending_locks().iter().any(|lock| lock.secret_hash == hash)
+				})
+			});
+			if !carried {
+				locks.push(taken);
+			}
+		}
+	}
+	Ok(locks)
 }
 
 async fn take(shared: &Shared, taken: IncomingLock) -> Result<()> {
 	let IncomingLock { lock, onward, .. } = taken;
 	let hash = lock.secret_hash;
 	let Some(next) = onward.first().cloned() else {
-		// This party is the payee.
+		// This party is the payee: it reveals once the locks still pending to it under the hash
+		// add up to the invoice (parts that expired meanwhile do not count).
 		let entry = shared.party.store.htlc(&hash)?.context("no invoice under this hash")?;
 		let (Some(asked), Some(secret)) = (entry.invoice, entry.secret) else {
 			bail!("no invoice under this secret hash");
 		};
-		let arrived: u128 = entry.incoming.iter().map(|(_, amount, _, _)| amount).sum();
+		let arrived: u128 =
+			pending_incoming(shared, &hash, &entry)?.iter().map(|taken| taken.lock.amount).sum();
 		if arrived >= asked {
 			shared.learned_secret(secret)?;
 		}
@@ -677,11 +746,12 @@ async fn take(shared: &Shared, taken: IncomingLock) -> Result<()> {
 	};
 	let forwarded =
 		HtlcLock { amount: next.amount, expires_at: next.expires_at, secret_hash: hash };
+	shared.lock(next.channel_id, forwarded, onward[1..].to_vec()).await?;
 	shared.party.store.update_htlc(hash, |entry| {
 		entry.outgoing.push(next.channel_id);
 		Ok(())
 	})?;
-	shared.lock(next.channel_id, forwarded, onward[1..].to_vec()).await
+	Ok(())
 }
 
 #[cfg(test)]

@@ -265,17 +265,20 @@ impl Listener {
 		let first_nonce = group[0].0.nonce;
 		let refuse = |reason: String| Message::Refused { nonce: first_nonce, reason };
 		let payments: Vec<ProofState> = group.iter().map(|(proof, _)| proof.clone()).collect();
-		let routed = payments.iter().any(|proof| proof.locks.is_some());
-		let precheck = if routed && self.locks.is_none() {
-			Err("this party does not take routed payments".to_string())
-		} else {
-			check_group(
+		let locks_added = lock_messages(ledger.record.received.as_ref(), &group);
+		let precheck = match locks_added {
+			Err(reason) => Err(reason),
+			Ok(true) if self.locks.is_none() => {
+				Err("this party does not take routed payments".to_string())
+			}
+			// A party without routing still takes the payment or expiry of a lock it holds.
+			Ok(_) => check_group(
 				self.party.chain.genesis_hash,
 				channel_id,
 				&ledger.counterparty(),
 				ledger.record.received.as_ref(),
 				&payments,
-			)
+			),
 		};
 		// A lock is taken only if this party can forward it (or issued its invoice).
 		let mut precheck = precheck;
@@ -327,13 +330,34 @@ impl Listener {
 		};
 		let store = self.party.store.clone();
 		let (view, me, keep) = (ledger.view.clone(), ledger.me, self.history_keep);
-		let committed = tokio::task::spawn_blocking(move || {
-			store.update_channel_logged(channel_id, &[entry], keep, |stored| {
-				let (record, transitions) =
-					check_payment(view, me, stored, &payments, exposure, &rules)?;
-				*stored = record;
-				Ok(transitions)
+		// Where each lock a `Lock` message adds goes on: noted in the commit that takes it.
+		let onwards: Vec<(HtlcLock, Vec<Hop>)> = group
+			.iter()
+			.filter_map(|(proof, onward)| {
+				Some((proof.pending_locks().last()?.clone(), onward.clone()?))
 			})
+			.collect();
+		let noting = onwards.clone();
+		let committed = tokio::task::spawn_blocking(move || {
+			store.update_channel_noting_locks(
+				channel_id,
+				&[entry],
+				keep,
+				|stored| {
+					let (record, transitions) =
+						check_payment(view, me, stored, &payments, exposure, &rules)?;
+					*stored = record;
+					Ok(transitions)
+				},
+				|transitions| {
+					taken_locks(transitions, &noting)
+						.map(|(lock, onward)| {
+							let note = (channel_id, lock.amount, lock.expires_at, onward);
+							(lock.secret_hash, note)
+						})
+						.collect()
+				},
+			)
 		})
 		.await?;
 		let (record, transitions) = match committed {
@@ -345,38 +369,11 @@ impl Listener {
 			}
 		};
 		ledger.record = record;
-		// Each new lock is noted with where it goes before it is acknowledged (one commit for the
-		// group); the daemon forwards it (or, as its payee, claims it) from there.
-		let taken: Vec<IncomingLock> = transitions
-			.iter()
-			.filter_map(|transition| match transition {
-				Transition::Lock(lock) => Some(lock),
-				_ => None,
-			})
-			.map(|lock| {
-				let onward = group
-					.iter()
-					.find(|(proof, _)| proof.pending_locks().last() == Some(lock))
-					.and_then(|(_, onward)| onward.clone())
-					.unwrap_or_default();
-				IncomingLock { channel_id, lock: lock.clone(), onward }
-			})
+		// Each new lock was noted with where it goes in the commit that took it; the daemon
+		// forwards it (or, as its payee, claims it) from here.
+		let taken: Vec<IncomingLock> = taken_locks(&transitions, &onwards)
+			.map(|(lock, onward)| IncomingLock { channel_id, lock, onward })
 			.collect();
-		if !taken.is_empty() {
-			let hashes: Vec<[u8; 32]> = taken.iter().map(|taken| taken.lock.secret_hash).collect();
-			let notes: Vec<_> = taken
-				.iter()
-				.map(|IncomingLock { lock, onward, .. }| {
-					(channel_id, lock.amount, lock.expires_at, onward.clone())
-				})
-				.collect();
-			let store = self.party.store.clone();
-			tokio::task::spawn_blocking(move || {
-				store
-					.update_htlcs(&hashes, |index, entry| entry.incoming.push(notes[index].clone()))
-			})
-			.await??;
-		}
 		if let Some(rules) = &self.locks {
 			for incoming in taken {
 				let _ = rules.incoming.send(incoming);
@@ -513,6 +510,44 @@ fn check_group(
 		return Err("invalid signature".into());
 	}
 	Ok(())
+}
+
+/// The locks `transitions` added, each with where its `Lock` message said it goes on.
+fn taken_locks<'a>(
+	transitions: &'a [Transition],
+	onwards: &'a [(HtlcLock, Vec<Hop>)],
+) -> impl Iterator<Item = (HtlcLock, Vec<Hop>)> + 'a {
+	transitions.iter().filter_map(move |transition| {
+		let Transition::Lock(lock) = transition else { return None };
+		let onward = onwards.iter().find(|(added, _)| added == lock).map(|(_, hops)| hops.clone());
+		Some((lock.clone(), onward.unwrap_or_default()))
+	})
+}
+
+/// Whether `group` adds locks, or why it is refused: a lock is added only by a `Lock` message,
+/// which adds exactly one (it carries where the lock goes on; a `Pay` that added one would be a
+/// lock nobody said what to do with).
+fn lock_messages(
+	held: Option<&ProofState>,
+	group: &[(ProofState, Option<Vec<Hop>>)],
+) -> std::result::Result<bool, String> {
+	let mut pending = held.map_or(0, |proof| proof.pending_locks().len());
+	let mut added = false;
+	for (proof, onward) in group {
+		let count = proof.pending_locks().len();
+		match onward {
+			Some(_) if count != pending + 1 => {
+				return Err(format!("proof {} is a Lock message that adds no lock", proof.nonce))
+			}
+			None if count > pending => {
+				return Err(format!("proof {} adds a lock outside a Lock message", proof.nonce))
+			}
+			Some(_) => added = true,
+			None => {}
+		}
+		pending = count;
+	}
+	Ok(added)
 }
 
 /// What a receiver needs to check locked proofs: the block and its reveal margin.
@@ -755,5 +790,29 @@ mod tests {
 		let plain = signed_by(&payer(), 3, 7, 30);
 		let refused = check_payment(view, 0, &held, &[plain], 0, &rules).unwrap_err();
 		assert_eq!(refused.to_string(), "after a locked proof every proof must be locked");
+	}
+
+	#[test]
+	fn a_lock_is_added_only_by_a_lock_message_and_one_at_a_time() {
+		let lock = |hash: u8| HtlcLock { amount: 1, expires_at: 90, secret_hash: [hash; 32] };
+		let state = |nonce: Nonce, locks: Vec<HtlcLock>| ProofState {
+			nonce,
+			transferred: 0,
+			signature: [0; 64],
+			locks: Some(locks),
+		};
+		let onward = Some(vec![]);
+		let one = state(1, vec![lock(1)]);
+		assert_eq!(lock_messages(None, &[(one.clone(), onward.clone())]), Ok(true));
+		assert_eq!(lock_messages(None, &[(state(1, vec![]), None)]), Ok(false));
+		let outside = lock_messages(None, &[(one.clone(), None)]).unwrap_err();
+		assert_eq!(outside, "proof 1 adds a lock outside a Lock message");
+		let two = state(2, vec![lock(1), lock(2)]);
+		let refused = lock_messages(None, &[(two.clone(), onward.clone())]).unwrap_err();
+		assert_eq!(refused, "proof 2 is a Lock message that adds no lock");
+		// Paying a held lock is a Pay.
+		let paid = state(2, vec![]);
+		assert_eq!(lock_messages(Some(&one), &[(paid, None)]), Ok(false));
+		assert_eq!(lock_messages(Some(&one), &[(two, onward)]), Ok(true));
 	}
 }
