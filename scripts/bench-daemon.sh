@@ -23,50 +23,9 @@ window="${WINDOW:-1536}"
 batch="${BATCH:-96}"
 history="${HISTORY:-1000000}"
 
-"$PAYCHAN_ROOT/scripts/build.sh"
-log "building paychan (release)"
-cargo build --locked --release -p paychan-client --bin paychan
-client="$CARGO_TARGET_DIR/release/paychan"
-
-work=$(mktemp -d)
-rpc_port=9971
-"$PAYCHAN_NODE" --dev --tmp --rpc-port "$rpc_port" --port 30971 --sealing instant --no-prometheus \
-	>"$work/node.log" 2>&1 &
-node_pid=$!
-declare -A daemon_pid
-cleanup() {
-	for pid in "${daemon_pid[@]}"; do kill "$pid" 2>/dev/null || true; done
-	kill "$node_pid" 2>/dev/null || true
-	rm -rf "$work"
-}
-trap cleanup EXIT
-until curl -sf -H 'Content-Type: application/json' \
-	-d '{"id":1,"jsonrpc":"2.0","method":"system_health","params":[]}' \
-	"http://127.0.0.1:$rpc_port" >/dev/null; do sleep 0.5; done
-
+source "$PAYCHAN_ROOT/scripts/bench-daemons.sh"
 names=(alice bob charlie dave)
-declare -A account peer_port api_port
-for i in "${!names[@]}"; do
-	name=${names[$i]}
-	account[$name]=$("$client" --dev "$name" --json address | python3 -c 'import json,sys; print(json.load(sys.stdin)["account"])')
-	peer_port[$name]=$((9972 + 2 * i))
-	api_port[$name]=$((9973 + 2 * i))
-done
-pc() { local name=$1; shift; "$client" --url "ws://127.0.0.1:$rpc_port" --dev "$name" --data "$work/$name" --json "$@"; }
-
-start_daemon() {
-	local name=$1 peers=()
-	for other in "${names[@]}"; do
-		[ "$other" = "$name" ] || peers+=(--peer "${account[$other]}=127.0.0.1:${peer_port[$other]}")
-	done
-	"$client" --url "ws://127.0.0.1:$rpc_port" --dev "$name" --data "$work/$name" --json daemon \
-		--listen "127.0.0.1:${peer_port[$name]}" --api "127.0.0.1:${api_port[$name]}" \
-		"${peers[@]}" >>"$work/$name.log" 2>&1 &
-	daemon_pid[$name]=$!
-	until (exec 3<>/dev/tcp/127.0.0.1/"${api_port[$name]}") 2>/dev/null; do sleep 0.05; done
-	# The API answers once the daemon's store and chain connection are up.
-	until pc "$name" rpc paychan_info >/dev/null 2>&1; do sleep 0.05; done
-}
+bench_start 9971 9972
 
 open() { # opener counterparty -> channel id
 	pc "$1" rpc paychan_open "{\"counterparty\":\"${account[$2]}\",\"deposit\":\"1000UNIT\"}" |

@@ -68,14 +68,7 @@ impl LockedState {
 		genesis_hash: [u8; 32],
 		channel_id: ChannelId,
 	) -> LockedBalanceProof<[u8; 32], u128> {
-		LockedBalanceProof {
-			genesis_hash,
-			channel_id,
-			nonce: self.nonce,
-			transferred: self.transferred,
-			locked: self.locked(),
-			locks_root: locks_root(&self.locks).expect("a state never holds more than MAX_LOCKS"),
-		}
+		locked_payload(genesis_hash, channel_id, self.nonce, self.transferred, &self.locks)
 	}
 
 	/// The sender's next state with `lock` added.
@@ -94,15 +87,8 @@ impl LockedState {
 
 	/// The sender's next state once it learned `secret`: the lock it opens is paid.
 	pub fn with_claim(&self, secret: &[u8; 32]) -> Result<LockedState> {
-		let hash = secret_hash(secret);
-		let Some(index) = self.locks.iter().position(|lock| lock.secret_hash == hash) else {
-			bail!("no pending lock is opened by this secret");
-		};
-		let mut next = self.clone();
-		let lock = next.locks.remove(index);
-		next.nonce += 1;
-		next.transferred += lock.amount;
-		Ok(next)
+		self.with_claim_of(&secret_hash(secret))
+			.map_err(|_| anyhow::anyhow!("no pending lock is opened by this secret"))
 	}
 
 	/// The sender's next state with the lock of `secret_hash` paid: its secret was registered
@@ -134,6 +120,25 @@ impl LockedState {
 		next.locks.remove(index);
 		next.nonce += 1;
 		Ok(next)
+	}
+}
+
+/// The locked balance proof over `locks` (§10.3): `locked` their sum, `locks_root` their root.
+/// The one place a client builds it, for a sender's state and a proof on the wire alike.
+pub fn locked_payload(
+	genesis_hash: [u8; 32],
+	channel_id: ChannelId,
+	nonce: Nonce,
+	transferred: u128,
+	locks: &[HtlcLock],
+) -> LockedBalanceProof<[u8; 32], u128> {
+	LockedBalanceProof {
+		genesis_hash,
+		channel_id,
+		nonce,
+		transferred,
+		locked: locks.iter().map(|lock| lock.amount).sum(),
+		locks_root: locks_root(locks).expect("a proof never holds more than MAX_LOCKS locks"),
 	}
 }
 

@@ -51,6 +51,15 @@ pub struct HtlcEntry {
 	pub unix_ms: u64,
 }
 
+/// The entry of `hash` in `table`, or a new one made now.
+fn htlc_entry(table: &redb::Table<[u8; 32], &[u8]>, hash: &[u8; 32]) -> Result<HtlcEntry> {
+	Ok(match table.get(hash)? {
+		Some(bytes) => HtlcEntry::decode(&mut bytes.value())
+			.context("a routed payment's entry in the store is corrupt")?,
+		None => HtlcEntry { unix_ms: crate::events::unix_ms(), ..HtlcEntry::default() },
+	})
+}
+
 /// A proof without locks as the first record layouts and the watched table store it.
 #[derive(Encode, Decode)]
 struct PlainProof {
@@ -458,11 +467,7 @@ impl Store {
 		if !notes.is_empty() {
 			let mut table = txn.open_table(HTLCS)?;
 			for (hash, note) in notes {
-				let mut entry = match table.get(hash)? {
-					Some(bytes) => HtlcEntry::decode(&mut bytes.value())
-						.context("a routed payment's entry in the store is corrupt")?,
-					None => HtlcEntry { unix_ms: crate::events::unix_ms(), ..HtlcEntry::default() },
-				};
+				let mut entry = htlc_entry(&table, &hash)?;
 				entry.incoming.push(note);
 				table.insert(hash, entry.encode().as_slice())?;
 			}
@@ -581,11 +586,7 @@ impl Store {
 		{
 			let mut table = txn.open_table(HTLCS)?;
 			for (index, hash) in hashes.iter().enumerate() {
-				let mut entry = match table.get(hash)? {
-					Some(bytes) => HtlcEntry::decode(&mut bytes.value())
-						.context("a routed payment's entry in the store is corrupt")?,
-					None => HtlcEntry { unix_ms: crate::events::unix_ms(), ..HtlcEntry::default() },
-				};
+				let mut entry = htlc_entry(&table, hash)?;
 				change(index, &mut entry);
 				table.insert(hash, entry.encode().as_slice())?;
 			}
@@ -605,11 +606,7 @@ impl Store {
 		let txn = self.begin_write()?;
 		let (entry, out) = {
 			let mut table = txn.open_table(HTLCS)?;
-			let mut entry = match table.get(secret_hash)? {
-				Some(bytes) => HtlcEntry::decode(&mut bytes.value())
-					.context("a routed payment's entry in the store is corrupt")?,
-				None => HtlcEntry { unix_ms: crate::events::unix_ms(), ..HtlcEntry::default() },
-			};
+			let mut entry = htlc_entry(&table, &secret_hash)?;
 			let out = change(&mut entry)?;
 			table.insert(secret_hash, entry.encode().as_slice())?;
 			(entry, out)

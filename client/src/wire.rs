@@ -14,8 +14,8 @@
 use anyhow::{anyhow, bail, ensure, Context, Result};
 use codec::{Decode, DecodeLimit, Encode};
 use paychan_primitives::{
-	locks::{locks_root, MAX_LOCKS},
-	BalanceProof, ChannelId, LockedBalanceProof, Nonce, SignedPayload, StateVersion,
+	locks::MAX_LOCKS, BalanceProof, ChannelId, LockedBalanceProof, Nonce, SignedPayload,
+	StateVersion,
 };
 use std::sync::Arc;
 use tokio::{
@@ -102,15 +102,13 @@ impl ProofState {
 		genesis_hash: [u8; 32],
 		channel_id: ChannelId,
 	) -> LockedBalanceProof<[u8; 32], u128> {
-		LockedBalanceProof {
+		crate::htlc::locked_payload(
 			genesis_hash,
 			channel_id,
-			nonce: self.nonce,
-			transferred: self.transferred,
-			locked: self.locked(),
-			locks_root: locks_root(self.pending_locks())
-				.expect("a proof never holds more than MAX_LOCKS locks"),
-		}
+			self.nonce,
+			self.transferred,
+			self.pending_locks(),
+		)
 	}
 
 	/// The bytes the signature covers: the plain or the locked payload, as `locks` says.

@@ -468,11 +468,29 @@ impl<'a> Router<'a> {
 		max_parts: usize,
 		timing: Timing,
 	) -> Option<Vec<Route>> {
+		let parts = Parts { max: max_parts, sharing: Sharing::Residual };
+		self.split_sharing(scratch, capacities, payer, payee, amount, parts, timing)
+	}
+
+	/// Routes for `amount`: the whole amount on the cheapest route if one carries it, else
+	/// halves, each part on the cheapest route the parts before allow (`parts.sharing` says how
+	/// they share an edge), at most `parts.max` parts; all of it or nothing.
+	#[allow(clippy::too_many_arguments)]
+	pub fn split_sharing(
+		&self,
+		scratch: &mut Scratch,
+		capacities: &[u128],
+		payer: usize,
+		payee: usize,
+		amount: u128,
+		parts: Parts,
+		timing: Timing,
+	) -> Option<Vec<Route>> {
 		// Most payments fit one route: the capacities are copied only to split.
 		if let Some(route) = self.cheapest_in(scratch, capacities, payer, payee, amount, timing) {
 			return Some(vec![route]);
 		}
-		if max_parts < 2 {
+		if parts.max < 2 {
 			return None;
 		}
 		let mut left = capacities.to_vec();
@@ -480,14 +498,17 @@ impl<'a> Router<'a> {
 		let mut remaining = amount;
 		let mut part = amount.div_ceil(2);
 		while remaining > 0 {
-			if routes.len() == max_parts {
+			if routes.len() == parts.max {
 				return None;
 			}
 			part = part.min(remaining);
 			match self.cheapest_in(scratch, &left, payer, payee, part, timing) {
 				Some(route) => {
 					for hop in &route.hops {
-						left[hop.edge] -= hop.amount;
+						left[hop.edge] = match parts.sharing {
+							Sharing::Residual => left[hop.edge] - hop.amount,
+							Sharing::Disjoint => 0,
+						};
 					}
 					remaining -= route.delivered();
 					routes.push(route);
@@ -498,6 +519,23 @@ impl<'a> Router<'a> {
 		}
 		Some(routes)
 	}
+}
+
+/// How many parts a payment may be split into, and how they share the graph.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Parts {
+	pub max: usize,
+	pub sharing: Sharing,
+}
+
+/// How the parts of a split payment share an edge.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Sharing {
+	/// A part uses what the parts before left of an edge (the simulator's view of liquidity).
+	Residual,
+	/// No two parts use one edge: a channel holds one lock per secret hash and direction
+	/// (docs/protocol.md §10.4), so the daemon's parts never meet in a channel.
+	Disjoint,
 }
 
 #[cfg(test)]
@@ -748,5 +786,43 @@ mod tests {
 			}
 			assert!(found > 100, "seed {seed}: the searches found routes ({found} of 400)");
 		}
+	}
+
+	#[test]
+	fn disjoint_parts_never_share_an_edge_and_residual_parts_may() {
+		// Two routes from 0 to 3: through 1 with `a` on each edge, through 2 with `b`.
+		let graph = |a: u128, b: u128| {
+			let edge = |channel_id, from, to, capacity| Edge { channel_id, from, to, capacity };
+			Graph {
+				nodes: 4,
+				edges: vec![edge(0, 0, 1, a), edge(1, 1, 3, a), edge(2, 0, 2, b), edge(3, 2, 3, b)],
+				fees: vec![FeePolicy::default(); 4],
+			}
+		};
+		let timing = Timing { now: 10, final_margin: 40, hop_margin: 20, max_hops: 8 };
+		let split = |graph: &Graph, amount, sharing| {
+			let router = Router::new(graph);
+			let parts = Parts { max: 8, sharing };
+			let capacities = router.capacities();
+			router.split_sharing(&mut Scratch::default(), &capacities, 0, 3, amount, parts, timing)
+		};
+		let edges = |routes: &[Route]| -> Vec<Vec<usize>> {
+			routes.iter().map(|route| route.hops.iter().map(|hop| hop.edge).collect()).collect()
+		};
+		let even = graph(100, 100);
+		let disjoint = split(&even, 150, Sharing::Disjoint).unwrap();
+		assert_eq!(disjoint.iter().map(Route::delivered).collect::<Vec<_>>(), vec![75, 75]);
+		let used = edges(&disjoint);
+		assert!(used[0].iter().all(|edge| !used[1].contains(edge)), "{used:?}");
+		assert_eq!(split(&even, 100, Sharing::Disjoint).unwrap().len(), 1, "one route carries it");
+		assert!(split(&even, 201, Sharing::Disjoint).is_none(), "all or none");
+		// With 100 and 30: residual parts come back to the first route for what it has left
+		// (60, 30, then 30 on the second); disjoint ones cannot, and 120 does not go.
+		let uneven = graph(100, 30);
+		let residual = split(&uneven, 120, Sharing::Residual).unwrap();
+		assert_eq!(residual.iter().map(Route::delivered).sum::<u128>(), 120);
+		let used = edges(&residual);
+		assert!(used.iter().skip(1).any(|part| part == &used[0]), "{used:?}");
+		assert!(split(&uneven, 120, Sharing::Disjoint).is_none());
 	}
 }

@@ -19,7 +19,9 @@
 
 use anyhow::{anyhow, bail, ensure, Context, Result};
 use paychan_primitives::{locks::secret_hash, ChannelId};
-use paychan_rebalancer::routing::{Edge, FeePolicy, Graph, Route, Router, Timing};
+use paychan_rebalancer::routing::{
+	Edge, FeePolicy, Graph, Parts, Route, Router, Scratch, Sharing, Timing,
+};
 use serde::Serialize;
 use std::{
 	collections::{BTreeMap, HashSet},
@@ -281,7 +283,7 @@ impl Shared {
 	}
 
 	/// The cheapest route for `amount`, or, if none carries it and `max_parts` allows, routes
-	/// for its parts ([`split_disjoint`]).
+	/// for its parts over routes that share no channel direction ([`Sharing::Disjoint`]).
 	async fn find_routes(
 		&self,
 		payee: [u8; 32],
@@ -318,13 +320,24 @@ impl Shared {
 		};
 		let router = Router::new(&graph.graph);
 		let payer = graph.node(&me).expect("added first");
-		let parts =
+		let in_parts =
 			if max_parts > 1 { format!(", in up to {max_parts} parts") } else { String::new() };
-		let routes = split_disjoint(&router, payer, payee_node, amount, max_parts, timing)
+		let parts = Parts { max: max_parts, sharing: Sharing::Disjoint };
+		let capacities = router.capacities();
+		let routes = router
+			.split_sharing(
+				&mut Scratch::default(),
+				&capacities,
+				payer,
+				payee_node,
+				amount,
+				parts,
+				timing,
+			)
 			.ok_or_else(|| {
 				anyhow!(
-					"no route of at most {} hops can carry {amount} to {}{parts} (this party's \
-					 channels can spend {} together)",
+					"no route of at most {} hops can carry {amount} to {}{in_parts} (this \
+					 party's channels can spend {} together)",
 					timing.max_hops,
 					AccountId32(payee),
 					own.values().sum::<u128>()
@@ -582,41 +595,6 @@ fn onward_of(route: &Route) -> Vec<Hop> {
 		.collect()
 }
 
-/// Routes for `amount`: the cheapest that carries all of it, else parts, halving the part until
-/// a route carries it, at most `max_parts`. No two parts share a channel direction: a channel
-/// holds one lock per secret hash and direction (§10.4). All parts or none (`None`).
-pub fn split_disjoint(
-	router: &Router,
-	payer: usize,
-	payee: usize,
-	amount: u128,
-	max_parts: usize,
-	timing: Timing,
-) -> Option<Vec<Route>> {
-	let mut capacities = router.capacities();
-	let mut parts = Vec::new();
-	let mut left = amount;
-	let mut part = amount;
-	while left > 0 {
-		if parts.len() == max_parts {
-			return None;
-		}
-		part = part.min(left);
-		match router.cheapest(&capacities, payer, payee, part, timing) {
-			Some(route) => {
-				for hop in &route.hops {
-					capacities[hop.edge] = 0;
-				}
-				left -= part;
-				parts.push(route);
-			}
-			None if part > 1 && max_parts > 1 => part = part.div_ceil(2),
-			None => return None,
-		}
-	}
-	Some(parts)
-}
-
 /// The API's view of `route` over `graph`.
 pub fn route_view(route: &Route, graph: &ChainGraph) -> RouteView {
 	RouteView {
@@ -812,30 +790,5 @@ mod tests {
 		);
 		assert_eq!(graph.graph.fees, vec![fee; graph.graph.nodes]);
 		assert_eq!(graph.node(&me), Some(0));
-	}
-
-	#[test]
-	fn a_payment_no_route_carries_is_split_over_routes_that_share_no_channel() {
-		// alice (0) reaches dave (3) through bob (1) or charlie (2), 100 a channel.
-		let edge = |channel_id, from, to| Edge { channel_id, from, to, capacity: 100 };
-		let graph = Graph {
-			nodes: 4,
-			edges: vec![edge(0, 0, 1), edge(1, 1, 3), edge(2, 0, 2), edge(3, 2, 3)],
-			fees: vec![FeePolicy::default(); 4],
-		};
-		let router = Router::new(&graph);
-		let timing = Timing { now: 10, final_margin: 40, hop_margin: 20, max_hops: 8 };
-		let parts = split_disjoint(&router, 0, 3, 150, MAX_PARTS, timing).unwrap();
-		let delivered: Vec<u128> = parts.iter().map(Route::delivered).collect();
-		assert_eq!(delivered, vec![75, 75]);
-		let channels: Vec<Vec<u64>> = parts
-			.iter()
-			.map(|route| route.hops.iter().map(|hop| hop.channel_id).collect())
-			.collect();
-		assert_eq!(channels.len(), 2);
-		assert!(channels[0].iter().all(|channel| !channels[1].contains(channel)), "{channels:?}");
-		assert_eq!(split_disjoint(&router, 0, 3, 100, MAX_PARTS, timing).unwrap().len(), 1);
-		assert!(split_disjoint(&router, 0, 3, 150, 1, timing).is_none(), "one part only");
-		assert!(split_disjoint(&router, 0, 3, 201, MAX_PARTS, timing).is_none(), "all or none");
 	}
 }
