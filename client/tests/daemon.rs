@@ -68,24 +68,6 @@ fn amounts(channel: &Value, field: &str) -> u128 {
 	number(&channel[field])
 }
 
-/// Reads with `read` every 250 ms until `done` holds, at most `within`; the last value read.
-fn wait_until(
-	what: &str,
-	within: Duration,
-	read: impl Fn() -> Value,
-	done: impl Fn(&Value) -> bool,
-) -> Value {
-	let started = Instant::now();
-	loop {
-		let seen = read();
-		if done(&seen) {
-			return seen;
-		}
-		assert!(started.elapsed() < within, "never saw {what}: {seen}");
-		thread::sleep(Duration::from_millis(250));
-	}
-}
-
 /// Waits until `party`'s view of `channel` satisfies `done`; the last view.
 fn wait_for_view(party: &Party, channel: u64, what: &str, done: impl Fn(&Value) -> bool) -> Value {
 	let what = format!("{}: {what} on channel {channel}", party.name);

@@ -13,10 +13,7 @@ mod common;
 
 use common::*;
 use serde_json::{json, Value};
-use std::{
-	thread,
-	time::{Duration, Instant},
-};
+use std::{thread, time::Duration};
 
 const NAMES: [&str; 5] = ["alice", "bob", "charlie", "dave", "eve"];
 /// The daemons' fee policy, as the route assumes it: 0.000001 UNIT + 100 ppm.
@@ -137,24 +134,6 @@ impl Net {
 			.find(|payment| payment["secret_hash"] == hash)
 			.cloned()
 			.unwrap_or(Value::Null)
-	}
-}
-
-/// Reads with `read` every 250 ms until `done` holds, at most `within`; the last value read.
-fn wait_until<T: std::fmt::Debug>(
-	what: &str,
-	within: Duration,
-	read: impl Fn() -> T,
-	done: impl Fn(&T) -> bool,
-) -> T {
-	let started = Instant::now();
-	loop {
-		let seen = read();
-		if done(&seen) {
-			return seen;
-		}
-		assert!(started.elapsed() < within, "never saw {what}: {seen:?}");
-		thread::sleep(Duration::from_millis(250));
 	}
 }
 

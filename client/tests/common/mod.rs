@@ -432,3 +432,21 @@ pub fn number(value: &Value) -> u128 {
 		other => panic!("not a number: {other}"),
 	}
 }
+
+/// Reads with `read` every 250 ms until `done` holds, at most `within`; the last value read.
+pub fn wait_until<T: std::fmt::Debug>(
+	what: &str,
+	within: Duration,
+	read: impl Fn() -> T,
+	done: impl Fn(&T) -> bool,
+) -> T {
+	let started = Instant::now();
+	loop {
+		let seen = read();
+		if done(&seen) {
+			return seen;
+		}
+		assert!(started.elapsed() < within, "never saw {what}: {seen:?}");
+		std::thread::sleep(Duration::from_millis(250));
+	}
+}
