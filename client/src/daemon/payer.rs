@@ -31,7 +31,7 @@ use crate::{
 	store::{Direction, PaymentEntry},
 	wire::{Hop, LinkWriter, Message, ProofState},
 };
-use paychan_primitives::locks::{secret_hash, MAX_LOCKS};
+use paychan_primitives::locks::secret_hash;
 
 /// Proofs in flight at most before the payer waits for an acknowledgement.
 pub const WINDOW: usize = 64;
@@ -112,6 +112,8 @@ struct InFlight {
 	proof: ProofState,
 	/// What the proof commits beyond the one before: its payments' sum, or its new lock.
 	amount: u128,
+	/// What the proof pays beyond the one before: its payments' sum, or a lock it pays.
+	paid: u128,
 	payments: Vec<(u128, Instant, PayReply)>,
 	lock: Option<(Vec<Hop>, LockReply)>,
 }
@@ -540,11 +542,9 @@ impl Payer {
 				let Some(Order::Lock { lock, onward, reply }) = self.queued.pop_front() else {
 					unreachable!("matched above")
 				};
-				let held = base.pending_locks();
-				let refusal = if lock.amount == 0 || lock.amount as i128 > spendable {
+				let refusal = if lock.amount as i128 > spendable {
 					Some(format!(
-						"channel {}: a lock of {} exceeds what this party may still spend ({})",
-						self.channel_id,
+						"a lock of {} exceeds what this party may still spend ({})",
 						lock.amount,
 						spendable.max(0)
 					))
@@ -552,26 +552,27 @@ impl Payer {
 					< limits.block.saturating_add(self.shared.config.locks.reveal_margin)
 				{
 					Some(format!(
-						"channel {}: the lock would expire at block {}, too soon after block {}",
-						self.channel_id, lock.expires_at, limits.block
-					))
-				} else if held.len() >= MAX_LOCKS as usize {
-					Some(format!("channel {}: {MAX_LOCKS} locks are pending", self.channel_id))
-				} else if held.iter().any(|pending| pending.secret_hash == lock.secret_hash) {
-					Some(format!(
-						"channel {}: a lock of this payment is pending in the channel already",
-						self.channel_id
+						"the lock would expire at block {}, too soon after block {}",
+						lock.expires_at, limits.block
 					))
 				} else {
 					None
 				};
-				if let Some(reason) = refusal {
-					let _ = reply.send(Err(reason));
-					return;
-				}
-				let mut locks = held.to_vec();
-				locks.push(lock.clone());
-				next.locks = Some(locks);
+				// The amount, the count and a lock of the same payment: `with_lock`'s checks.
+				let locked = match refusal {
+					Some(reason) => Err(reason),
+					None => LockedState::of(&base)
+						.with_lock(lock.clone())
+						.map_err(|error| format!("{error:#}")),
+				};
+				let locked = match locked {
+					Ok(locked) => locked,
+					Err(reason) => {
+						let _ = reply.send(Err(format!("channel {}: {reason}", self.channel_id)));
+						return;
+					}
+				};
+				next.locks = Some(locked.locks);
 				(lock.amount, Vec::new(), Some((onward, reply)))
 			}
 			Some(Order::Resolve { .. }) => {
@@ -599,10 +600,11 @@ impl Payer {
 				(amount, payments, None)
 			}
 		};
+		let paid = next.transferred - base.transferred;
 		let party = &self.shared.party;
 		next.signature =
 			party.keys.sign(&proof_message(party.chain.genesis_hash, self.channel_id, &next));
-		let flight = InFlight { proof: next, amount, payments, lock };
+		let flight = InFlight { proof: next, amount, paid, payments, lock };
 		let message = flight.message();
 		self.in_flight.push_back(flight);
 		self.push(message).await;
@@ -842,26 +844,20 @@ impl Payer {
 		}
 		let Some(newest) = done.last().map(|flight| flight.proof.clone()) else { return Ok(()) };
 		let now = unix_ms();
-		// What each proof paid: its total over the one before (a lock pays nothing yet; a paid
-		// lock pays its amount).
-		let mut before = self.limits.as_ref().map_or(0, |limits| limits.ledger.paid());
-		let mut entries = Vec::new();
-		for flight in &done {
-			let amount = flight.proof.transferred.saturating_sub(before);
-			before = flight.proof.transferred;
-			if amount == 0 {
-				continue;
-			}
-			entries.push(PaymentEntry {
+		// A proof that paid nothing (a lock, or a lock dropped at its expiry) is no payment.
+		let entries: Vec<PaymentEntry> = done
+			.iter()
+			.filter(|flight| flight.paid > 0)
+			.map(|flight| PaymentEntry {
 				channel_id: self.channel_id,
 				direction: Direction::Sent,
-				amount,
+				amount: flight.paid,
 				nonce: flight.proof.nonce,
 				transferred: flight.proof.transferred,
 				payments: flight.payments.len().max(1) as u32,
 				unix_ms: now,
-			});
-		}
+			})
+			.collect();
 		let store = self.shared.party.store.clone();
 		let (channel_id, keep) = (self.channel_id, self.shared.config.history_keep);
 		let counterparty =
