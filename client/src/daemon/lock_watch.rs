@@ -46,9 +46,11 @@ pub struct Known<'a> {
 	pub held: [bool; 2],
 }
 
-/// The watch's decisions at block `now`: `secret_of` gives the secrets this party reveals,
-/// `registered` the block a secret hash was registered in. Pure, so every case is unit-tested.
+/// The watch's decisions at block `now` for `me`: `secret_of` gives the secrets this party
+/// reveals, `registered` the block a secret hash was registered in. Pure, so every case is
+/// unit-tested.
 pub fn decide(
+	me: [u8; 32],
 	now: u32,
 	reveal_margin: u32,
 	channels: &[Known],
@@ -100,7 +102,7 @@ pub fn decide(
 				if known.held[1] && !refunds.is_empty() {
 					actions.push(LockAction::Unlock {
 						channel_id: known.channel_id,
-						sender: [0; 32], // this party: filled in by the caller
+						sender: me,
 						locks: sent.to_vec(),
 						indices: refunds,
 					});
@@ -154,7 +156,7 @@ pub async fn check(
 					party.chain.pending_locks(*channel_id, record.counterparty).await?.is_some();
 			}
 			held[1] = party.chain.pending_locks(*channel_id, me).await?.is_some();
-			if !held[0] && !held[1] && view.is_none() {
+			if !held[0] && !held[1] {
 				continue;
 			}
 		}
@@ -183,20 +185,18 @@ pub async fn check(
 		known.push(Known { channel_id: *channel_id, record, view, held });
 	}
 	let actions = decide(
+		me,
 		now,
 		shared.config.locks.reveal_margin,
 		&known,
 		|hash| secrets.get(hash).copied(),
 		|hash| registrations.get(hash).copied().flatten(),
 	);
-	for mut action in actions {
-		if let LockAction::Unlock { sender, .. } = &mut action {
-			if *sender == [0; 32] {
-				*sender = me;
-			}
-		}
+	// What was submitted long enough ago may be submitted again, and is forgotten.
+	watch.submitted.retain(|_, at| now < *at + RETRY_AFTER);
+	for action in actions {
 		let key = format!("{action:?}");
-		if watch.submitted.get(&key).is_some_and(|&at| now < at + RETRY_AFTER) {
+		if watch.submitted.contains_key(&key) {
 			continue;
 		}
 		watch.submitted.insert(key, now);
@@ -252,6 +252,9 @@ mod tests {
 	use super::*;
 	use crate::wire::ProofState;
 
+	/// This party.
+	const ME: [u8; 32] = [1; 32];
+
 	fn lock(amount: u128, expires_at: u32, hash: u8) -> HtlcLock {
 		HtlcLock { amount, expires_at, secret_hash: [hash; 32] }
 	}
@@ -275,14 +278,14 @@ mod tests {
 		let view = ChannelView::funded(4, [100, 50]);
 		let known = [Known { channel_id: 4, record: &record, view: Some(&view), held: [false; 2] }];
 		let secret = |hash: &[u8; 32]| (hash[0] == 1).then_some([7; 32]);
-		assert!(decide(39, 10, &known, secret, |_| None).is_empty(), "too early");
+		assert!(decide(ME, 39, 10, &known, secret, |_| None).is_empty(), "too early");
 		assert_eq!(
-			decide(40, 10, &known, secret, |_| None),
+			decide(ME, 40, 10, &known, secret, |_| None),
 			vec![LockAction::Register { secret: [7; 32] }],
 			"the lock of an unknown secret (9) is left alone"
 		);
-		assert!(decide(45, 10, &known, secret, |_| Some(44)).is_empty(), "registered already");
-		assert!(decide(51, 10, &known, secret, |_| None).is_empty(), "too late to count");
+		assert!(decide(ME, 45, 10, &known, secret, |_| Some(44)).is_empty(), "registered already");
+		assert!(decide(ME, 51, 10, &known, secret, |_| None).is_empty(), "too late to count");
 	}
 
 	#[test]
@@ -291,20 +294,20 @@ mod tests {
 		let view = ChannelView::funded(4, [100, 50]);
 		let known = [Known { channel_id: 4, record: &record, view: Some(&view), held: [false; 2] }];
 		let none = |_: &[u8; 32]| None;
-		assert!(decide(50 + PAY_GRACE, 10, &known, none, |_| Some(45)).is_empty());
+		assert!(decide(ME, 50 + PAY_GRACE, 10, &known, none, |_| Some(45)).is_empty());
 		assert_eq!(
-			decide(51 + PAY_GRACE, 10, &known, none, |_| Some(45)),
+			decide(ME, 51 + PAY_GRACE, 10, &known, none, |_| Some(45)),
 			vec![LockAction::Close { channel_id: 4 }]
 		);
 		assert!(
-			decide(51 + PAY_GRACE, 10, &known, none, |_| Some(51)).is_empty(),
+			decide(ME, 51 + PAY_GRACE, 10, &known, none, |_| Some(51)).is_empty(),
 			"registered after the expiry: the lock is the sender's, nothing to close over"
 		);
 		let mut closing = view.clone();
 		closing.closing = Some(([2; 32], 90));
 		let known =
 			[Known { channel_id: 4, record: &record, view: Some(&closing), held: [false; 2] }];
-		assert!(decide(60, 10, &known, none, |_| Some(45)).is_empty(), "closing already");
+		assert!(decide(ME, 60, 10, &known, none, |_| Some(45)).is_empty(), "closing already");
 	}
 
 	#[test]
@@ -314,7 +317,7 @@ mod tests {
 		let known = [Known { channel_id: 4, record: &record, view: None, held: [true, true] }];
 		let registered = |hash: &[u8; 32]| (hash[0] == 1).then_some(45);
 		assert_eq!(
-			decide(60, 10, &known, |_| None, registered),
+			decide(ME, 60, 10, &known, |_| None, registered),
 			vec![
 				LockAction::Unlock {
 					channel_id: 4,
@@ -324,7 +327,7 @@ mod tests {
 				},
 				LockAction::Unlock {
 					channel_id: 4,
-					sender: [0; 32],
+					sender: ME,
 					locks: vec![lock(7, 40, 3), lock(8, 70, 4)],
 					indices: vec![0],
 				},
@@ -332,6 +335,6 @@ mod tests {
 			"lock 2 expired unclaimed is the sender's to unlock; lock 4 is not decided yet"
 		);
 		let nothing_held = [Known { channel_id: 4, record: &record, view: None, held: [false; 2] }];
-		assert!(decide(60, 10, &nothing_held, |_| None, registered).is_empty());
+		assert!(decide(ME, 60, 10, &nothing_held, |_| None, registered).is_empty());
 	}
 }

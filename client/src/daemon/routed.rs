@@ -303,7 +303,8 @@ impl Shared {
 			if view.closing.is_some() || excluded.contains(&view.id) {
 				continue;
 			}
-			let ledger = party.ledger(view.id).await?;
+			// The view is the one just read: the ledger needs only the store's record.
+			let ledger = party.ledger_of(view.clone()).await?;
 			let pledged = crate::session::pledged_in(&entries, view.id);
 			own.insert(view.id, ledger.spendable(pledged).max(0) as u128);
 		}
@@ -422,9 +423,9 @@ impl Shared {
 					.collect();
 				let reason = reasons.join("; ");
 				attempts.push(Attempt { parts, error: Some(reason.clone()) });
+				self.routed.lock().expect("not poisoned").remove(&hash);
 				if refused.len() < routes.len() {
 					// Some parts are locked: they stay until the payee takes all or they expire.
-					self.routed.lock().expect("not poisoned").remove(&hash);
 					return Err(fail(
 						format!(
 							"the payment failed: {reason}; the other parts' locks stay pending \
@@ -434,7 +435,6 @@ impl Shared {
 					));
 				}
 				// Refused before any was acknowledged: nothing is pending; other routes.
-				self.routed.lock().expect("not poisoned").remove(&hash);
 				let _ = self.party.store.update_htlc(hash, |entry| {
 					entry.origin = false;
 					entry.outgoing.retain(|channel| !firsts.contains(channel));
@@ -544,15 +544,15 @@ impl Shared {
 		Ok(())
 	}
 
-	/// Whether this party takes `lock` in `channel_id` (a listener asks before it acknowledges):
-	/// as the payee, it must have issued the invoice; as a forwarding party, its fee, the timing
-	/// and the next channel's capacity must allow forwarding.
+	/// Whether this party takes `lock`, to be forwarded along `onward` (a listener asks before it
+	/// acknowledges; the frame decoder bounded `onward` already): as the payee, it must have
+	/// issued the invoice; as a forwarding party, its fee, the timing and the next channel's
+	/// capacity must allow forwarding.
 	pub async fn admit_lock(
 		&self,
 		lock: &HtlcLock,
 		onward: &[Hop],
 	) -> std::result::Result<(), String> {
-		ensure_str(onward.len() <= MAX_ONWARD_HOPS, "the route is too long")?;
 		let Some(next) = onward.first() else {
 			let entry = self.party.store.htlc(&lock.secret_hash).map_err(|e| format!("{e:#}"))?;
 			return match entry {
@@ -572,14 +572,6 @@ impl Shared {
 			.await
 			.map_err(|error| format!("cannot forward in channel {}: {error:#}", next.channel_id))?;
 		check_forward(lock, next, &self.config.locks, now, spendable)
-	}
-}
-
-fn ensure_str(condition: bool, reason: &str) -> std::result::Result<(), String> {
-	if condition {
-		Ok(())
-	} else {
-		Err(reason.to_owned())
 	}
 }
 

@@ -280,13 +280,17 @@ impl Listener {
 				&payments,
 			),
 		};
+		// The lock each `Lock` message adds and where it goes on.
+		let onwards: Vec<(HtlcLock, Vec<Hop>)> = group
+			.iter()
+			.filter_map(|(proof, onward)| {
+				Some((proof.pending_locks().last()?.clone(), onward.clone()?))
+			})
+			.collect();
 		// A lock is taken only if this party can forward it (or issued its invoice).
 		let mut precheck = precheck;
 		if let (Ok(()), Some(rules)) = (&precheck, &self.locks) {
-			for (proof, onward) in &group {
-				let (Some(onward), Some(lock)) = (onward, proof.pending_locks().last()) else {
-					continue;
-				};
+			for (lock, onward) in &onwards {
 				if let Err(reason) = (rules.admit)(lock.clone(), onward.clone()).await {
 					precheck = Err(reason);
 					break;
@@ -330,13 +334,7 @@ impl Listener {
 		};
 		let store = self.party.store.clone();
 		let (view, me, keep) = (ledger.view.clone(), ledger.me, self.history_keep);
-		// Where each lock a `Lock` message adds goes on: noted in the commit that takes it.
-		let onwards: Vec<(HtlcLock, Vec<Hop>)> = group
-			.iter()
-			.filter_map(|(proof, onward)| {
-				Some((proof.pending_locks().last()?.clone(), onward.clone()?))
-			})
-			.collect();
+		// Where each lock goes on is noted in the commit that takes it.
 		let noting = onwards.clone();
 		let committed = tokio::task::spawn_blocking(move || {
 			store.update_channel_noting_locks(

@@ -112,7 +112,12 @@ pub fn pledged_in(entries: &[crate::chain::RequestEntryView], channel_id: Channe
 impl Party {
 	/// This party's ledger of `channel_id`, read from the chain and the store.
 	pub async fn ledger(&self, channel_id: ChannelId) -> Result<Ledger> {
-		let view = self.chain.existing_channel(channel_id).await?;
+		self.ledger_of(self.chain.existing_channel(channel_id).await?).await
+	}
+
+	/// This party's ledger of the channel `view` shows, the view already read from the chain.
+	pub async fn ledger_of(&self, view: crate::chain::ChannelView) -> Result<Ledger> {
+		let channel_id = view.id;
 		let me = view
 			.side_of(&self.keys.public())
 			.ok_or_else(|| anyhow!("this key is not a participant of channel {channel_id}"))?;
