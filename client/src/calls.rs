@@ -563,8 +563,8 @@ impl Party {
 				custody: sides(|side| side.custody),
 				pledged,
 				theirs_available: ledger.counterparty_available(),
-				locked_out: ledger.record.sent.as_ref().map_or(0, |proof| proof.locked()),
-				locked_in: ledger.record.received.as_ref().map_or(0, |proof| proof.locked()),
+				locked_out: ledger.locked_out(),
+				locked_in: ledger.locked_in(),
 				settlement,
 			});
 		}

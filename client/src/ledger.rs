@@ -60,15 +60,23 @@ impl Ledger {
 		let other = self.other();
 		let pending_withdrawal =
 			self.record.consented_withdrawal.saturating_sub(self.view.sides[other].withdrawn);
-		let locked = self.record.received.as_ref().map_or(0, |proof| proof.locked());
-		self.balances()[other] - pending_withdrawal as i128 - locked as i128
+		self.balances()[other] - pending_withdrawal as i128 - self.locked_in() as i128
 	}
 
 	/// What this party may still pay or lock, keeping `pledged` (its open rebalance request's
 	/// `max_send`) and its pending locks on its side.
 	pub fn spendable(&self, pledged: u128) -> i128 {
-		let locked = self.record.sent.as_ref().map_or(0, |proof| proof.locked());
-		self.balances()[self.me] - pledged as i128 - locked as i128
+		self.balances()[self.me] - pledged as i128 - self.locked_out() as i128
+	}
+
+	/// This party's routed payments' locks pending to the counterparty.
+	pub fn locked_out(&self) -> u128 {
+		self.record.sent.as_ref().map_or(0, |proof| proof.locked())
+	}
+
+	/// The counterparty's locks pending to this party.
+	pub fn locked_in(&self) -> u128 {
+		self.record.received.as_ref().map_or(0, |proof| proof.locked())
 	}
 
 	/// The cooperative-close payouts `[opener, counterparty]`, or `None` if a balance is
