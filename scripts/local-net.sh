@@ -1,40 +1,68 @@
 #!/usr/bin/env bash
-# Starts a two-validator local network (Alice and Bob) on loopback, waits until blocks are
-# finalized, and keeps it running until Ctrl-C, when it stops both nodes cleanly.
-# With `--check`, it stops as soon as finality is seen (for scripts and CI).
+# Starts a four-validator local network (Alice, Bob, Charlie and Dave, `--chain local`) on
+# loopback, waits until every validator sees finalized blocks, and keeps it running until Ctrl-C,
+# when it stops the nodes cleanly. GRANDPA finalizes with any three of the four validators, so
+# the network keeps finalizing when one of them stops (docs/network.md).
+#
+#   --check   stop as soon as finality is seen (for scripts and CI)
+#
+# RPC: Alice ws://127.0.0.1:9944, Bob 9945, Charlie 9946, Dave 9947 (LOCAL_NET_RPC moves the
+# first; the others follow). Logs and databases go to a temporary directory, or to LOCAL_NET_DIR
+# if set (kept afterwards); each node's process id is in <dir>/<name>.pid.
+# scripts/zombienet.sh starts the same network, plus a full node, with zombienet.
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
 
 check_only=false
-[ "${1:-}" = "--check" ] && check_only=true
+case "${1:-}" in
+--check) check_only=true ;;
+"") ;;
+*)
+	echo "usage: $0 [--check]" >&2
+	exit 2
+	;;
+esac
 [ -x "$PAYCHAN_NODE" ] || "$PAYCHAN_ROOT/scripts/build.sh"
 
-base="$(mktemp -d -t paychan-local-XXXXXX)"
+if [ -n "${LOCAL_NET_DIR:-}" ]; then
+	base="$LOCAL_NET_DIR"
+	mkdir -p "$base"
+	keep=true
+else
+	base="$(mktemp -d -t paychan-local-XXXXXX)"
+	keep=false
+fi
 pids=()
 stop() {
 	log "stopping the local network"
-	for pid in "${pids[@]}"; do kill -INT "$pid" 2>/dev/null || true; done
+	for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
 	for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-	rm -rf "$base"
+	$keep || rm -rf "$base"
 }
 trap stop EXIT
 trap 'exit 130' INT TERM
 
-ALICE_RPC=${ALICE_RPC:-9944}
-BOB_RPC=${BOB_RPC:-9945}
-# Fixed libp2p identities (validators need one): Bob finds Alice at a known address.
-ALICE_NODE_KEY=0000000000000000000000000000000000000000000000000000000000000001
-BOB_NODE_KEY=0000000000000000000000000000000000000000000000000000000000000002
+names=(alice bob charlie dave)
+first_rpc=${LOCAL_NET_RPC:-9944}
+# Fixed libp2p identities (validators need one), so the others find Alice at a known address.
 ALICE_PEER_ID=12D3KooWEyoppNCUx8Yx66oV9fJnriXwCcXwDDUA2kj6vnc6iDEp
-
-"$PAYCHAN_NODE" --chain local --alice --base-path "$base/alice" --port 30333 \
-	--rpc-port "$ALICE_RPC" --node-key "$ALICE_NODE_KEY" --validator --no-prometheus \
-	--no-mdns >"$base/alice.log" 2>&1 &
-pids+=($!)
-"$PAYCHAN_NODE" --chain local --bob --base-path "$base/bob" --port 30334 \
-	--rpc-port "$BOB_RPC" --node-key "$BOB_NODE_KEY" --validator --no-prometheus --no-mdns \
-	--bootnodes "/ip4/127.0.0.1/tcp/30333/p2p/$ALICE_PEER_ID" >"$base/bob.log" 2>&1 &
-pids+=($!)
+for i in "${!names[@]}"; do
+	name=${names[$i]}
+	rpc=$((first_rpc + i))
+	for port in "$rpc" $((30333 + i)); do
+		if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+			echo "port $port is taken (another node?): stop it or set LOCAL_NET_RPC" >&2
+			exit 1
+		fi
+	done
+	boot=()
+	[ "$i" -eq 0 ] || boot=(--bootnodes "/ip4/127.0.0.1/tcp/30333/p2p/$ALICE_PEER_ID")
+	"$PAYCHAN_NODE" --chain local "--$name" --validator --base-path "$base/$name" \
+		--port $((30333 + i)) --rpc-port "$rpc" --node-key "$(printf '%064x' $((i + 1)))" \
+		--no-prometheus --no-mdns --no-telemetry "${boot[@]}" >"$base/$name.log" 2>&1 &
+	pids+=($!)
+	echo $! >"$base/$name.pid"
+done
 
 finalized() {
 	curl -s -H 'Content-Type: application/json' \
@@ -45,19 +73,26 @@ finalized() {
 		sed -n 's/.*"number":"\(0x[0-9a-f]*\)".*/\1/p'
 }
 
-log "waiting for both validators to finalize blocks (logs in $base)"
+log "waiting for the four validators to finalize blocks (logs in $base)"
 for _ in $(seq 1 120); do
-	a=$(finalized "$ALICE_RPC" || true)
-	b=$(finalized "$BOB_RPC" || true)
-	if [ -n "$a" ] && [ -n "$b" ] && [ $((a)) -ge 2 ] && [ $((b)) -ge 2 ]; then
-		log "finalized: Alice at #$((a)), Bob at #$((b))"
+	heights=()
+	for i in "${!names[@]}"; do
+		height=$(finalized $((first_rpc + i)) || true)
+		[ -n "$height" ] && [ $((height)) -ge 2 ] && heights+=("${names[$i]} #$((height))")
+	done
+	if [ "${#heights[@]}" -eq "${#names[@]}" ]; then
+		log "finalized: ${heights[*]}"
 		if $check_only; then exit 0; fi
-		log "running; Ctrl-C stops both nodes (RPC: Alice $ALICE_RPC, Bob $BOB_RPC)"
+		log "running; Ctrl-C stops the network (RPC: alice $first_rpc, bob $((first_rpc + 1)), charlie $((first_rpc + 2)), dave $((first_rpc + 3)))"
 		wait
 		exit 0
 	fi
 	for pid in "${pids[@]}"; do
-		kill -0 "$pid" 2>/dev/null || { tail -n 20 "$base"/*.log >&2; echo "a node exited" >&2; exit 1; }
+		kill -0 "$pid" 2>/dev/null || {
+			tail -n 20 "$base"/*.log >&2
+			echo "a node exited" >&2
+			exit 1
+		}
 	done
 	sleep 1
 done

@@ -32,6 +32,8 @@ command -v clang >/dev/null || missing+=(clang)
 dpkg -s libclang-dev >/dev/null 2>&1 || missing+=(libclang-dev)
 command -v curl >/dev/null || missing+=(curl)
 command -v node >/dev/null || missing+=(nodejs npm)
+# scripts/network-spec.sh edits chain specs (JSON) with python3.
+command -v python3 >/dev/null || missing+=(python3)
 # The dashboard's browser test drives Debian's chromium.
 command -v chromium >/dev/null || command -v chromium-browser >/dev/null || missing+=(chromium)
 if ((${#missing[@]})); then

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Every test of the project: formatting, clippy, the Rust tests (pallet on its mock runtime,
-# primitives, rebalancer, and the client against real nodes, node faults included), the
-# end-to-end suite against a running node, a short bounded load run, and a short fuzz pass.
+# primitives, rebalancer, and the client against real nodes, node and validator faults
+# included), the four-validator networks of local-net.sh and zombienet, the end-to-end suite
+# against a running node, a short bounded load run, and a short fuzz pass.
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
 cd "$PAYCHAN_ROOT"
@@ -23,8 +24,11 @@ cargo test --locked --release --workspace
 log "the pallet's benchmarks, run once each on the mock runtime"
 cargo test --locked --release -p pallet-payment-channels --features runtime-benchmarks --lib benchmark
 
-log "two-validator local network reaches finality"
+log "four-validator local network reaches finality (local-net.sh)"
 "$PAYCHAN_ROOT/scripts/local-net.sh" --check
+
+log "zombienet: four validators and a full node finalize, also with a validator paused"
+PAYCHAN_RPC_PORT=9960 "$PAYCHAN_ROOT/scripts/zombienet.sh" --check
 
 "$PAYCHAN_ROOT/scripts/dashboard-vendor.sh" --check
 

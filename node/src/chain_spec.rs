@@ -26,7 +26,8 @@ pub fn development_chain_spec() -> Result<ChainSpec, String> {
 		.build())
 }
 
-/// Two authorities (Alice and Bob): for `--chain local`.
+/// Four authorities (Alice, Bob, Charlie and Dave, with their dev keys): for `--chain local`.
+/// scripts/network-spec.sh derives a staging spec from it with freshly generated authority keys.
 pub fn local_chain_spec() -> Result<ChainSpec, String> {
 	Ok(ChainSpec::builder(WASM_BINARY.ok_or("the runtime's wasm was not built")?, None)
 		.with_name("Paychan Local Testnet")

@@ -1,4 +1,6 @@
-//! The genesis presets: `development` (one authority, Alice) and `local_testnet` (Alice and Bob).
+//! The genesis presets: `development` (one authority, Alice) and `local_testnet` (four
+//! authorities, Alice, Bob, Charlie and Dave: GRANDPA finalizes with any three of them, so the
+//! local network survives the loss of one validator).
 
 use crate::{AccountId, BalancesConfig, RuntimeGenesisConfig, SudoConfig, UNIT};
 use alloc::{vec, vec::Vec};
@@ -48,12 +50,16 @@ pub fn development_config_genesis() -> Value {
 	)
 }
 
-/// Two authorities (Alice and Bob); for `--chain local`.
+/// Four authorities (Alice, Bob, Charlie and Dave); for `--chain local`.
 pub fn local_config_genesis() -> Value {
+	let authority =
+		|sr: Sr25519Keyring, ed: Ed25519Keyring| (sr.public().into(), ed.public().into());
 	testnet_genesis(
 		vec![
-			(Sr25519Keyring::Alice.public().into(), Ed25519Keyring::Alice.public().into()),
-			(Sr25519Keyring::Bob.public().into(), Ed25519Keyring::Bob.public().into()),
+			authority(Sr25519Keyring::Alice, Ed25519Keyring::Alice),
+			authority(Sr25519Keyring::Bob, Ed25519Keyring::Bob),
+			authority(Sr25519Keyring::Charlie, Ed25519Keyring::Charlie),
+			authority(Sr25519Keyring::Dave, Ed25519Keyring::Dave),
 		],
 		dev_accounts(),
 		Sr25519Keyring::Alice.to_account_id(),

@@ -42,7 +42,7 @@ fn paychan_binary() -> PathBuf {
 	PathBuf::from(env!("CARGO_BIN_EXE_paychan"))
 }
 
-fn node_binary() -> PathBuf {
+pub fn node_binary() -> PathBuf {
 	if let Some(path) = std::env::var_os("PAYCHAN_NODE") {
 		return PathBuf::from(path);
 	}
