@@ -237,14 +237,19 @@ pub struct Chain {
 	pub progress: Progress,
 }
 
-/// An sr25519 signature as the runtime's `MultiSignature`.
-pub fn sr25519(signature: [u8; 64]) -> MultiSignature {
-	MultiSignature::Sr25519(signature)
+/// A signature over a payload as the chain's calls take it, with its declared form.
+pub type PayloadSignature = payloads::PayloadSignature<MultiSignature>;
+
+/// An sr25519 signature over a payload's signing message, as the chain's calls take it. The
+/// client signs the message itself, so the signature is declared `Raw` and the chain checks that
+/// form only.
+pub fn sr25519(signature: [u8; 64]) -> PayloadSignature {
+	payloads::PayloadSignature::Raw(MultiSignature::Sr25519(signature))
 }
 
 /// A signed balance proof as the chain's calls take it.
 pub type SignedBalanceProof =
-	payloads::Signed<payloads::BalanceProof<H256, u128>, AccountId32, MultiSignature>;
+	payloads::Signed<payloads::BalanceProof<H256, u128>, AccountId32, PayloadSignature>;
 
 /// `signer`'s balance proof `proof` in `channel_id`, as the chain's calls take it.
 pub fn signed_balance_proof(
@@ -333,7 +338,7 @@ pub fn signed_funding_consent(
 ) -> payloads::Signed<
 	payloads::FundingConsent<AccountId32, u128, u32, H256>,
 	AccountId32,
-	MultiSignature,
+	PayloadSignature,
 > {
 	payloads::Signed {
 		payload: runtime_twin(consent),

@@ -28,14 +28,16 @@ use frame_support::{
 };
 use libfuzzer_sys::fuzz_target;
 use pallet_payment_channels::{
-	mock::*, types::CooperativeCloseOf, Call as ChannelCall, ChannelStatus, Channels,
+	mock::*,
+	types::{CooperativeCloseOf, PayloadSignatureOf},
+	Call as ChannelCall, ChannelStatus, Channels,
 	NextChannelId, Pallet as Channel,
 };
 use paychan_primitives::{
 	locks::{lock_proof, secret_hash, Lock},
 	ChannelId, PlanEdge, RequestEntry,
 };
-use sp_runtime::{traits::Dispatchable, MultiSignature};
+use sp_runtime::traits::Dispatchable;
 use std::collections::BTreeMap;
 
 /// The adversary's accounts: every one but the honest Alice.
@@ -277,7 +279,7 @@ impl Known {
 #[derive(Default)]
 struct Honest {
 	channels: BTreeMap<ChannelId, Known>,
-	splits: Vec<(CooperativeCloseOf<Test>, MultiSignature)>,
+	splits: Vec<(CooperativeCloseOf<Test>, PayloadSignatureOf<Test>)>,
 	/// What the channels that are gone owed her, in total.
 	owed_by_gone: Balance,
 }

@@ -14,6 +14,9 @@ use paychan_primitives::{
 use sp_core::H256;
 use sp_runtime::{AccountId32, MultiSignature};
 
+/// A signature as the calls take it: its declared form, then the `MultiSignature`.
+type Signature = paychan_primitives::PayloadSignature<MultiSignature>;
+
 type Balance = u128;
 type BlockNumber = u32;
 
@@ -31,19 +34,19 @@ fuzz_target!(|data: &[u8]| {
 		1 => round_trip::<WithdrawProof<AccountId32, Balance, BlockNumber, H256>>(bytes),
 		2 => round_trip::<CooperativeClose<H256, Balance, BlockNumber>>(bytes),
 		3 => round_trip::<FundingConsent<AccountId32, Balance, BlockNumber, H256>>(bytes),
-		4 => round_trip::<Signed<BalanceProof<H256, Balance>, AccountId32, MultiSignature>>(bytes),
+		4 => round_trip::<Signed<BalanceProof<H256, Balance>, AccountId32, Signature>>(bytes),
 		5 => round_trip::<
 			Signed<
 				FundingConsent<AccountId32, Balance, BlockNumber, H256>,
 				AccountId32,
-				MultiSignature,
+				Signature,
 			>,
 		>(bytes),
 		6 => round_trip::<PlanEdge<AccountId32, Balance>>(bytes),
 		7 => round_trip::<BoundedVec<PlanEdge<AccountId32, Balance>, ConstU32<128>>>(bytes),
 		8 => round_trip::<RequestEntry<Balance>>(bytes),
 		9 => round_trip::<BoundedVec<RequestEntry<Balance>, ConstU32<16>>>(bytes),
-		10 => round_trip::<MultiSignature>(bytes),
+		10 => round_trip::<Signature>(bytes),
 		// A whole call of the mock runtime, as an extrinsic carries it (any pallet's).
 		_ => {
 			let _ = RuntimeCall::decode_with_depth_limit(32, &mut &bytes[..]);

@@ -61,9 +61,25 @@ pub enum Subcommand {
 	Revert(sc_cli::RevertCmd),
 
 	/// Benchmark the runtime's pallets (`benchmark pallet`), the machine or the database.
+	#[cfg(feature = "runtime-benchmarks")]
 	#[command(subcommand)]
 	Benchmark(frame_benchmarking_cli::BenchmarkCmd),
 
+	/// Benchmarks need a node built with `--features runtime-benchmarks`
+	/// (scripts/regenerate-weights.sh builds one).
+	#[cfg(not(feature = "runtime-benchmarks"))]
+	Benchmark(BenchmarkUnavailable),
+
 	/// Db meta columns information.
 	ChainInfo(sc_cli::ChainInfoCmd),
+}
+
+/// What `benchmark …` takes in a node built without benchmarking: anything, to answer with how
+/// to get a node that has it rather than with clap's "unrecognized subcommand".
+#[cfg(not(feature = "runtime-benchmarks"))]
+#[derive(Debug, clap::Args)]
+pub struct BenchmarkUnavailable {
+	/// The benchmark's arguments.
+	#[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+	pub args: Vec<String>,
 }

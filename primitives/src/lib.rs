@@ -75,6 +75,42 @@ pub fn wrap_bytes(message: &[u8]) -> Vec<u8> {
 	wrapped
 }
 
+/// A signature over a payload's signing message, with the form its signer declares: over the
+/// message itself, or over the message wrapped in `<Bytes>…</Bytes>`, which is what a
+/// polkadot.js wallet signs when asked to sign raw bytes (`signRaw`). The chain verifies the
+/// declared form only, so a signature costs one verification, never two; a signature declared in
+/// the wrong form is invalid.
+#[derive(
+	Clone, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen,
+)]
+#[cfg_attr(feature = "std", derive(serde::Serialize, serde::Deserialize))]
+pub enum PayloadSignature<Signature> {
+	/// Over [`SignedPayload::signing_message`]: what the `paychan` client and `@polkadot/api`'s
+	/// keyring sign.
+	#[codec(index = 0)]
+	Raw(Signature),
+	/// Over [`wrap_bytes`] of the signing message: what a browser wallet's `signRaw` signs.
+	#[codec(index = 1)]
+	Wrapped(Signature),
+}
+
+impl<Signature> PayloadSignature<Signature> {
+	/// The signature, whatever its form.
+	pub fn signature(&self) -> &Signature {
+		match self {
+			Self::Raw(signature) | Self::Wrapped(signature) => signature,
+		}
+	}
+
+	/// The bytes this signature claims to sign, for the payload's `message`.
+	pub fn signed_bytes<'a>(&self, message: &'a [u8]) -> alloc::borrow::Cow<'a, [u8]> {
+		match self {
+			Self::Raw(_) => alloc::borrow::Cow::Borrowed(message),
+			Self::Wrapped(_) => alloc::borrow::Cow::Owned(wrap_bytes(message)),
+		}
+	}
+}
+
 /// A participant's cumulative statement of what it has paid its counterparty in one channel.
 ///
 /// The signer sends a new proof with every payment: `transferred` only grows and `nonce`
@@ -262,7 +298,8 @@ pub struct Signed<Payload, AccountId, Signature> {
 	pub payload: Payload,
 	/// Who signed it.
 	pub signer: AccountId,
-	/// The signature over `payload.signing_message()`, raw or `<Bytes>`-wrapped.
+	/// The signature over `payload.signing_message()`; [`PayloadSignature`] where the chain
+	/// takes it, which declares whether it is raw or `<Bytes>`-wrapped.
 	pub signature: Signature,
 }
 
@@ -370,6 +407,30 @@ mod tests {
 	#[test]
 	fn wrapped_bytes_match_polkadot_js() {
 		assert_eq!(wrap_bytes(b"abc"), b"<Bytes>abc</Bytes>".to_vec());
+	}
+
+	/// docs/protocol.md §2.5: one byte of form, then the `MultiSignature` (its variant byte and
+	/// the 64 signature bytes for sr25519): 66 bytes.
+	#[test]
+	fn a_payload_signature_is_its_form_byte_then_the_multi_signature() {
+		let signature =
+			sp_runtime::MultiSignature::Sr25519(sp_core::sr25519::Signature::from_raw([9u8; 64]));
+		let raw = PayloadSignature::Raw(signature.clone()).encode();
+		let wrapped = PayloadSignature::Wrapped(signature).encode();
+		assert_eq!(raw.len(), 66);
+		assert_eq!(&raw[..2], &[0x00, 0x01]);
+		assert_eq!(&wrapped[..2], &[0x01, 0x01]);
+		assert_eq!(&raw[2..], &[9u8; 64]);
+		assert_eq!(&raw[1..], &wrapped[1..]);
+	}
+
+	#[test]
+	fn each_form_names_the_bytes_it_signs() {
+		let raw = PayloadSignature::Raw([0u8; 64]);
+		let wrapped = PayloadSignature::Wrapped([0u8; 64]);
+		assert_eq!(&raw.signed_bytes(b"abc")[..], b"abc");
+		assert_eq!(&wrapped.signed_bytes(b"abc")[..], b"<Bytes>abc</Bytes>");
+		assert_eq!(raw.signature(), wrapped.signature());
 	}
 }
 

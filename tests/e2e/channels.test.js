@@ -139,7 +139,7 @@ test('dual-funded open, deposit, off-chain payments, withdraw and cooperative cl
     transferred += amount * UNIT;
     aliceProof = balanceProof(alice, channelId, nonce, transferred);
     const message = balanceProofMessage(aliceProof.payload);
-    assert.ok(signatureVerify(message, aliceProof.signature.Sr25519, alice.address).isValid);
+    assert.ok(signatureVerify(message, aliceProof.signature.Raw.Sr25519, alice.address).isValid);
   }
   const bobProof = balanceProof(bob, channelId, 1, 1n * UNIT);
   assert.equal(transferred, 4n * UNIT);
@@ -198,10 +198,20 @@ test('dual-funded open, deposit, off-chain payments, withdraw and cooperative cl
     alice,
     'paymentChannels.StaleCooperativeClose',
   );
-  // Bob signs as a polkadot.js wallet would (<Bytes>-wrapped); the chain accepts both forms.
+  // A wallet's <Bytes>-wrapped signature declared as raw is refused: the chain checks only
+  // the declared form.
+  const wrapped = sign(bob, message, { wrapped: true });
+  aliceFees += await expectFailure(
+    api,
+    api.tx.paymentChannels.cooperativeClose(settlement, sign(alice, message), { Raw: wrapped.Wrapped }),
+    alice,
+    'paymentChannels.InvalidSignature',
+  );
+  // Bob signs as a polkadot.js wallet would (<Bytes>-wrapped) and declares it; the chain
+  // accepts both forms, each as declared.
   const { events, fee } = await submit(
     api,
-    api.tx.paymentChannels.cooperativeClose(settlement, sign(alice, message), sign(bob, message, { wrapped: true })),
+    api.tx.paymentChannels.cooperativeClose(settlement, sign(alice, message), wrapped),
     alice,
   );
   aliceFees += fee;

@@ -15,7 +15,7 @@ import { u8aConcat, u8aToHex } from '@polkadot/util';
 import { xxhashAsU8a } from '@polkadot/util-crypto';
 import { nodeBinary, startNode } from './lib/node.js';
 import { UNIT, bestNumber, connect, eventsOf, free, makeBlocks, submit } from './lib/chain.js';
-import { balanceProofMessage, cooperativeCloseMessage, sign, signed } from './lib/protocol.js';
+import { balanceProofMessage, cooperativeCloseMessage, multiSignature, sign } from './lib/protocol.js';
 
 const V0_RUNTIME = new URL('./fixtures/paychan_runtime_spec100.compact.compressed.wasm', import.meta.url);
 const keyring = new Keyring({ type: 'sr25519' });
@@ -52,8 +52,8 @@ function v0ChainSpec() {
   const current = top['0x3a636f6465'];
   top['0x3a636f6465'] = u8aToHex(readFileSync(V0_RUNTIME));
   // The version-0 pallet had no storage version: what the new genesis wrote must go. So must
-  // the record of the runtime version the genesis was built with (103): the old runtime then
-  // records its own, and the upgrade to 103 runs the migrations.
+  // the record of the runtime version the genesis was built with (104): the old runtime then
+  // records its own, and the upgrade to 104 runs the migrations.
   delete top[storageKey('PaymentChannels', ':__STORAGE_VERSION__:')];
   delete top[storageKey('System', 'LastRuntimeUpgrade')];
   const path = join(mkdtempSync(join(tmpdir(), 'paychan-upgrade-')), 'spec-v0.json');
@@ -101,7 +101,12 @@ test('sudo.setCode from the version-0 runtime keeps open, closing and requested 
   const aliceProof = { genesisHash, channelId: closing_ac, nonce: 2, transferred: 3n * UNIT };
   await submit(
     api,
-    api.tx.paymentChannels.updateBalanceProof(closing_ac, signed(aliceProof, alice, balanceProofMessage(aliceProof))),
+    // The version-0 runtime takes a bare MultiSignature, with no declared form.
+    api.tx.paymentChannels.updateBalanceProof(closing_ac, {
+      payload: aliceProof,
+      signer: alice.address,
+      signature: multiSignature(alice, balanceProofMessage(aliceProof)),
+    }),
     charlie,
   );
   const before = { ab: await preview(open_ab), ac: await preview(closing_ac) };
@@ -116,7 +121,7 @@ test('sudo.setCode from the version-0 runtime keeps open, closing and requested 
   await makeBlocks(api, node, 1); // Both migrations (0 to 1, 1 to 2) run at the start of this block.
   await api.disconnect();
   api = await connect(node);
-  assert.equal(api.runtimeVersion.specVersion.toNumber(), 103);
+  assert.equal(api.runtimeVersion.specVersion.toNumber(), 104);
   assert.equal((await api.query.paymentChannels.palletVersion()).toNumber(), 2);
 
   // Every channel and request is still there, translated, with the same payouts.

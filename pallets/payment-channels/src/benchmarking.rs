@@ -9,8 +9,8 @@ use frame_support::BoundedVec;
 use frame_system::{pallet_prelude::BlockNumberFor, RawOrigin};
 use paychan_primitives::{
 	locks::{self, Lock},
-	BalanceProof, ChannelId, CooperativeClose, FundingConsent, LockedBalanceProof, PlanEdge,
-	RequestEntry, Signed, SignedPayload, WithdrawProof,
+	BalanceProof, ChannelId, CooperativeClose, FundingConsent, LockedBalanceProof,
+	PayloadSignature, PlanEdge, RequestEntry, Signed, SignedPayload, WithdrawProof,
 };
 use sp_runtime::traits::{One, Saturating, StaticLookup, Zero};
 
@@ -28,10 +28,12 @@ fn funded<T: Config>(seed: u32) -> T::AccountId {
 	who
 }
 
-/// Signs the `<Bytes>`-wrapped message, as a browser wallet does: the chain tries the raw
-/// message first, so this is the worst case (two signature checks).
-fn sign<T: Config, P: SignedPayload>(who: &T::AccountId, payload: &P) -> T::Signature {
-	T::BenchmarkHelper::sign(who, &paychan_primitives::wrap_bytes(&payload.signing_message()))
+/// Signs the `<Bytes>`-wrapped message, as a browser wallet does, and declares it so. The chain
+/// verifies the declared form only; the wrapped message is the longer one to hash, so this is
+/// the worst case of the one signature check.
+fn sign<T: Config, P: SignedPayload>(who: &T::AccountId, payload: &P) -> PayloadSignatureOf<T> {
+	let wrapped = paychan_primitives::wrap_bytes(&payload.signing_message());
+	PayloadSignature::Wrapped(T::BenchmarkHelper::sign(who, &wrapped))
 }
 
 fn now<T: Config>() -> BlockNumberFor<T> {

@@ -30,7 +30,8 @@ mod errors {
 		ChallengePeriodOutOfBounds,
 		/// An account is already in `MaxChannelsPerAccount` channels.
 		TooManyChannels,
-		/// The signature does not verify for the payload and its claimed signer.
+		/// The signature does not verify for the payload and its claimed signer, in the form it
+		/// declares (`Raw` or `Wrapped`; the other form is not tried).
 		InvalidSignature,
 		/// The payload is signed by someone other than the participant who must sign it.
 		WrongSigner,

@@ -30,8 +30,10 @@
 //! [`Pallet::register_secret`] by its expiry, back to its sender otherwise.
 //!
 //! Every signed payload starts with a domain tag and the genesis hash and carries the channel
-//! id; channel ids come from a counter and are never reused. Signatures are checked against the
-//! raw signing message and against its `<Bytes>`-wrapped form, which polkadot.js wallets sign.
+//! id; channel ids come from a counter and are never reused. Every signature comes as a
+//! [`paychan_primitives::PayloadSignature`] that declares its form: over the raw signing message,
+//! or over its `<Bytes>`-wrapped form, which polkadot.js wallets sign. Only the declared form is
+//! checked, so a signature costs one verification.
 //!
 //! `docs/protocol.md` describes every payload byte by byte.
 //!
@@ -379,7 +381,7 @@ pub mod pallet {
 		pub fn withdraw(
 			origin: OriginFor<T>,
 			proof: WithdrawProofOf<T>,
-			counterparty_signature: T::Signature,
+			counterparty_signature: PayloadSignatureOf<T>,
 		) -> DispatchResult {
 			let who = ensure_signed(origin)?;
 			Self::do_withdraw(who, proof, counterparty_signature)
@@ -404,8 +406,8 @@ pub mod pallet {
 		pub fn cooperative_close(
 			origin: OriginFor<T>,
 			settlement: CooperativeCloseOf<T>,
-			opener_signature: T::Signature,
-			counterparty_signature: T::Signature,
+			opener_signature: PayloadSignatureOf<T>,
+			counterparty_signature: PayloadSignatureOf<T>,
 		) -> DispatchResult {
 			let who = ensure_signed(origin)?;
 			Self::do_cooperative_close(who, settlement, [opener_signature, counterparty_signature])
@@ -572,7 +574,7 @@ pub mod pallet {
 		pub fn shift(
 			origin: OriginFor<T>,
 			proof: WithdrawProofOf<T>,
-			counterparty_signature: T::Signature,
+			counterparty_signature: PayloadSignatureOf<T>,
 			to_channel: ChannelId,
 		) -> DispatchResult {
 			let who = ensure_signed(origin)?;

@@ -7,8 +7,8 @@ use frame_support::{
 	traits::{ConstU128, ConstU32, ConstU64},
 };
 use paychan_primitives::{
-	BalanceProof, ChannelId, CooperativeClose, FundingConsent, LockedBalanceProof, Signed,
-	SignedPayload, WithdrawProof,
+	BalanceProof, ChannelId, CooperativeClose, FundingConsent, LockedBalanceProof,
+	PayloadSignature, Signed, SignedPayload, WithdrawProof,
 };
 use sp_core::{sr25519, Pair, H256};
 use sp_keystore::{testing::MemoryKeystore, KeystoreExt};
@@ -171,13 +171,15 @@ impl Who {
 			.find(|who| &who.account() == account)
 	}
 
-	pub fn sign<P: SignedPayload>(self, payload: &P) -> MultiSignature {
-		self.pair().sign(&payload.signing_message()).into()
+	/// Signs the signing message itself, as the `paychan` client does (declared `Raw`).
+	pub fn sign<P: SignedPayload>(self, payload: &P) -> PayloadSignature<MultiSignature> {
+		PayloadSignature::Raw(self.pair().sign(&payload.signing_message()).into())
 	}
 
-	/// Signs the `<Bytes>`-wrapped message, as a polkadot.js wallet does.
-	pub fn sign_wrapped<P: SignedPayload>(self, payload: &P) -> MultiSignature {
-		self.pair().sign(&paychan_primitives::wrap_bytes(&payload.signing_message())).into()
+	/// Signs the `<Bytes>`-wrapped message, as a polkadot.js wallet does (declared `Wrapped`).
+	pub fn sign_wrapped<P: SignedPayload>(self, payload: &P) -> PayloadSignature<MultiSignature> {
+		let wrapped = paychan_primitives::wrap_bytes(&payload.signing_message());
+		PayloadSignature::Wrapped(self.pair().sign(&wrapped).into())
 	}
 
 	pub fn free(self) -> Balance {

@@ -7,8 +7,8 @@ use frame_support::{traits::Get, BoundedVec};
 use frame_system::pallet_prelude::BlockNumberFor;
 use paychan_primitives::{
 	locks::Lock, BalanceProof, ChannelId, CooperativeClose, FundingConsent, LockedBalanceProof,
-	LockedSettlement, Nonce, PlanEdge, RequestEntry, SideTotals, Signed, StateVersion,
-	WithdrawProof,
+	LockedSettlement, Nonce, PayloadSignature, PlanEdge, RequestEntry, SideTotals, Signed,
+	StateVersion, WithdrawProof,
 };
 use scale_info::TypeInfo;
 use sp_runtime::traits::AtLeast32BitUnsigned;
@@ -18,19 +18,19 @@ pub type BalanceOf<T> =
 	<<T as Config>::Currency as Inspect<<T as frame_system::Config>::AccountId>>::Balance;
 /// The genesis hash type that signed payloads carry.
 pub type HashOf<T> = <T as frame_system::Config>::Hash;
+/// A signature over a payload as calls take it: the runtime's signature, with the form (raw or
+/// `<Bytes>`-wrapped) its signer declares.
+pub type PayloadSignatureOf<T> = PayloadSignature<<T as Config>::Signature>;
 /// A balance proof as this runtime's types make it.
 pub type BalanceProofOf<T> = BalanceProof<HashOf<T>, BalanceOf<T>>;
 /// A balance proof with its signer and signature.
 pub type SignedBalanceProofOf<T> =
-	Signed<BalanceProofOf<T>, <T as frame_system::Config>::AccountId, <T as Config>::Signature>;
+	Signed<BalanceProofOf<T>, <T as frame_system::Config>::AccountId, PayloadSignatureOf<T>>;
 /// A locked balance proof as this runtime's types make it.
 pub type LockedBalanceProofOf<T> = LockedBalanceProof<HashOf<T>, BalanceOf<T>>;
 /// A locked balance proof with its signer and signature.
-pub type SignedLockedBalanceProofOf<T> = Signed<
-	LockedBalanceProofOf<T>,
-	<T as frame_system::Config>::AccountId,
-	<T as Config>::Signature,
->;
+pub type SignedLockedBalanceProofOf<T> =
+	Signed<LockedBalanceProofOf<T>, <T as frame_system::Config>::AccountId, PayloadSignatureOf<T>>;
 /// A hash-time lock as this runtime's types make it.
 pub type LockOf<T> = Lock<BalanceOf<T>, BlockNumberFor<T>>;
 /// The locks a settled channel still holds funds for, as this runtime's types make them.
@@ -54,7 +54,7 @@ pub type FundingConsentOf<T> = FundingConsent<
 >;
 /// A funding consent with its signer (the counterparty) and signature.
 pub type SignedFundingConsentOf<T> =
-	Signed<FundingConsentOf<T>, <T as frame_system::Config>::AccountId, <T as Config>::Signature>;
+	Signed<FundingConsentOf<T>, <T as frame_system::Config>::AccountId, PayloadSignatureOf<T>>;
 /// One edge of a rebalancing plan as this runtime's types make it.
 pub type PlanEdgeOf<T> = PlanEdge<<T as frame_system::Config>::AccountId, BalanceOf<T>>;
 /// One channel's entry in a rebalance request.

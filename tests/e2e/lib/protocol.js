@@ -85,14 +85,19 @@ export function fundingConsentMessage({
   );
 }
 
+/** A keyring pair's signature over `bytes` as a `MultiSignature` object. */
+export function multiSignature(pair, bytes) {
+  const variant = { sr25519: 'Sr25519', ed25519: 'Ed25519', ecdsa: 'Ecdsa' }[pair.type];
+  return { [variant]: u8aToHex(pair.sign(bytes)) };
+}
+
 /**
- * Signs a message with a keyring pair as the chain expects it, as a `MultiSignature` object.
- * `wrapped` signs `<Bytes>message</Bytes>` instead, as a polkadot.js wallet's signRaw does.
+ * Signs a message with a keyring pair as the chain's calls take it: a `PayloadSignature` that
+ * declares its form (§2.6). `wrapped` signs `<Bytes>message</Bytes>` instead and declares it
+ * `Wrapped`, as a polkadot.js wallet's signRaw signs.
  */
 export function sign(pair, message, { wrapped = false } = {}) {
-  const signature = pair.sign(wrapped ? u8aWrapBytes(message) : message);
-  const variant = { sr25519: 'Sr25519', ed25519: 'Ed25519', ecdsa: 'Ecdsa' }[pair.type];
-  return { [variant]: u8aToHex(signature) };
+  return wrapped ? { Wrapped: multiSignature(pair, u8aWrapBytes(message)) } : { Raw: multiSignature(pair, message) };
 }
 
 /** `Signed<Payload>` (§2.5) as polkadot.js takes it in a call argument. */

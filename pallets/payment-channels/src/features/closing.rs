@@ -15,7 +15,7 @@ impl<T: Config> Pallet<T> {
 	pub(crate) fn do_cooperative_close(
 		who: T::AccountId,
 		settlement: CooperativeCloseOf<T>,
-		signatures: [T::Signature; 2],
+		signatures: [PayloadSignatureOf<T>; 2],
 	) -> DispatchResult {
 		let channel_id = settlement.channel_id;
 		let channel = Self::channel(channel_id)?;
@@ -45,7 +45,7 @@ impl<T: Config> Pallet<T> {
 		}
 		Self::dequeue_settlement(channel_id, &channel.status);
 		let [opener_payout, counterparty_payout] =
-			Self::pay_out_and_remove(channel_id, channel, payouts)?;
+			Self::pay_out_and_remove(channel_id, channel, payouts, [Zero::zero(); 2])?;
 		Self::deposit_event(Event::ChannelClosedCooperatively {
 			channel_id,
 			opener_payout,

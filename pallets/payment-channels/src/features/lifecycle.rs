@@ -120,7 +120,7 @@ impl<T: Config> Pallet<T> {
 	pub(crate) fn do_withdraw(
 		who: T::AccountId,
 		proof: WithdrawProofOf<T>,
-		counterparty_signature: T::Signature,
+		counterparty_signature: PayloadSignatureOf<T>,
 	) -> DispatchResult {
 		let channel_id = proof.channel_id;
 		let mut channel = Self::channel(channel_id)?;
@@ -146,7 +146,7 @@ impl<T: Config> Pallet<T> {
 	pub(crate) fn do_shift(
 		who: T::AccountId,
 		proof: WithdrawProofOf<T>,
-		counterparty_signature: T::Signature,
+		counterparty_signature: PayloadSignatureOf<T>,
 		to_channel: ChannelId,
 	) -> DispatchResult {
 		let from_channel = proof.channel_id;
@@ -239,7 +239,7 @@ impl<T: Config> Pallet<T> {
 		channel: &ChannelOf<T>,
 		side: Side,
 		proof: &WithdrawProofOf<T>,
-		counterparty_signature: &T::Signature,
+		counterparty_signature: &PayloadSignatureOf<T>,
 	) -> Result<BalanceOf<T>, DispatchError> {
 		ensure!(proof.genesis_hash == Self::genesis_hash(), Error::<T>::WrongGenesis);
 		ensure!(&proof.participant == channel.participant(side), Error::<T>::WrongParticipant);

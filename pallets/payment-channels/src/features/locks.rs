@@ -95,45 +95,27 @@ impl<T: Config> Pallet<T> {
 		Ok(())
 	}
 
-	/// Moves what a settling channel holds back for each side's locks out of the channel's
-	/// custody into a [`PendingLockSet`], keeping it on hold in the sender's account. Returns
-	/// the channel with its custody lowered by those amounts, ready to be paid out.
-	pub(crate) fn hold_for_locks(
+	/// Records what a settling channel holds back for each side's locks as a [`PendingLockSet`]
+	/// of that sender, for `unlock`. The amounts themselves stay on hold in the senders'
+	/// accounts: [`Pallet::pay_out`] leaves them there, in the same pass as the payouts.
+	pub(crate) fn note_held_locks(
 		channel_id: ChannelId,
-		mut channel: ChannelOf<T>,
+		channel: &ChannelOf<T>,
 		held: [BalanceOf<T>; 2],
-	) -> Result<ChannelOf<T>, DispatchError> {
-		let reason = HoldReason::ChannelFunds.into();
+	) {
 		let settled_at = frame_system::Pallet::<T>::block_number();
 		for sender in Side::BOTH {
 			let amount = held[sender.index()];
 			if amount.is_zero() {
 				continue;
 			}
-			let other = sender.other();
-			// The held amount must sit in the sender's account: bring over from the other's hold
-			// what the sender's custody lacks. It stays on hold there, as channel funds.
-			let shortfall = amount.saturating_sub(channel.books(sender).custody);
-			if !shortfall.is_zero() {
-				T::Currency::transfer_on_hold(
-					&reason,
-					channel.participant(other),
-					channel.participant(sender),
-					shortfall,
-					Precision::Exact,
-					Restriction::OnHold,
-					Fortitude::Force,
-				)?;
-				channel.books_mut(other).custody.saturating_reduce(shortfall);
-				channel.books_mut(sender).custody.saturating_accrue(shortfall);
-			}
-			channel.books_mut(sender).custody.saturating_reduce(amount);
+			let receiver = channel.participant(sender.other());
 			let locks_root = channel.books(sender).locks_root;
 			PendingLocks::<T>::insert(
 				channel_id,
 				channel.participant(sender),
 				PendingLockSet {
-					receiver: channel.participant(other).clone(),
+					receiver: receiver.clone(),
 					locks_root,
 					held: amount,
 					resolved: 0,
@@ -143,12 +125,11 @@ impl<T: Config> Pallet<T> {
 			Self::deposit_event(Event::LocksHeld {
 				channel_id,
 				sender: channel.participant(sender).clone(),
-				receiver: channel.participant(other).clone(),
+				receiver: receiver.clone(),
 				amount,
 				locks_root,
 			});
 		}
-		Ok(channel)
 	}
 
 	/// The body of [`Pallet::unlock`]: pays each lock of `sender`'s pending set in a settled

@@ -5,13 +5,15 @@ use crate::{pallet::*, types::*};
 use frame_support::{
 	ensure,
 	traits::{
-		fungible::{hold::Unbalanced as UnbalancedHold, Inspect, MutateHold, Unbalanced},
+		fungible::{
+			hold::Unbalanced as UnbalancedHold, Inspect, InspectHold, MutateHold, Unbalanced,
+		},
 		tokens::{DepositConsequence, Fortitude, Precision, Provenance, Restriction},
 	},
 };
 use sp_runtime::{
-	traits::{CheckedAdd, Zero},
-	DispatchError, Saturating,
+	traits::{CheckedAdd, CheckedSub, Zero},
+	DispatchError, Saturating, TokenError,
 };
 
 impl<T: Config> Pallet<T> {
@@ -57,32 +59,50 @@ impl<T: Config> Pallet<T> {
 		Ok(())
 	}
 
-	/// Pays a closing channel's funds out, `payouts[i]` to participant `i`, and returns the
-	/// storage deposit to the opener. Returns what each participant received.
+	/// Pays a closing channel's funds out, `payouts[i]` to participant `i`, keeps `held[i]` on
+	/// hold in participant `i`'s account (what its pending locks hold back, for `unlock`), and
+	/// returns the storage deposit to the opener. Returns what each participant received.
 	///
 	/// A participant whose account does not exist and whose payout is below the existential
 	/// deposit cannot receive it; that dust stays with the other participant, so the channel is
 	/// always paid out in full.
 	///
 	/// This is the hot path of settlement, so it works one level below `release` and
-	/// `transfer_on_hold`. In the worst case (both sides funded, one side paid partly out of
-	/// the other's hold, plus the deposit) those would take four hold operations, each
-	/// repeating the others' checks and writing an account twice: eight account writes. Here
-	/// each account's free balance is raised once and each of its holds lowered once: five. The
-	/// books balance by construction (what leaves the holds, both custodies and the deposit, is
-	/// what enters the free balances, checked below), so total issuance does not move: the same
-	/// primitives and the same guarantee as `release`. The Balances events are the ones
-	/// `release` and `transfer_on_hold` would have emitted, through the same `done_*` hooks, so
-	/// wallets and indexers see no difference.
+	/// `transfer_on_hold`. In the worst case (a sender's locks held back partly out of the
+	/// other's hold, one side paid partly out of the other's hold, plus the deposit) those would
+	/// take five hold operations, each repeating the others' checks and writing an account twice.
+	/// Here each account's free balance is raised once and each of its holds changed once, from
+	/// what it was to what it ends with. The books balance by construction (what leaves the
+	/// holds, both custodies and the deposit, is what enters the free balances and the lock
+	/// holds, checked below), so total issuance does not move: the same primitives and the same
+	/// guarantee as `release`. The Balances events are the ones `transfer_on_hold` and `release`
+	/// would have emitted, through the same `done_*` hooks, so wallets and indexers see no
+	/// difference.
 	pub(crate) fn pay_out(
 		channel: &ChannelOf<T>,
 		payouts: [BalanceOf<T>; 2],
+		held: [BalanceOf<T>; 2],
 	) -> Result<[BalanceOf<T>; 2], DispatchError> {
-		let custody = channel.sides.each_ref().map(|books| books.custody);
-		ensure!(
-			payouts[0].checked_add(&payouts[1]) == Some(channel.total()),
-			Error::<T>::PayoutMismatch
-		);
+		let before = channel.sides.each_ref().map(|books| books.custody);
+		let out = payouts[0]
+			.checked_add(&payouts[1])
+			.and_then(|out| out.checked_add(&held[0]))
+			.and_then(|out| out.checked_add(&held[1]));
+		ensure!(out == Some(channel.total()), Error::<T>::PayoutMismatch);
+
+		// A sender's held amount must sit in its own account: what its custody lacks comes over
+		// from the other's (`brought`). `custody` is then each account's channel funds with the
+		// held amounts set aside: what the payouts come out of.
+		let mut custody = before;
+		let mut brought = [BalanceOf::<T>::zero(); 2];
+		for sender in Side::BOTH {
+			let (i, other) = (sender.index(), sender.other().index());
+			brought[i] = held[i].saturating_sub(custody[i]);
+			custody[other] =
+				custody[other].checked_sub(&brought[i]).ok_or(TokenError::FundsUnavailable)?;
+			custody[i] = custody[i].saturating_add(brought[i]).saturating_sub(held[i]);
+		}
+
 		let mut paid = payouts;
 		for recipient in Side::BOTH {
 			let (i, payer) = (recipient.index(), recipient.other().index());
@@ -108,6 +128,21 @@ impl<T: Config> Pallet<T> {
 		let record_reason = HoldReason::ChannelRecord.into();
 		for side in Side::BOTH {
 			let (i, who) = (side.index(), channel.participant(side));
+			// The checks `transfer_on_hold` makes of a destination before it moves funds there.
+			if !brought[i].is_zero() {
+				ensure!(
+					T::Currency::can_deposit(who, brought[i], Provenance::Extant)
+						== DepositConsequence::Success,
+					TokenError::CannotCreate
+				);
+				ensure!(
+					T::Currency::hold_available(&funds_reason, who),
+					TokenError::CannotCreateHold
+				);
+			}
+		}
+		for side in Side::BOTH {
+			let (i, who) = (side.index(), channel.participant(side));
 			let deposit = if side == Side::Opener { channel.storage_deposit } else { Zero::zero() };
 			let credit = paid[i].checked_add(&deposit).ok_or(Error::<T>::Overflow)?;
 			// The free balance is raised before the holds are lowered, so the account's total
@@ -115,11 +150,20 @@ impl<T: Config> Pallet<T> {
 			if !credit.is_zero() {
 				T::Currency::increase_balance(who, credit, Precision::Exact)?;
 			}
-			if !custody[i].is_zero() {
+			// The channel-funds hold goes from what the account had in the channel to what its
+			// locks keep there.
+			if held[i] > before[i] {
+				T::Currency::increase_balance_on_hold(
+					&funds_reason,
+					who,
+					held[i].saturating_sub(before[i]),
+					Precision::Exact,
+				)?;
+			} else if before[i] > held[i] {
 				T::Currency::decrease_balance_on_hold(
 					&funds_reason,
 					who,
-					custody[i],
+					before[i].saturating_sub(held[i]),
 					Precision::Exact,
 				)?;
 			}
@@ -133,6 +177,16 @@ impl<T: Config> Pallet<T> {
 			}
 		}
 
+		for sender in Side::BOTH {
+			if !brought[sender.index()].is_zero() {
+				T::Currency::done_transfer_on_hold(
+					&funds_reason,
+					channel.participant(sender.other()),
+					channel.participant(sender),
+					brought[sender.index()],
+				);
+			}
+		}
 		for recipient in Side::BOTH {
 			let i = recipient.index();
 			let from_other = paid[i].saturating_sub(custody[i]);

@@ -15,16 +15,16 @@ impl<T: Config> Pallet<T> {
 		frame_system::Pallet::<T>::block_hash(BlockNumberFor::<T>::zero())
 	}
 
-	/// Whether `signature` is `signer`'s signature over `payload`'s signing message, either raw
-	/// or wrapped in `<Bytes>...</Bytes>` as polkadot.js wallets sign raw data.
+	/// Whether `signature` is `signer`'s signature over `payload`'s signing message in the form
+	/// the signature declares: raw, or wrapped in `<Bytes>...</Bytes>` as polkadot.js wallets
+	/// sign raw data. One verification: the other form is never tried.
 	pub fn signature_is_valid<P: SignedPayload>(
 		payload: &P,
 		signer: &T::AccountId,
-		signature: &T::Signature,
+		signature: &PayloadSignatureOf<T>,
 	) -> bool {
 		let message = payload.signing_message();
-		signature.verify(&message[..], signer)
-			|| signature.verify(&paychan_primitives::wrap_bytes(&message)[..], signer)
+		signature.signature().verify(&signature.signed_bytes(&message)[..], signer)
 	}
 
 	/// The channel with this id, or `UnknownChannel`.

@@ -57,9 +57,9 @@ impl<T: Config> Pallet<T> {
 	/// proofs lock is held back in the senders' accounts for `unlock`.
 	pub(crate) fn settle_channel(channel_id: ChannelId, channel: ChannelOf<T>) -> DispatchResult {
 		let LockedSettlement { payouts, held } = settlement_of(&channel.sides);
-		let channel = Self::hold_for_locks(channel_id, channel, held)?;
+		Self::note_held_locks(channel_id, &channel, held);
 		let [opener_payout, counterparty_payout] =
-			Self::pay_out_and_remove(channel_id, channel, payouts)?;
+			Self::pay_out_and_remove(channel_id, channel, payouts, held)?;
 		Self::deposit_event(Event::ChannelSettled {
 			channel_id,
 			opener_payout,
@@ -68,14 +68,16 @@ impl<T: Config> Pallet<T> {
 		Ok(())
 	}
 
-	/// Pays `payouts` out of the channel's holds, returns the storage deposit and removes the
-	/// channel. Returns what each participant actually received.
+	/// Pays `payouts` out of the channel's holds, keeps `held[i]` on hold in participant `i`'s
+	/// account for its locks, returns the storage deposit and removes the channel. Returns what
+	/// each participant actually received.
 	pub(crate) fn pay_out_and_remove(
 		channel_id: ChannelId,
 		channel: ChannelOf<T>,
 		payouts: [BalanceOf<T>; 2],
+		held: [BalanceOf<T>; 2],
 	) -> Result<[BalanceOf<T>; 2], DispatchError> {
-		let paid = Self::pay_out(&channel, payouts)?;
+		let paid = Self::pay_out(&channel, payouts, held)?;
 		let [opener, counterparty] = &channel.participants;
 		Self::remove_participant(opener, channel_id, true);
 		Self::remove_participant(counterparty, channel_id, channel.counterparty_consented);

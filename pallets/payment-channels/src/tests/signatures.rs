@@ -3,7 +3,7 @@
 //! and changes nothing.
 
 use super::{adversarial::alice_bob, *};
-use paychan_primitives::{BalanceProof, Signed, WithdrawProof};
+use paychan_primitives::{BalanceProof, PayloadSignature, Signed, WithdrawProof};
 use sp_core::H256;
 use sp_runtime::MultiSignature;
 
@@ -13,7 +13,7 @@ use sp_runtime::MultiSignature;
 #[test]
 fn proofs_at_close_that_bob_did_not_sign_for_this_channel_are_refused() {
 	type Make = fn(ChannelId, ChannelId) -> SignedBalanceProofOf<Test>;
-	let cases: [(&str, Make, Error<Test>); 7] = [
+	let cases: [(&str, Make, Error<Test>); 9] = [
 		(
 			"Bob signed 100; the closer rewrites the amount to 400",
 			|first, _| {
@@ -27,8 +27,31 @@ fn proofs_at_close_that_bob_did_not_sign_for_this_channel_are_refused() {
 			"a signature that is not a signature at all",
 			|first, _| {
 				let mut garbage = balance_proof(Who::Bob, first, 1, 100);
-				garbage.signature = sp_core::sr25519::Signature::from_raw([7u8; 64]).into();
+				garbage.signature =
+					PayloadSignature::Raw(sp_core::sr25519::Signature::from_raw([7u8; 64]).into());
 				garbage
+			},
+			Error::<Test>::InvalidSignature,
+		),
+		(
+			"Bob's wallet signature (over the <Bytes>-wrapped message) declared raw",
+			|first, _| {
+				let mut proof = balance_proof(Who::Bob, first, 1, 100);
+				let PayloadSignature::Wrapped(signature) = Who::Bob.sign_wrapped(&proof.payload)
+				else {
+					unreachable!("sign_wrapped declares the wrapped form")
+				};
+				proof.signature = PayloadSignature::Raw(signature);
+				proof
+			},
+			Error::<Test>::InvalidSignature,
+		),
+		(
+			"Bob's signature over the raw message declared wrapped",
+			|first, _| {
+				let mut proof = balance_proof(Who::Bob, first, 1, 100);
+				proof.signature = PayloadSignature::Wrapped(proof.signature.signature().clone());
+				proof
 			},
 			Error::<Test>::InvalidSignature,
 		),
@@ -103,7 +126,8 @@ fn a_proof_signed_by_an_outsider_counts_for_no_one_in_a_dispute() {
 /// and Bob have two channels open, `first` and `second`.
 #[test]
 fn withdrawals_without_the_counterpartys_consent_to_them_are_refused() {
-	type Make = fn(ChannelId, ChannelId) -> (Who, WithdrawProofOf<Test>, MultiSignature);
+	type Make =
+		fn(ChannelId, ChannelId) -> (Who, WithdrawProofOf<Test>, PayloadSignature<MultiSignature>);
 	let cases: [(&str, Make, Error<Test>); 6] = [
 		(
 			"Alice signs her own consent: only the counterparty's signature is tried",

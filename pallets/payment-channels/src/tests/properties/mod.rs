@@ -21,7 +21,7 @@
 use super::*;
 
 use proptest::prelude::*;
-use sp_runtime::{MultiSignature, StateVersion};
+use sp_runtime::StateVersion;
 use std::collections::BTreeMap;
 
 mod adversary;
@@ -188,7 +188,7 @@ struct Model {
 	channels: Vec<ModelChannel>,
 	free: BTreeMap<AccountId, Balance>,
 	/// Splits both participants signed, with their two signatures, as the adversary keeps them.
-	splits: Vec<(CooperativeCloseOf<Test>, MultiSignature, MultiSignature)>,
+	splits: Vec<(CooperativeCloseOf<Test>, PayloadSignatureOf<Test>, PayloadSignatureOf<Test>)>,
 }
 
 proptest! {
