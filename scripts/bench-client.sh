@@ -50,7 +50,7 @@ for durability in immediate none; do
 	"$client" --url "ws://127.0.0.1:$rpc_port" --dev bob --data "$work/bob-$durability" \
 		listen --listen 127.0.0.1:9962 --durability "$durability" >"$work/listen.log" 2>&1 &
 	listener_pid=$!
-	until (exec 3<>/dev/tcp/127.0.0.1/9962) 2>/dev/null; do sleep 0.2; done
+	until port_taken 9962; do sleep 0.2; done
 	for run in $(seq 1 "$runs"); do
 		pc --dev alice --data "$work/alice" pay --channel "$channel" --peer 127.0.0.1:9962 \
 			--amount 1000 --count "$payments" --window "$window" |

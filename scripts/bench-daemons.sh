@@ -47,7 +47,7 @@ start_daemon() {
 		--listen "127.0.0.1:${peer_port[$name]}" --api "127.0.0.1:${api_port[$name]}" \
 		"${peers[@]}" "$@" >>"$work/$name.log" 2>&1 &
 	daemon_pid[$name]=$!
-	until (exec 3<>/dev/tcp/127.0.0.1/"${api_port[$name]}") 2>/dev/null; do sleep 0.05; done
+	until port_taken "${api_port[$name]}"; do sleep 0.05; done
 	# The API answers once the daemon's store and chain connection are up.
 	until pc "$name" rpc paychan_info >/dev/null 2>&1; do sleep 0.05; done
 }

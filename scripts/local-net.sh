@@ -13,15 +13,7 @@
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
 
-check_only=false
-case "${1:-}" in
---check) check_only=true ;;
-"") ;;
-*)
-	echo "usage: $0 [--check]" >&2
-	exit 2
-	;;
-esac
+check_option "$@"
 [ -x "$PAYCHAN_NODE" ] || "$PAYCHAN_ROOT/scripts/build.sh"
 
 if [ -n "${LOCAL_NET_DIR:-}" ]; then
@@ -50,7 +42,7 @@ for i in "${!names[@]}"; do
 	name=${names[$i]}
 	rpc=$((first_rpc + i))
 	for port in "$rpc" $((30333 + i)); do
-		if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+		if port_taken "$port"; then
 			echo "port $port is taken (another node?): stop it or set LOCAL_NET_RPC" >&2
 			exit 1
 		fi

@@ -8,15 +8,7 @@
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
 
-check_only=false
-case "${1:-}" in
---check) check_only=true ;;
-"") ;;
-*)
-	echo "usage: $0 [--check]" >&2
-	exit 2
-	;;
-esac
+check_option "$@"
 
 [ -x "$PAYCHAN_NODE" ] || "$PAYCHAN_ROOT/scripts/build.sh"
 net="$PAYCHAN_ROOT/network"
@@ -26,7 +18,7 @@ if [ ! -d "$net/node_modules" ] || [ "$net/package-lock.json" -nt "$net/node_mod
 fi
 
 export PAYCHAN_RPC_PORT="${PAYCHAN_RPC_PORT:-9944}"
-if (exec 3<>"/dev/tcp/127.0.0.1/$PAYCHAN_RPC_PORT") 2>/dev/null; then
+if port_taken "$PAYCHAN_RPC_PORT"; then
 	echo "port $PAYCHAN_RPC_PORT is taken (a dev node?): stop it or set PAYCHAN_RPC_PORT" >&2
 	exit 1
 fi
