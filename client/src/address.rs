@@ -10,10 +10,24 @@ use subxt::utils::AccountId32;
 /// The generic Substrate prefix, which every chain accepts.
 pub const GENERIC_PREFIX: u16 = 42;
 
+/// `address` as a 32-byte SS58 account (checksum included), or `None`.
+///
+/// The text is decoded with `bs58` first and must come to the 35 or 36 bytes of an account
+/// address (one- or two-byte prefix, 32-byte account, 2-byte checksum) before subxt's parser
+/// sees it: that parser (base58 0.2) panics on text that decodes to more than 132 bytes and
+/// starts with `1`s (a slice index underflow the `api_request` fuzz target found).
+pub fn account(address: &str) -> Option<AccountId32> {
+	let data = bs58::decode(address).into_vec().ok()?;
+	if !matches!(data.len(), 35 | 36) {
+		return None;
+	}
+	AccountId32::from_str(address).ok()
+}
+
 /// The network prefix an SS58 address was written with, if it is a valid 32-byte account
 /// address (checksum included).
 pub fn prefix_of(address: &str) -> Option<u16> {
-	AccountId32::from_str(address).ok()?;
+	account(address)?;
 	let data = bs58::decode(address).into_vec().ok()?;
 	match *data.first()? {
 		// A one-byte prefix.
@@ -31,8 +45,8 @@ pub fn prefix_of(address: &str) -> Option<u16> {
 
 /// Parses `address` as an account of the chain with SS58 prefix `chain_prefix`.
 pub fn parse(address: &str, chain_prefix: u16) -> Result<AccountId32, String> {
-	let account = AccountId32::from_str(address.trim())
-		.map_err(|_| format!("`{address}` is not an SS58 account address"))?;
+	let account = account(address.trim())
+		.ok_or_else(|| format!("`{address}` is not an SS58 account address"))?;
 	let prefix =
 		prefix_of(address.trim()).ok_or_else(|| format!("`{address}` has no SS58 prefix"))?;
 	if prefix != chain_prefix && prefix != GENERIC_PREFIX {
@@ -72,5 +86,18 @@ mod tests {
 		assert!(parse(ALICE_POLKADOT, 0).is_ok());
 		assert!(parse(ALICE, 0).is_ok());
 		assert!(parse("5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQZ", 42).is_err());
+	}
+
+	/// The `api_request` fuzz target's crash (fuzz/regressions/api_request/): a long run of
+	/// base58 digits after two `1`s made subxt's SS58 parser index out of bounds.
+	#[test]
+	fn text_that_crashed_the_ss58_parser_is_refused() {
+		let crash = format!("11{}11Q", "m".repeat(184));
+		assert_eq!(account(&crash), None);
+		assert!(parse(&crash, 42).is_err());
+		assert_eq!(prefix_of(&crash), None);
+		let long = format!("11{}", "z".repeat(300));
+		assert_eq!(account(&long), None);
+		assert_eq!(account(ALICE).map(|a| a.to_string()), Some(ALICE.to_owned()));
 	}
 }

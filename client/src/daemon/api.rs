@@ -353,9 +353,9 @@ fn check_many(amounts: &[Amount]) -> Result<(), ErrorObjectOwned> {
 }
 
 fn account(text: &str) -> Result<[u8; 32], ErrorObjectOwned> {
-	text.parse::<subxt::utils::AccountId32>()
+	crate::address::account(text)
 		.map(|account| account.0)
-		.map_err(|_| error(INVALID_PARAMS, format!("`{text}` is not an SS58 account")))
+		.ok_or_else(|| error(INVALID_PARAMS, format!("`{text}` is not an SS58 account")))
 }
 
 /// The API's methods on `shared`.
