@@ -10,25 +10,33 @@ use subxt::utils::AccountId32;
 /// The generic Substrate prefix, which every chain accepts.
 pub const GENERIC_PREFIX: u16 = 42;
 
-/// `address` as a 32-byte SS58 account (checksum included), or `None`.
+/// An SS58 account address, decoded once: its bytes (prefix, account, checksum) and the account.
 ///
 /// The text is decoded with `bs58` first and must come to the 35 or 36 bytes of an account
 /// address (one- or two-byte prefix, 32-byte account, 2-byte checksum) before subxt's parser
-/// sees it: that parser (base58 0.2) panics on text that decodes to more than 132 bytes and
-/// starts with `1`s (a slice index underflow the `api_request` fuzz target found).
-pub fn account(address: &str) -> Option<AccountId32> {
+/// checks the checksum: that parser (base58 0.2) panics on text that decodes to more than 132
+/// bytes and starts with `1`s (a slice index underflow the `api_request` fuzz target found).
+fn decode(address: &str) -> Option<(Vec<u8>, AccountId32)> {
 	let data = bs58::decode(address).into_vec().ok()?;
 	if !matches!(data.len(), 35 | 36) {
 		return None;
 	}
-	AccountId32::from_str(address).ok()
+	Some((data, AccountId32::from_str(address).ok()?))
+}
+
+/// `address` as a 32-byte SS58 account (checksum included), or `None`.
+pub fn account(address: &str) -> Option<AccountId32> {
+	decode(address).map(|(_, account)| account)
 }
 
 /// The network prefix an SS58 address was written with, if it is a valid 32-byte account
 /// address (checksum included).
 pub fn prefix_of(address: &str) -> Option<u16> {
-	account(address)?;
-	let data = bs58::decode(address).into_vec().ok()?;
+	decode(address).and_then(|(data, _)| prefix_in(&data))
+}
+
+/// The network prefix at the start of a decoded SS58 address.
+fn prefix_in(data: &[u8]) -> Option<u16> {
 	match *data.first()? {
 		// A one-byte prefix.
 		first @ 0..=63 => Some(first.into()),
@@ -45,10 +53,9 @@ pub fn prefix_of(address: &str) -> Option<u16> {
 
 /// Parses `address` as an account of the chain with SS58 prefix `chain_prefix`.
 pub fn parse(address: &str, chain_prefix: u16) -> Result<AccountId32, String> {
-	let account = account(address.trim())
+	let (data, account) = decode(address.trim())
 		.ok_or_else(|| format!("`{address}` is not an SS58 account address"))?;
-	let prefix =
-		prefix_of(address.trim()).ok_or_else(|| format!("`{address}` has no SS58 prefix"))?;
+	let prefix = prefix_in(&data).ok_or_else(|| format!("`{address}` has no SS58 prefix"))?;
 	if prefix != chain_prefix && prefix != GENERIC_PREFIX {
 		return Err(format!(
 			"`{address}` is an address of another network (SS58 prefix {prefix}); this chain's \
