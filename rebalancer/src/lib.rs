@@ -13,6 +13,7 @@
 
 pub mod certificate;
 pub mod circulation;
+pub mod convex;
 pub mod lp;
 pub mod model;
 pub mod plan;

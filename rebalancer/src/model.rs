@@ -11,7 +11,10 @@
 //! increasing costs, so the min-cost circulation fills the pieces in order and its cost is
 //! exactly the change of `Φ`.
 
-use crate::circulation::Arc;
+use crate::{
+	circulation::Arc,
+	convex::{ConvexNetwork, Segment},
+};
 use serde::{Deserialize, Serialize};
 
 /// A participant, densely numbered from 0.
@@ -130,20 +133,28 @@ impl Channel {
 	}
 
 	/// The linear pieces of moving from `start` to `end`: (length, cost per unit), costs
-	/// strictly increasing because `Φ` is convex.
-	fn pieces(&self, start: i64, end: i64, piecewise: bool) -> Vec<(i64, i64)> {
+	/// strictly increasing because `Φ` is convex. At most eight: the target and three
+	/// breakpoints either side of it split the way.
+	fn pieces(&self, start: i64, end: i64, piecewise: bool) -> Pieces {
 		let step = if end > start { 1 } else { -1 };
-		let mut points: Vec<i64> = [self.target]
-			.into_iter()
-			.chain(self.breakpoints().iter().flat_map(|&d| [self.target - d, self.target + d]))
-			.filter(|&p| (p - start) * step > 0 && (end - p) * step > 0)
-			.collect();
-		points.sort_unstable_by_key(|&p| p * step);
-		points.dedup();
-		points.push(end);
-		let mut pieces = Vec::with_capacity(points.len());
+		let [near, middle, far] = self.breakpoints();
+		let target = self.target;
+		let mut points = [
+			target - far,
+			target - middle,
+			target - near,
+			target,
+			target + near,
+			target + middle,
+			target + far,
+		];
+		if step < 0 {
+			points.reverse();
+		}
+		let mut pieces = Pieces::default();
 		let mut at = start;
-		for point in points {
+		let inside = points.into_iter().filter(|&p| (p - start) * step > 0 && (end - p) * step > 0);
+		for point in inside.chain([end]) {
 			let length = (point - at).abs();
 			if length > 0 {
 				let cost = self.unit_cost(at, step, piecewise);
@@ -158,6 +169,28 @@ impl Channel {
 			at = point;
 		}
 		pieces
+	}
+}
+
+/// The pieces of one direction of a channel, without allocating: there are at most eight.
+#[derive(Clone, Copy, Debug, Default)]
+struct Pieces {
+	items: [(i64, i64); 8],
+	len: usize,
+}
+
+impl Pieces {
+	fn push(&mut self, piece: (i64, i64)) {
+		self.items[self.len] = piece;
+		self.len += 1;
+	}
+
+	fn last_mut(&mut self) -> Option<&mut (i64, i64)> {
+		self.items[..self.len].last_mut()
+	}
+
+	fn as_slice(&self) -> &[(i64, i64)] {
+		&self.items[..self.len]
 	}
 }
 
@@ -223,6 +256,26 @@ pub struct Network {
 	pub origin: Vec<(u32, u8)>,
 }
 
+impl Network {
+	/// The arc flows of net moves (`moved[i]`: what channel `i`'s first end sends, negative
+	/// when its second end sends): each channel's pieces in the sending direction filled in
+	/// order, cheapest first, as an optimal circulation over the arcs fills them.
+	pub fn flows(&self, moved: &[i64]) -> Vec<i64> {
+		let mut left: Vec<i64> = moved.to_vec();
+		self.arcs
+			.iter()
+			.zip(&self.origin)
+			.map(|(arc, &(channel, sender))| {
+				let left = &mut left[channel as usize];
+				let wanted = if sender == 0 { (*left).max(0) } else { (-*left).max(0) };
+				let flow = wanted.min(arc.capacity);
+				*left += if sender == 0 { -flow } else { flow };
+				flow
+			})
+			.collect()
+	}
+}
+
 impl Instance {
 	/// Checks the instance is well formed.
 	pub fn validate(&self) -> Result<(), InstanceError> {
@@ -265,7 +318,7 @@ impl Instance {
 				// End 0 sending lowers the position, end 1 sending raises it.
 				let start = channel.balance[0];
 				let end = if sender == 0 { start - limit } else { start + limit };
-				for (length, unit) in channel.pieces(start, end, options.piecewise) {
+				for &(length, unit) in channel.pieces(start, end, options.piecewise).as_slice() {
 					arcs.push(Arc {
 						source: channel.ends[sender],
 						target: channel.ends[1 - sender],
@@ -277,6 +330,34 @@ impl Instance {
 			}
 		}
 		Network { nodes: self.nodes as usize, arcs, origin }
+	}
+
+	/// Builds the convex network: channel `i` is link `i`, from its first end to its second,
+	/// whose flow is what the first end sends (negative: what the second sends). Its cost is
+	/// the change of `Φ` times [`WEIGHT_SCALE`] plus the sender's fee: the pieces of both
+	/// directions of the arc network in one convex function.
+	pub fn convex_network(&self, options: Options) -> ConvexNetwork {
+		let segments = self.channels.len() * if options.piecewise { 9 } else { 3 };
+		let mut network =
+			ConvexNetwork::with_capacity(self.nodes as usize, self.channels.len(), segments);
+		for channel in &self.channels {
+			let start = channel.balance[0];
+			let [to_first, to_second] = [channel.limit(1), channel.limit(0)];
+			// The second end sending raises the position and lowers x: its pieces, walked from
+			// the bottom of the range up to 0, come last first and save what they would cost.
+			let second = channel.pieces(start, start + to_first, options.piecewise);
+			let second = second.as_slice().iter().rev().map(|&(length, unit)| Segment {
+				length,
+				slope: -(unit * WEIGHT_SCALE + channel.fee_ppm[1]),
+			});
+			let first = channel.pieces(start, start - to_second, options.piecewise);
+			let first = first.as_slice().iter().map(|&(length, unit)| Segment {
+				length,
+				slope: unit * WEIGHT_SCALE + channel.fee_ppm[0],
+			});
+			network.push_link(channel.ends[0], channel.ends[1], -to_first, second.chain(first));
+		}
+		network
 	}
 
 	/// The objective of moving each channel by `moved[i]` (what end 0 sent, net; negative when
@@ -305,6 +386,7 @@ mod tests {
 		let channel = Channel::willing(1, [0, 1], [800, 0]);
 		for piecewise in [false, true] {
 			let pieces = channel.pieces(800, 0, piecewise);
+			let pieces = pieces.as_slice();
 			let costs: Vec<i64> = pieces.iter().map(|p| p.1).collect();
 			assert!(costs.windows(2).all(|w| w[0] < w[1]), "{costs:?} increase");
 			assert_eq!(pieces.iter().map(|p| p.0).sum::<i64>(), 800);

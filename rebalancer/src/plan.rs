@@ -11,18 +11,49 @@ use paychan_primitives::PlanEdge;
 use serde::{Deserialize, Serialize};
 use std::{
 	collections::HashMap,
-	hash::{BuildHasherDefault, Hasher},
+	time::{Duration, Instant},
 };
 
 /// One plan edge as the solver emits it: the sender is a participant number of the instance.
 pub type Edge = PlanEdge<NodeId, u128>;
 
-/// A cycle of moves: `(channel index, sending end, amount)`, each move's receiver the next
-/// move's sender.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Cycle {
+/// The cycles a circulation of net moves splits into, stored flat: cycle `i` is the moves
+/// `moves[offsets[i]..offsets[i + 1]]`, each `(channel index, sending end)` with its receiver
+/// the next move's sender, and carries `amounts[i]`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Cycles {
+	pub offsets: Vec<usize>,
 	pub moves: Vec<(u32, u8)>,
-	pub amount: i64,
+	pub amounts: Vec<i64>,
+}
+
+impl Cycles {
+	pub fn len(&self) -> usize {
+		self.amounts.len()
+	}
+
+	pub fn is_empty(&self) -> bool {
+		self.amounts.is_empty()
+	}
+
+	/// The moves of cycle `cycle`.
+	pub fn moves(&self, cycle: usize) -> &[(u32, u8)] {
+		&self.moves[self.offsets[cycle]..self.offsets[cycle + 1]]
+	}
+
+	/// The number of moves of the longest cycle.
+	pub fn longest(&self) -> usize {
+		self.offsets.windows(2).map(|w| w[1] - w[0]).max().unwrap_or(0)
+	}
+
+	fn push(&mut self, moves: impl IntoIterator<Item = (u32, u8)>, amount: i64) {
+		if self.offsets.is_empty() {
+			self.offsets.push(0);
+		}
+		self.moves.extend(moves);
+		self.offsets.push(self.moves.len());
+		self.amounts.push(amount);
+	}
 }
 
 /// What a solve produced and how good it is.
@@ -57,13 +88,44 @@ pub struct Stats {
 	pub pivots: u64,
 }
 
-/// What [`solve`] found: the plans, and the optimal circulation with the network it was solved
-/// over, for callers that check or report on the solution.
+/// What [`solve`] found: the plans, and the optimum they come from (each channel's net move,
+/// the potentials that prove it optimal and its cost), for callers that check or report on
+/// the solution; and how long each stage took.
 #[derive(Clone, Debug)]
 pub struct Solution {
 	pub outcome: Outcome,
-	pub circulation: Circulation,
-	pub network: Network,
+	/// What each channel's first end sends at the optimum (negative: what its second sends).
+	pub moved: Vec<i64>,
+	pub potential: Vec<i64>,
+	pub cost: i128,
+	pub timings: Timings,
+}
+
+impl Solution {
+	/// The optimum as a circulation over the arc network `network` (built from the same
+	/// instance and options), for the certificate check and the arc-based solvers.
+	pub fn circulation(&self, network: &Network) -> Circulation {
+		let flow = network.flows(&self.moved);
+		let cost = crate::circulation::cost_of(&network.arcs, &flow);
+		Circulation {
+			flow,
+			potential: self.potential.clone(),
+			cost,
+			pivots: self.outcome.stats.pivots,
+		}
+	}
+}
+
+/// Wall-clock time of each stage of [`solve`].
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Timings {
+	/// Checking the instance and building the convex network.
+	pub build: Duration,
+	pub solve: Duration,
+	/// Splitting the net moves into cycles.
+	pub decompose: Duration,
+	/// Packing cycles into plans, and the figures.
+	pub pack: Duration,
 }
 
 /// Solves `instance` exactly and packs the result into plans of at most `max_edges` edges.
@@ -72,23 +134,27 @@ pub fn solve(
 	options: Options,
 	max_edges: usize,
 ) -> Result<Solution, crate::model::InstanceError> {
+	let started = Instant::now();
 	instance.validate()?;
-	let network = instance.network(options);
-	let circulation = primal_dual::solve(network.nodes, &network.arcs);
-	debug_assert_eq!(circulation.verify(network.nodes, &network.arcs), Ok(()));
-	let moved = net_moves(instance, &network, &circulation.flow);
+	let network = instance.convex_network(options);
+	let built = Instant::now();
+	let optimum = primal_dual::solve_convex(&network);
+	drop(network);
+	let solved = Instant::now();
+	let moved = optimum.x;
 	let cycles = decompose(instance, &moved);
+	let decomposed = Instant::now();
 	let (plans, planned, dropped) = pack(instance, &cycles, max_edges);
 
 	let mut stats = Stats {
 		channels: instance.channels.len(),
-		objective: circulation.cost,
+		objective: optimum.cost,
 		planned_objective: instance.objective(&planned, options),
 		requested_volume: instance.channels.iter().map(|c| c.requested() as i128).sum(),
 		cycles: cycles.len(),
-		longest_cycle: cycles.iter().map(|c| c.moves.len()).max().unwrap_or(0),
+		longest_cycle: cycles.longest(),
 		dropped_cycles: dropped,
-		pivots: circulation.pivots,
+		pivots: optimum.phases,
 		..Stats::default()
 	};
 	for (channel, &moved) in instance.channels.iter().zip(&planned) {
@@ -100,7 +166,19 @@ pub fn solve(
 		stats.moved_toward_target += toward.max(0) as i128;
 		stats.moved_total += moved.unsigned_abs() as i128;
 	}
-	Ok(Solution { outcome: Outcome { plans, stats }, circulation, network })
+	let timings = Timings {
+		build: built - started,
+		solve: solved - built,
+		decompose: decomposed - solved,
+		pack: decomposed.elapsed(),
+	};
+	Ok(Solution {
+		outcome: Outcome { plans, stats },
+		moved,
+		potential: optimum.potential,
+		cost: optimum.cost,
+		timings,
+	})
 }
 
 /// Net amount end 0 sends in each channel (negative: end 1 sends). Opposite flows in the same
@@ -113,81 +191,106 @@ pub fn net_moves(instance: &Instance, network: &Network, flow: &[i64]) -> Vec<i6
 	moved
 }
 
+/// How many of a node's next moves the walk looks at for one that closes a cycle at once.
+const CLOSING_LOOKAHEAD: usize = 32;
+
 /// Splits a circulation of net moves into cycles, each saturating at least one move.
-pub fn decompose(instance: &Instance, moved: &[i64]) -> Vec<Cycle> {
+///
+/// A walk follows moves with flow left until it comes back to a node on its path, and takes
+/// that cycle off. Before each step it looks at the node's next few moves
+/// ([`CLOSING_LOOKAHEAD`]) for one leading back onto the path, and takes the one closing the
+/// shortest cycle: a plain walk closes a cycle only at the first node it repeats, which on
+/// graphs with hubs gives cycles of hundreds of moves that no plan can hold.
+pub fn decompose(instance: &Instance, moved: &[i64]) -> Cycles {
 	let nodes = instance.nodes as usize;
-	// Outgoing moves per node, as a compact adjacency (counting sort).
-	let mut offsets = vec![0usize; nodes + 1];
-	let mut remaining = moved.iter().map(|m| m.abs()).collect::<Vec<_>>();
-	let sender = |index: usize| -> (usize, usize) {
-		let channel = &instance.channels[index];
-		let from = if moved[index] > 0 { 0 } else { 1 };
-		(channel.ends[from] as usize, channel.ends[1 - from] as usize)
-	};
+	// Each move's sender and receiver, and its outgoing moves per node as a compact adjacency
+	// (counting sort), so that the walk touches small arrays only.
+	let ends: Vec<(u32, u32)> = instance
+		.channels
+		.iter()
+		.zip(moved)
+		.map(|(channel, &m)| {
+			let from = if m > 0 { 0 } else { 1 };
+			(channel.ends[from], channel.ends[1 - from])
+		})
+		.collect();
+	let mut remaining: Vec<i64> = moved.iter().map(|m| m.abs()).collect();
+	let mut offsets = vec![0u32; nodes + 1];
 	for (index, &m) in moved.iter().enumerate() {
 		if m != 0 {
-			offsets[sender(index).0 + 1] += 1;
+			offsets[ends[index].0 as usize + 1] += 1;
 		}
 	}
 	for node in 0..nodes {
 		offsets[node + 1] += offsets[node];
 	}
-	let mut adjacency = vec![0usize; offsets[nodes]];
-	let mut fill = offsets.clone();
+	let mut adjacency = vec![0u32; offsets[nodes] as usize];
+	let mut cursor = offsets.clone();
 	for (index, &m) in moved.iter().enumerate() {
 		if m != 0 {
-			let from = sender(index).0;
-			adjacency[fill[from]] = index;
-			fill[from] += 1;
+			let from = ends[index].0 as usize;
+			adjacency[cursor[from] as usize] = index as u32;
+			cursor[from] += 1;
 		}
 	}
-	let mut cursor = offsets.clone();
-	let mut on_path = vec![usize::MAX; nodes];
-	let mut cycles = Vec::new();
-	let mut path_nodes: Vec<usize> = Vec::new();
-	let mut path_moves: Vec<usize> = Vec::new();
+	cursor.copy_from_slice(&offsets);
+	let mut on_path = vec![u32::MAX; nodes];
+	let mut cycles = Cycles::default();
+	let mut path_nodes: Vec<u32> = Vec::new();
+	let mut path_moves: Vec<u32> = Vec::new();
+	let direction = |index: u32| if moved[index as usize] > 0 { 0u8 } else { 1 };
 
 	for start in 0..nodes {
 		path_nodes.clear();
 		path_moves.clear();
-		path_nodes.push(start);
+		path_nodes.push(start as u32);
 		on_path[start] = 0;
 		while let Some(&node) = path_nodes.last() {
+			let node = node as usize;
 			// The next move out of `node` with flow left.
-			while cursor[node] < offsets[node + 1] && remaining[adjacency[cursor[node]]] == 0 {
+			let end = offsets[node + 1];
+			while cursor[node] < end && remaining[adjacency[cursor[node] as usize] as usize] == 0 {
 				cursor[node] += 1;
 			}
-			if cursor[node] == offsets[node + 1] {
+			if cursor[node] == end {
 				// Conservation means this only happens at the start node, once it is exhausted.
-				on_path[node] = usize::MAX;
+				on_path[node] = u32::MAX;
 				path_nodes.pop();
 				path_moves.pop();
 				continue;
 			}
-			let index = adjacency[cursor[node]];
-			let next = sender(index).1;
-			path_moves.push(index);
-			if on_path[next] == usize::MAX {
-				on_path[next] = path_nodes.len();
+			// Of the next few moves with flow left, the one back to the latest node on the path.
+			let mut chosen = adjacency[cursor[node] as usize];
+			let mut closest = on_path[ends[chosen as usize].1 as usize];
+			let lookahead = (cursor[node] + CLOSING_LOOKAHEAD as u32).min(end);
+			for position in cursor[node] + 1..lookahead {
+				let index = adjacency[position as usize];
+				let back = on_path[ends[index as usize].1 as usize];
+				if remaining[index as usize] > 0
+					&& back != u32::MAX
+					&& (closest == u32::MAX || back > closest)
+				{
+					(chosen, closest) = (index, back);
+				}
+			}
+			let next = ends[chosen as usize].1;
+			path_moves.push(chosen);
+			if closest == u32::MAX {
+				on_path[next as usize] = path_nodes.len() as u32;
 				path_nodes.push(next);
 				continue;
 			}
 			// A cycle: the moves from `next`'s position to the end of the path.
-			let from = on_path[next];
+			let from = closest as usize;
 			let moves = &path_moves[from..];
-			let amount = moves.iter().map(|&i| remaining[i]).min().expect("a cycle has moves");
+			let amount =
+				moves.iter().map(|&i| remaining[i as usize]).min().expect("a cycle has moves");
 			for &i in moves {
-				remaining[i] -= amount;
+				remaining[i as usize] -= amount;
 			}
-			cycles.push(Cycle {
-				moves: moves
-					.iter()
-					.map(|&i| (i as u32, if moved[i] > 0 { 0 } else { 1 }))
-					.collect(),
-				amount,
-			});
+			cycles.push(moves.iter().map(|&i| (i, direction(i))), amount);
 			for &node in &path_nodes[from + 1..] {
-				on_path[node] = usize::MAX;
+				on_path[node as usize] = u32::MAX;
 			}
 			path_nodes.truncate(from + 1);
 			path_moves.truncate(from);
@@ -197,96 +300,96 @@ pub fn decompose(instance: &Instance, moved: &[i64]) -> Vec<Cycle> {
 	cycles
 }
 
-/// Where each channel sits in a plan's edges. Keys are channel indices, so a multiplicative
-/// hash is enough (the default SipHash dominated packing time).
-type ChannelIndex = HashMap<u32, usize, BuildHasherDefault<ChannelHasher>>;
-
-#[derive(Default)]
-struct ChannelHasher(u64);
-
-impl Hasher for ChannelHasher {
-	fn finish(&self) -> u64 {
-		self.0
-	}
-
-	fn write(&mut self, bytes: &[u8]) {
-		for &byte in bytes {
-			self.write_u64(byte as u64);
-		}
-	}
-
-	fn write_u32(&mut self, value: u32) {
-		self.write_u64(value as u64);
-	}
-
-	fn write_u64(&mut self, value: u64) {
-		self.0 = (self.0.rotate_left(5) ^ value).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-	}
-}
-
-/// How many of the most recently opened plans with room left a cycle is tried against before
-/// it opens a new plan. Bounds packing to linear time; cycles come largest first, so a plan that
-/// falls out of this window is nearly full anyway.
+/// How many plans with room left a cycle is tried against before it opens a new plan: the
+/// most recently opened ones. Bounds packing to linear time; cycles come largest first, so a
+/// plan retired from this window is nearly full anyway.
 const PACKING_WINDOW: usize = 16;
 
+/// A plan being filled: its index, and its bit in [`pack`]'s per-channel membership masks.
+#[derive(Clone, Copy)]
+struct OpenPlan {
+	plan: usize,
+	bit: u32,
+}
+
 /// Packs whole cycles into plans of at most `max_edges` distinct edges, largest cycles first
-/// (first fit over the last [`PACKING_WINDOW`] plans with room). Returns the plans, the net
-/// moves they make, and how many cycles did not fit in any plan (longer than `max_edges`).
+/// (first fit over the [`PACKING_WINDOW`] most recently opened plans with room). Returns the
+/// plans, the net moves they make, and how many cycles did not fit in any plan (longer than
+/// `max_edges`).
 pub fn pack(
 	instance: &Instance,
-	cycles: &[Cycle],
+	cycles: &Cycles,
 	max_edges: usize,
 ) -> (Vec<Vec<Edge>>, Vec<i64>, usize) {
-	let mut order: Vec<&Cycle> = cycles.iter().collect();
-	order.sort_by_key(|cycle| std::cmp::Reverse(cycle.moves.len()));
-	// Each plan: its edges, and where each channel sits in them.
-	let mut plans: Vec<(Vec<Edge>, ChannelIndex)> = Vec::new();
+	let mut order: Vec<usize> = (0..cycles.len()).collect();
+	order.sort_by_key(|&cycle| std::cmp::Reverse(cycles.moves(cycle).len()));
+	let mut plans: Vec<Vec<Edge>> = Vec::new();
 	let mut planned = vec![0i64; instance.channels.len()];
 	let mut dropped = 0;
-	// Plans with room for at least a two-edge cycle, oldest first.
-	let mut open: Vec<usize> = Vec::new();
+	// The plans in the window, oldest first, each with a bit of its own: a channel's mask has
+	// the bits of the open plans it is in, so merging needs no per-plan index.
+	let mut open: Vec<OpenPlan> = Vec::with_capacity(PACKING_WINDOW);
+	let mut member = vec![0u32; instance.channels.len()];
+	// The channels of each open plan's bit, to clear it when the plan leaves the window.
+	let mut channels_of: Vec<Vec<u32>> = vec![Vec::new(); PACKING_WINDOW];
+	let retire = |plan: OpenPlan, member: &mut [u32], channels_of: &[Vec<u32>]| {
+		for &channel in &channels_of[plan.bit as usize] {
+			member[channel as usize] &= !(1 << plan.bit);
+		}
+	};
 	for cycle in order {
-		if cycle.moves.len() > max_edges {
+		let (moves, amount) = (cycles.moves(cycle), cycles.amounts[cycle]);
+		if moves.len() > max_edges {
 			dropped += 1;
 			continue;
 		}
-		let fits = |plan: &(Vec<Edge>, ChannelIndex)| {
-			let new = cycle.moves.iter().filter(|(c, _)| !plan.1.contains_key(c)).count();
-			plan.0.len() + new <= max_edges
-		};
-		let window = open.len().saturating_sub(PACKING_WINDOW);
-		let slot = match open[window..].iter().copied().find(|&slot| fits(&plans[slot])) {
-			Some(slot) => slot,
-			None => {
-				plans.push((Vec::new(), Default::default()));
-				open.push(plans.len() - 1);
-				plans.len() - 1
-			}
-		};
-		let (edges, index) = &mut plans[slot];
-		for &(channel_index, from) in &cycle.moves {
-			let channel = &instance.channels[channel_index as usize];
-			planned[channel_index as usize] += if from == 0 { cycle.amount } else { -cycle.amount };
-			// Net moves go one way per channel, so a channel's edges in a plan always merge.
-			match index.get(&channel_index) {
-				Some(&position) => edges[position].amount += cycle.amount as u128,
+		// A cycle fits where it would fit even if none of its channels were in the plan yet:
+		// counting the ones already there would cost a lookup per move and per plan tried,
+		// and shared channels are rare.
+		let slot =
+			match open.iter().position(|open| plans[open.plan].len() + moves.len() <= max_edges) {
+				Some(slot) => slot,
 				None => {
-					index.insert(channel_index, edges.len());
-					edges.push(Edge {
-						channel_id: channel.id,
-						from: channel.ends[from as usize],
-						amount: cycle.amount as u128,
-					});
+					if open.len() == PACKING_WINDOW {
+						retire(open.remove(0), &mut member, &channels_of);
+					}
+					let bit = (0..PACKING_WINDOW as u32)
+						.find(|bit| open.iter().all(|open| open.bit != *bit))
+						.expect("the window has a free bit");
+					channels_of[bit as usize].clear();
+					plans.push(Vec::new());
+					open.push(OpenPlan { plan: plans.len() - 1, bit });
+					open.len() - 1
 				}
+			};
+		let OpenPlan { plan, bit } = open[slot];
+		let edges = &mut plans[plan];
+		for &(channel_index, from) in moves {
+			let channel = &instance.channels[channel_index as usize];
+			planned[channel_index as usize] += if from == 0 { amount } else { -amount };
+			// Net moves go one way per channel, so a channel's edges in a plan always merge.
+			if member[channel_index as usize] & (1 << bit) != 0 {
+				let edge = edges
+					.iter_mut()
+					.find(|edge| edge.channel_id == channel.id)
+					.expect("the mask says the channel is in this plan");
+				edge.amount += amount as u128;
+			} else {
+				member[channel_index as usize] |= 1 << bit;
+				channels_of[bit as usize].push(channel_index);
+				edges.push(Edge {
+					channel_id: channel.id,
+					from: channel.ends[from as usize],
+					amount: amount as u128,
+				});
 			}
 		}
 		// Only the plan just filled can have run out of room.
 		if edges.len() + 2 > max_edges {
-			let position = open.iter().rposition(|&open_slot| open_slot == slot);
-			open.remove(position.expect("the slot came from `open` or was just pushed to it"));
+			retire(open.remove(slot), &mut member, &channels_of);
 		}
 	}
-	(plans.into_iter().map(|(edges, _)| edges).collect(), planned, dropped)
+	(plans, planned, dropped)
 }
 
 /// Why a plan would be refused: the checks the pallet makes, against the instance's bounds.

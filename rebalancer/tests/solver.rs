@@ -49,8 +49,13 @@ fn exact_optimum_equals_the_lp_oracle_on_300_random_rounds() {
 	for round in 0..300 {
 		let instance = random_instance(&mut rng);
 		let options = Options { piecewise: round % 2 == 0 };
-		let Solution { outcome, circulation, network } =
-			plan::solve(&instance, options, 128).unwrap();
+		let solution = plan::solve(&instance, options, 128).unwrap();
+		// The planner solves the convex network (a link per channel); its optimum is checked
+		// over the arc network (an arc per piece and direction), which it never saw.
+		let network = instance.network(options);
+		let circulation = solution.circulation(&network);
+		assert_eq!(circulation.cost, solution.cost, "round {round}: the arc flows cost the same");
+		let outcome = solution.outcome;
 
 		let oracle = lp::optimum(network.nodes, &network.arcs, None).unwrap();
 		assert_eq!(circulation.cost, oracle, "round {round}: exact optimum equals the LP's");
@@ -162,7 +167,7 @@ fn plans_respect_the_edge_bound_by_packing_whole_cycles() {
 	let graph = workload::barabasi_albert(3000, 4, 11);
 	let instance = workload::instance(&graph, Skew::Heavy, 11);
 	for max_edges in [8, 128] {
-		let Solution { outcome, circulation, .. } =
+		let Solution { outcome, cost, .. } =
 			plan::solve(&instance, Options::default(), max_edges).unwrap();
 		assert!(outcome.stats.cycles > 0);
 		for edges in &outcome.plans {
@@ -170,10 +175,10 @@ fn plans_respect_the_edge_bound_by_packing_whole_cycles() {
 			check_plan(&instance, edges, max_edges).unwrap();
 		}
 		if outcome.stats.dropped_cycles == 0 {
-			assert_eq!(outcome.stats.planned_objective, circulation.cost);
+			assert_eq!(outcome.stats.planned_objective, cost);
 		} else {
 			// Dropping whole cycles keeps the plans valid but gives up some of the optimum.
-			assert!(outcome.stats.planned_objective > circulation.cost);
+			assert!(outcome.stats.planned_objective > cost);
 			assert!(outcome.stats.longest_cycle > max_edges);
 		}
 		assert!(outcome.stats.depleted_after < outcome.stats.depleted_before);
@@ -218,12 +223,22 @@ fn primal_dual_equals_network_simplex_on_barabasi_albert_rounds() {
 			}
 		}
 		for piecewise in [false, true] {
-			let network = instance.network(Options { piecewise });
+			let options = Options { piecewise };
+			let network = instance.network(options);
 			let exact = primal_dual::solve(network.nodes, &network.arcs);
+			let convex = primal_dual::solve_convex(&instance.convex_network(options));
+			let convex = Solution {
+				moved: convex.x,
+				potential: convex.potential,
+				cost: convex.cost,
+				..plan::solve(&instance, options, 128).unwrap()
+			}
+			.circulation(&network);
 			let reference = simplex::solve(network.nodes, &network.arcs);
 			assert!(exact.cost < 0, "round {round}: there is something to rebalance");
 			assert_eq!(exact.cost, reference.cost, "round {round} (piecewise {piecewise})");
-			for solution in [&exact, &reference] {
+			assert_eq!(convex.cost, reference.cost, "round {round} (piecewise {piecewise})");
+			for solution in [&exact, &convex, &reference] {
 				solution
 					.verify(network.nodes, &network.arcs)
 					.unwrap_or_else(|e| panic!("round {round}: certificate rejected: {e:?}"));
