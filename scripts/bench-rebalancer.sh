@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Benchmarks the exact rebalancing solver on this machine (issue: rebalancer performance goals):
-#   1. the Lightning graphs with heavy depletion, the exact solver next to the LP baseline;
-#   2. Barabási–Albert graphs (m=4 and m=8) from 10k to 1M channels (BA_SIZES), exact only;
+#   1. the Lightning graphs with heavy depletion, the exact solver next to two independent
+#      methods over the arc network: the network simplex (exact) and the LP baseline;
+#   2. Barabási–Albert graphs (m=4 and m=8) from 10k to 1M channels (BA_SIZES), the network
+#      simplex alongside up to SIMPLEX_UP_TO channels;
 #   3. a log-log plot of solve time against channels, rendered to docs/rebalancer-scaling.png.
 # Prints markdown tables for docs/benchmarks.md. The graphs are read from ../shared/data/ln-graphs
 # or from LN_GRAPHS=/path; they are never copied into the project.
@@ -16,6 +18,7 @@ runs="${RUNS:-3}"
 # The LP baseline is stopped after this many seconds per graph and reported as "> limit".
 lp_limit="${LP_LIMIT:-120}"
 flat_lp_limit="${FLAT_LP_LIMIT:-400}"
+simplex_up_to="${SIMPLEX_UP_TO:-10000}"
 ba_sizes="${BA_SIZES:-10000,31623,100000,316228,1000000}"
 out="$CARGO_TARGET_DIR/rebalancer-bench"
 mkdir -p "$out"
@@ -24,21 +27,23 @@ log "building paychan-rebalance (release)"
 cargo build --locked --release -p paychan-rebalancer
 bin="$CARGO_TARGET_DIR/release/paychan-rebalance"
 
-log "Lightning graphs, heavy depletion: exact solver and LP baseline"
+log "Lightning graphs, heavy depletion: exact solver, network simplex and LP baseline"
 "$bin" bench --graph "$graphs/lnd_dec28_2018.edgelist" --graph "$graphs/lnd_july15_2019.edgelist" \
-	--skew heavy --seed 7 --runs "$runs" --lp-up-to 100000 --lp-time-limit "$lp_limit"
-log "Lightning graphs, heavy depletion, flat weights (Revive's objective), exact solver and LP"
+	--skew heavy --seed 7 --runs "$runs" --simplex-up-to 100000 --lp-up-to 100000 --lp-time-limit "$lp_limit"
+log "Lightning graphs, heavy depletion, flat weights (Revive's objective): exact solver, network simplex and LP"
 "$bin" bench --graph "$graphs/lnd_dec28_2018.edgelist" --graph "$graphs/lnd_july15_2019.edgelist" \
-	--skew heavy --seed 7 --runs "$runs" --flat --lp-up-to 100000 --lp-time-limit "$flat_lp_limit"
+	--skew heavy --seed 7 --runs "$runs" --flat --simplex-up-to 100000 --lp-up-to 100000 \
+	--lp-time-limit "$flat_lp_limit"
 
 for m in 4 8; do
 	log "Barabási–Albert m=$m, heavy depletion"
 	"$bin" bench --ba "$ba_sizes" --m "$m" --skew heavy --seed 7 \
-		--runs 1 --csv "$out/ba-m$m.csv"
+		--runs 1 --simplex-up-to "$simplex_up_to" --csv "$out/ba-m$m.csv"
 done
 
 log "Barabási–Albert m=4, heavy depletion, flat weights"
-"$bin" bench --ba "$ba_sizes" --m 4 --skew heavy --seed 7 --runs 1 --flat --csv "$out/ba-flat-m4.csv"
+"$bin" bench --ba "$ba_sizes" --m 4 --skew heavy --seed 7 --runs 1 --flat \
+	--simplex-up-to "$simplex_up_to" --csv "$out/ba-flat-m4.csv"
 
 log "plotting docs/rebalancer-scaling.png"
 venv="$HOME/.cache/paychan/venv"

@@ -19,15 +19,22 @@ pub type Edge = PlanEdge<NodeId, u128>;
 
 /// The cycles a circulation of net moves splits into, stored flat: cycle `i` is the moves
 /// `moves[offsets[i]..offsets[i + 1]]`, each `(channel index, sending end)` with its receiver
-/// the next move's sender, and carries `amounts[i]`.
+/// the next move's sender, and carries `amounts[i]`. Cycles too long to keep are only
+/// counted.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Cycles {
 	pub offsets: Vec<usize>,
 	pub moves: Vec<(u32, u8)>,
 	pub amounts: Vec<i64>,
+	/// Cycles found but not kept, and their volume (amount times moves).
+	pub dropped: usize,
+	pub dropped_volume: i128,
+	/// The number of moves of the longest cycle found, kept or not.
+	pub longest: usize,
 }
 
 impl Cycles {
+	/// The number of cycles kept.
 	pub fn len(&self) -> usize {
 		self.amounts.len()
 	}
@@ -41,15 +48,7 @@ impl Cycles {
 		&self.moves[self.offsets[cycle]..self.offsets[cycle + 1]]
 	}
 
-	/// The number of moves of the longest cycle.
-	pub fn longest(&self) -> usize {
-		self.offsets.windows(2).map(|w| w[1] - w[0]).max().unwrap_or(0)
-	}
-
 	fn push(&mut self, moves: impl IntoIterator<Item = (u32, u8)>, amount: i64) {
-		if self.offsets.is_empty() {
-			self.offsets.push(0);
-		}
 		self.moves.extend(moves);
 		self.offsets.push(self.moves.len());
 		self.amounts.push(amount);
@@ -142,7 +141,7 @@ pub fn solve(
 	drop(network);
 	let solved = Instant::now();
 	let moved = optimum.x;
-	let cycles = decompose(instance, &moved);
+	let cycles = decompose(instance, &moved, max_edges);
 	let decomposed = Instant::now();
 	let (plans, planned, dropped) = pack(instance, &cycles, max_edges);
 
@@ -151,8 +150,8 @@ pub fn solve(
 		objective: optimum.cost,
 		planned_objective: instance.objective(&planned, options),
 		requested_volume: instance.channels.iter().map(|c| c.requested() as i128).sum(),
-		cycles: cycles.len(),
-		longest_cycle: cycles.longest(),
+		cycles: cycles.len() + cycles.dropped,
+		longest_cycle: cycles.longest,
 		dropped_cycles: dropped,
 		pivots: optimum.phases,
 		..Stats::default()
@@ -181,64 +180,53 @@ pub fn solve(
 	})
 }
 
-/// Net amount end 0 sends in each channel (negative: end 1 sends). Opposite flows in the same
-/// channel cancel, which never raises the cost (fees are non-negative and `Φ` is convex).
-pub fn net_moves(instance: &Instance, network: &Network, flow: &[i64]) -> Vec<i64> {
-	let mut moved = vec![0i64; instance.channels.len()];
-	for (&(channel, sender), &x) in network.origin.iter().zip(flow) {
-		moved[channel as usize] += if sender == 0 { x } else { -x };
-	}
-	moved
-}
-
 /// How many of a node's next moves the walk looks at for one that closes a cycle at once.
-const CLOSING_LOOKAHEAD: usize = 32;
+const CLOSING_LOOKAHEAD: u32 = 32;
 
-/// Splits a circulation of net moves into cycles, each saturating at least one move.
+/// Splits a circulation of net moves into cycles, each saturating at least one move. Cycles
+/// of more than `max_moves` moves are taken off the flow but not kept (no plan could hold
+/// them): they are counted in `Cycles::dropped`, with their volume.
 ///
 /// A walk follows moves with flow left until it comes back to a node on its path, and takes
 /// that cycle off. Before each step it looks at the node's next few moves
 /// ([`CLOSING_LOOKAHEAD`]) for one leading back onto the path, and takes the one closing the
 /// shortest cycle: a plain walk closes a cycle only at the first node it repeats, which on
-/// graphs with hubs gives cycles of hundreds of moves that no plan can hold.
-pub fn decompose(instance: &Instance, moved: &[i64]) -> Cycles {
+/// graphs with hubs gives cycles of hundreds of moves.
+pub fn decompose(instance: &Instance, moved: &[i64], max_moves: usize) -> Cycles {
 	let nodes = instance.nodes as usize;
-	// Each move's sender and receiver, and its outgoing moves per node as a compact adjacency
-	// (counting sort), so that the walk touches small arrays only.
-	let ends: Vec<(u32, u32)> = instance
-		.channels
-		.iter()
-		.zip(moved)
-		.map(|(channel, &m)| {
-			let from = if m > 0 { 0 } else { 1 };
-			(channel.ends[from], channel.ends[1 - from])
-		})
-		.collect();
-	let mut remaining: Vec<i64> = moved.iter().map(|m| m.abs()).collect();
+	// The moves with flow, grouped by sender (counting sort): move `p` is channel
+	// `channel[p]` sending from end `end[p]` to node `head[p]`, with `left[p]` still to take
+	// off. The walk reads only these arrays, a node's moves side by side.
+	let sender = |index: usize| {
+		let from = if moved[index] > 0 { 0 } else { 1 };
+		(from as u8, instance.channels[index].ends[from], instance.channels[index].ends[1 - from])
+	};
 	let mut offsets = vec![0u32; nodes + 1];
 	for (index, &m) in moved.iter().enumerate() {
 		if m != 0 {
-			offsets[ends[index].0 as usize + 1] += 1;
+			offsets[sender(index).1 as usize + 1] += 1;
 		}
 	}
 	for node in 0..nodes {
 		offsets[node + 1] += offsets[node];
 	}
-	let mut adjacency = vec![0u32; offsets[nodes] as usize];
+	let count = offsets[nodes] as usize;
+	let (mut channel, mut end, mut head, mut left) =
+		(vec![0u32; count], vec![0u8; count], vec![0u32; count], vec![0i64; count]);
 	let mut cursor = offsets.clone();
 	for (index, &m) in moved.iter().enumerate() {
 		if m != 0 {
-			let from = ends[index].0 as usize;
-			adjacency[cursor[from] as usize] = index as u32;
-			cursor[from] += 1;
+			let (from, tail, to) = sender(index);
+			let p = cursor[tail as usize] as usize;
+			cursor[tail as usize] += 1;
+			(channel[p], end[p], head[p], left[p]) = (index as u32, from, to, m.abs());
 		}
 	}
 	cursor.copy_from_slice(&offsets);
 	let mut on_path = vec![u32::MAX; nodes];
-	let mut cycles = Cycles::default();
+	let mut cycles = Cycles { offsets: vec![0], ..Cycles::default() };
 	let mut path_nodes: Vec<u32> = Vec::new();
 	let mut path_moves: Vec<u32> = Vec::new();
-	let direction = |index: u32| if moved[index as usize] > 0 { 0u8 } else { 1 };
 
 	for start in 0..nodes {
 		path_nodes.clear();
@@ -248,11 +236,11 @@ pub fn decompose(instance: &Instance, moved: &[i64]) -> Cycles {
 		while let Some(&node) = path_nodes.last() {
 			let node = node as usize;
 			// The next move out of `node` with flow left.
-			let end = offsets[node + 1];
-			while cursor[node] < end && remaining[adjacency[cursor[node] as usize] as usize] == 0 {
+			let last = offsets[node + 1];
+			while cursor[node] < last && left[cursor[node] as usize] == 0 {
 				cursor[node] += 1;
 			}
-			if cursor[node] == end {
+			if cursor[node] == last {
 				// Conservation means this only happens at the start node, once it is exhausted.
 				on_path[node] = u32::MAX;
 				path_nodes.pop();
@@ -260,20 +248,18 @@ pub fn decompose(instance: &Instance, moved: &[i64]) -> Cycles {
 				continue;
 			}
 			// Of the next few moves with flow left, the one back to the latest node on the path.
-			let mut chosen = adjacency[cursor[node] as usize];
-			let mut closest = on_path[ends[chosen as usize].1 as usize];
-			let lookahead = (cursor[node] + CLOSING_LOOKAHEAD as u32).min(end);
-			for position in cursor[node] + 1..lookahead {
-				let index = adjacency[position as usize];
-				let back = on_path[ends[index as usize].1 as usize];
-				if remaining[index as usize] > 0
-					&& back != u32::MAX
+			let mut chosen = cursor[node];
+			let mut closest = on_path[head[chosen as usize] as usize];
+			for p in cursor[node] + 1..(cursor[node] + CLOSING_LOOKAHEAD).min(last) {
+				let back = on_path[head[p as usize] as usize];
+				if back != u32::MAX
 					&& (closest == u32::MAX || back > closest)
+					&& left[p as usize] > 0
 				{
-					(chosen, closest) = (index, back);
+					(chosen, closest) = (p, back);
 				}
 			}
-			let next = ends[chosen as usize].1;
+			let next = head[chosen as usize];
 			path_moves.push(chosen);
 			if closest == u32::MAX {
 				on_path[next as usize] = path_nodes.len() as u32;
@@ -283,12 +269,17 @@ pub fn decompose(instance: &Instance, moved: &[i64]) -> Cycles {
 			// A cycle: the moves from `next`'s position to the end of the path.
 			let from = closest as usize;
 			let moves = &path_moves[from..];
-			let amount =
-				moves.iter().map(|&i| remaining[i as usize]).min().expect("a cycle has moves");
-			for &i in moves {
-				remaining[i as usize] -= amount;
+			let amount = moves.iter().map(|&p| left[p as usize]).min().expect("a cycle has moves");
+			for &p in moves {
+				left[p as usize] -= amount;
 			}
-			cycles.push(moves.iter().map(|&i| (i, direction(i))), amount);
+			cycles.longest = cycles.longest.max(moves.len());
+			if moves.len() <= max_moves {
+				cycles.push(moves.iter().map(|&p| (channel[p as usize], end[p as usize])), amount);
+			} else {
+				cycles.dropped += 1;
+				cycles.dropped_volume += amount as i128 * moves.len() as i128;
+			}
 			for &node in &path_nodes[from + 1..] {
 				on_path[node as usize] = u32::MAX;
 			}
@@ -296,7 +287,7 @@ pub fn decompose(instance: &Instance, moved: &[i64]) -> Cycles {
 			path_moves.truncate(from);
 		}
 	}
-	debug_assert!(remaining.iter().all(|&r| r == 0), "a circulation decomposes fully");
+	debug_assert!(left.iter().all(|&r| r == 0), "a circulation decomposes fully");
 	cycles
 }
 
@@ -325,7 +316,7 @@ pub fn pack(
 	order.sort_by_key(|&cycle| std::cmp::Reverse(cycles.moves(cycle).len()));
 	let mut plans: Vec<Vec<Edge>> = Vec::new();
 	let mut planned = vec![0i64; instance.channels.len()];
-	let mut dropped = 0;
+	let mut dropped = cycles.dropped;
 	// The plans in the window, oldest first, each with a bit of its own: a channel's mask has
 	// the bits of the open plans it is in, so merging needs no per-plan index.
 	let mut open: Vec<OpenPlan> = Vec::with_capacity(PACKING_WINDOW);
@@ -453,5 +444,60 @@ impl<'a> PlanChecker<'a> {
 			Some((node, _)) => Err(PlanError::Unbalanced(node)),
 			None => Ok(()),
 		}
+	}
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+	use crate::model::Channel;
+
+	/// A ring of `ring` participants, each channel moving one unit onward, and a triangle of
+	/// three more, moving 5.
+	fn ring_and_triangle(ring: u32) -> (Instance, Vec<i64>) {
+		let mut channels: Vec<Channel> =
+			(0..ring).map(|i| Channel::willing(i as u64, [i, (i + 1) % ring], [10, 10])).collect();
+		for i in 0..3 {
+			let ends = [ring + i, ring + (i + 1) % 3];
+			channels.push(Channel::willing((ring + i) as u64, ends, [10, 10]));
+		}
+		let moved = (0..ring).map(|_| 1).chain([5, 5, 5]).collect();
+		(Instance { nodes: ring + 3, channels }, moved)
+	}
+
+	#[test]
+	fn cycles_too_long_for_a_plan_are_counted_not_kept() {
+		let (instance, moved) = ring_and_triangle(200);
+		let cycles = decompose(&instance, &moved, 128);
+		assert_eq!(cycles.len(), 1);
+		assert_eq!(cycles.moves(0).len(), 3);
+		assert_eq!(cycles.amounts, vec![5]);
+		assert_eq!((cycles.dropped, cycles.dropped_volume, cycles.longest), (1, 200, 200));
+		let (plans, planned, dropped) = pack(&instance, &cycles, 128);
+		assert_eq!((plans.len(), dropped), (1, 1));
+		assert_eq!(planned.iter().filter(|&&m| m != 0).count(), 3);
+	}
+
+	#[test]
+	fn the_walk_closes_the_shortest_cycle_in_reach() {
+		// 0 -> 1 -> 2 -> 3, and from 3 both back to 0 (closing 0..3) and back to 2 (closing
+		// 2..3, shorter); then 2 -> 0 carries what is left. The walk from 0 reaches 3 and
+		// takes the two-move cycle first.
+		let link = |id: u64, a: u32, b: u32| Channel::willing(id, [a, b], [10, 10]);
+		let instance = Instance {
+			nodes: 4,
+			channels: vec![
+				link(0, 0, 1),
+				link(1, 1, 2),
+				link(2, 2, 3),
+				link(3, 3, 0),
+				link(4, 3, 2),
+			],
+		};
+		// 2 -> 3 carries 2: one unit back to 2 (channel 4), one on to 0 (channel 3).
+		let moved = vec![1, 1, 2, 1, 1];
+		let cycles = decompose(&instance, &moved, 128);
+		let lengths: Vec<usize> = (0..cycles.len()).map(|c| cycles.moves(c).len()).collect();
+		assert_eq!(lengths, vec![2, 4]);
 	}
 }

@@ -323,6 +323,6 @@ fn revive_lp(
 	for (&(index, sender), &x) in origin.iter().zip(&flow) {
 		moved[index] += if sender == 0 { x } else { -x };
 	}
-	let cycles = plan::decompose(instance, &moved);
+	let cycles = plan::decompose(instance, &moved, max_plan_edges);
 	Ok(plan::pack(instance, &cycles, max_plan_edges).0)
 }
