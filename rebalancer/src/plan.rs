@@ -180,6 +180,13 @@ pub fn solve(
 	})
 }
 
+/// A move as the cycle walk reads it.
+#[derive(Clone, Copy)]
+struct Step {
+	head: u32,
+	left: i64,
+}
+
 /// How many of a node's next moves the walk looks at for one that closes a cycle at once.
 const CLOSING_LOOKAHEAD: u32 = 32;
 
@@ -195,8 +202,8 @@ const CLOSING_LOOKAHEAD: u32 = 32;
 pub fn decompose(instance: &Instance, moved: &[i64], max_moves: usize) -> Cycles {
 	let nodes = instance.nodes as usize;
 	// The moves with flow, grouped by sender (counting sort): move `p` is channel
-	// `channel[p]` sending from end `end[p]` to node `head[p]`, with `left[p]` still to take
-	// off. The walk reads only these arrays, a node's moves side by side.
+	// `channel[p]` sending from end `end[p]` to node `step[p].head`, with `step[p].left` still
+	// to take off. The walk reads only these arrays, a node's moves side by side.
 	let sender = |index: usize| {
 		let from = if moved[index] > 0 { 0 } else { 1 };
 		(from as u8, instance.channels[index].ends[from], instance.channels[index].ends[1 - from])
@@ -211,15 +218,16 @@ pub fn decompose(instance: &Instance, moved: &[i64], max_moves: usize) -> Cycles
 		offsets[node + 1] += offsets[node];
 	}
 	let count = offsets[nodes] as usize;
-	let (mut channel, mut end, mut head, mut left) =
-		(vec![0u32; count], vec![0u8; count], vec![0u32; count], vec![0i64; count]);
+	let (mut channel, mut end) = (vec![0u32; count], vec![0u8; count]);
+	// What the walk reads at every step, side by side: where a move goes and what is left.
+	let mut step = vec![Step { head: 0, left: 0 }; count];
 	let mut cursor = offsets.clone();
 	for (index, &m) in moved.iter().enumerate() {
 		if m != 0 {
 			let (from, tail, to) = sender(index);
 			let p = cursor[tail as usize] as usize;
 			cursor[tail as usize] += 1;
-			(channel[p], end[p], head[p], left[p]) = (index as u32, from, to, m.abs());
+			(channel[p], end[p], step[p]) = (index as u32, from, Step { head: to, left: m.abs() });
 		}
 	}
 	cursor.copy_from_slice(&offsets);
@@ -237,7 +245,7 @@ pub fn decompose(instance: &Instance, moved: &[i64], max_moves: usize) -> Cycles
 			let node = node as usize;
 			// The next move out of `node` with flow left.
 			let last = offsets[node + 1];
-			while cursor[node] < last && left[cursor[node] as usize] == 0 {
+			while cursor[node] < last && step[cursor[node] as usize].left == 0 {
 				cursor[node] += 1;
 			}
 			if cursor[node] == last {
@@ -249,17 +257,17 @@ pub fn decompose(instance: &Instance, moved: &[i64], max_moves: usize) -> Cycles
 			}
 			// Of the next few moves with flow left, the one back to the latest node on the path.
 			let mut chosen = cursor[node];
-			let mut closest = on_path[head[chosen as usize] as usize];
+			let mut closest = on_path[step[chosen as usize].head as usize];
 			for p in cursor[node] + 1..(cursor[node] + CLOSING_LOOKAHEAD).min(last) {
-				let back = on_path[head[p as usize] as usize];
+				let back = on_path[step[p as usize].head as usize];
 				if back != u32::MAX
 					&& (closest == u32::MAX || back > closest)
-					&& left[p as usize] > 0
+					&& step[p as usize].left > 0
 				{
 					(chosen, closest) = (p, back);
 				}
 			}
-			let next = head[chosen as usize];
+			let next = step[chosen as usize].head;
 			path_moves.push(chosen);
 			if closest == u32::MAX {
 				on_path[next as usize] = path_nodes.len() as u32;
@@ -269,9 +277,10 @@ pub fn decompose(instance: &Instance, moved: &[i64], max_moves: usize) -> Cycles
 			// A cycle: the moves from `next`'s position to the end of the path.
 			let from = closest as usize;
 			let moves = &path_moves[from..];
-			let amount = moves.iter().map(|&p| left[p as usize]).min().expect("a cycle has moves");
+			let amount =
+				moves.iter().map(|&p| step[p as usize].left).min().expect("a cycle has moves");
 			for &p in moves {
-				left[p as usize] -= amount;
+				step[p as usize].left -= amount;
 			}
 			cycles.longest = cycles.longest.max(moves.len());
 			if moves.len() <= max_moves {
@@ -287,7 +296,7 @@ pub fn decompose(instance: &Instance, moved: &[i64], max_moves: usize) -> Cycles
 			path_moves.truncate(from);
 		}
 	}
-	debug_assert!(left.iter().all(|&r| r == 0), "a circulation decomposes fully");
+	debug_assert!(step.iter().all(|s| s.left == 0), "a circulation decomposes fully");
 	cycles
 }
 

@@ -111,6 +111,10 @@ struct Solver<'a> {
 	/// Push–relabel: each node's distance label to the deficits, its current edge, the nodes
 	/// with excess waiting to be discharged, and the global relabelling's breadth-first queue.
 	label: Vec<u32>,
+	/// Nodes per label below [`Self::stranded`], and the lowest level found empty since the
+	/// last global relabelling ([`Self::stranded`] for none).
+	count: Vec<u32>,
+	gap: u32,
 	current: Vec<u32>,
 	active: VecDeque<u32>,
 	queue: Vec<u32>,
@@ -182,6 +186,8 @@ impl<'a> Solver<'a> {
 			room: vec![0; 2 * links],
 			bottom: vec![0; links],
 			label: vec![0; nodes],
+			count: vec![0; nodes + 1],
+			gap: nodes as u32,
 			current: vec![0; nodes],
 			active: VecDeque::new(),
 			queue: Vec::with_capacity(nodes),
@@ -402,6 +408,11 @@ impl<'a> Solver<'a> {
 		let stranded = self.stranded();
 		let end = self.first_out[node + 1];
 		let mut work = 0;
+		if self.label[node] > self.gap && self.label[node] < stranded {
+			// Above a gap: no path down to a deficit.
+			self.count[self.label[node] as usize] -= 1;
+			self.label[node] = stranded;
+		}
 		while self.excess[node] > 0 && self.label[node] < stranded {
 			if self.current[node] == end {
 				let start = self.first_out[node];
@@ -412,7 +423,7 @@ impl<'a> Solver<'a> {
 						label = label.min(self.label[self.edge_head[position] as usize] + 1);
 					}
 				}
-				self.label[node] = label;
+				self.relabel(node, label);
 				self.current[node] = start;
 				continue;
 			}
@@ -433,6 +444,27 @@ impl<'a> Solver<'a> {
 			}
 		}
 		work
+	}
+
+	/// Moves `node` up to `label`, or to [`Self::stranded`] past a gap: a level left with no
+	/// node cuts every node above it off from the deficits, because a label drops by at most
+	/// one along an edge with room (the gap heuristic). A node placed on the gap's level fills
+	/// it, and the gap is forgotten.
+	fn relabel(&mut self, node: usize, label: u32) {
+		let stranded = self.stranded();
+		let old = self.label[node];
+		self.count[old as usize] -= 1;
+		if self.count[old as usize] == 0 && old < self.gap {
+			self.gap = old;
+		}
+		let label = if label > self.gap { stranded } else { label };
+		if label == self.gap {
+			self.gap = stranded;
+		}
+		if label < stranded {
+			self.count[label as usize] += 1;
+		}
+		self.label[node] = label;
 	}
 
 	/// Sets every node's label to its distance to the nearest deficit over tight edges with
@@ -464,6 +496,11 @@ impl<'a> Solver<'a> {
 			}
 		}
 		self.current.copy_from_slice(&self.first_out[..nodes]);
+		self.gap = stranded;
+		self.count.fill(0);
+		for &node in &self.queue {
+			self.count[self.label[node as usize] as usize] += 1;
+		}
 	}
 }
 
