@@ -252,7 +252,15 @@ fn four_validators_survive_one_fault_and_recover_from_two() {
 	let finalized = charlie.channel(second);
 	assert_eq!(finalized["closing"], true);
 	assert_eq!(finalized["deadline"].as_u64().unwrap(), deadline as u64);
-	assert!(tower.output().contains(&format!("\"channel_id\":{second}")), "{}", tower.output());
+	// The tower reports a dispute once its block is final, which the catch-up also brought:
+	// its report may come a moment after charlie's close returned.
+	let reported = format!("\"channel_id\":{second}");
+	wait_until(
+		"the tower's report of its dispute",
+		Duration::from_secs(60),
+		|| tower.output(),
+		|output| output.contains(&reported),
+	);
 
 	// The channel settles to the disputed state: dave gets every payment, and paid no fee.
 	full.wait_for_block(deadline + 1, true, Duration::from_secs(180));
