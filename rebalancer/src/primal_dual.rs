@@ -60,9 +60,13 @@ pub struct ConvexFlow {
 pub fn solve(nodes: usize, arcs: &[Arc]) -> Circulation {
 	assert_well_formed(nodes, arcs);
 	let solved = solve_convex(&ConvexNetwork::from_arcs(nodes, arcs));
-	let cost = cost_of(arcs, &solved.x);
-	debug_assert_eq!(cost, solved.cost);
-	Circulation { flow: solved.x, potential: solved.potential, cost, pivots: solved.phases }
+	debug_assert_eq!(cost_of(arcs, &solved.x), solved.cost);
+	Circulation {
+		flow: solved.x,
+		potential: solved.potential,
+		cost: solved.cost,
+		pivots: solved.phases,
+	}
 }
 
 /// Solves the min-cost circulation over a convex network.
